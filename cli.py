@@ -1,0 +1,97 @@
+"""`kundenportal`: the one command line of the service, for developers and staff."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import db
+from settings import ConfigurationError, get_settings
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] = {}
+
+
+def command(name: str) -> Callable:
+    def register(fn: Callable[[argparse.Namespace], Coroutine[Any, Any, int]]) -> Callable:
+        COMMANDS[name] = fn
+        return fn
+
+    return register
+
+
+@command("migrate")
+async def migrate_command(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    await db.migrate(settings.database_url)
+    print("Database is at the newest migration.")
+    return 0
+
+
+@command("seed-demo")
+async def seed_demo_command(args: argparse.Namespace) -> int:
+    from demo import seed_demo
+
+    settings = get_settings()
+    async with db.database(settings.database_url):
+        print(await seed_demo())
+    return 0
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    settings.check_for_production()
+    if args.migrate:
+        asyncio.run(db.migrate(settings.database_url))
+    uvicorn.run(
+        "app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        ssl_certfile=args.certfile,
+        ssl_keyfile=args.keyfile,
+        proxy_headers=False,
+        server_header=False,
+        timeout_graceful_shutdown=20,
+        log_level="info",
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kundenportal", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="Serve the API with uvicorn.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--certfile", help="TLS certificate (PEM); serves HTTPS when given.")
+    p.add_argument("--keyfile", help="TLS private key (PEM).")
+    p.add_argument(
+        "--no-migrate", dest="migrate", action="store_false", help="Skip migrating at start-up."
+    )
+
+    sub.add_parser("migrate", help="Create or upgrade the database schema.")
+    sub.add_parser("seed-demo", help="Load a few demo customers and print how to register.")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            return serve(args)
+        return asyncio.run(COMMANDS[args.command](args))
+    except ConfigurationError as error:
+        print(error, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

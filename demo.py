@@ -1,0 +1,185 @@
+"""Demo data for a newcomer's machine: enough to walk through every rule once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from tortoise.transactions import in_transaction
+
+from models import (
+    Customer,
+    Invoice,
+    InvoiceKind,
+    Meter,
+    MeterKind,
+    MeterReading,
+    ReadingPeriod,
+    ReadingSource,
+)
+
+DEMO_PASSWORD_HINT = "Wasser!2024 (or any password with upper, lower, digit and special)"
+
+
+async def seed_demo(today: dt.date | None = None) -> str:
+    """Create the demo customers if missing; return instructions for registering."""
+    today = today or dt.date.today()
+    year = today.year
+    async with in_transaction():
+        if await Customer.filter(number="100001").exists():
+            return "Demo data is already loaded.\n" + _instructions()
+        erika = await Customer.create(
+            number="100001",
+            name="Erika Mustermann",
+            street="Hauptstraße 1",
+            postal_code="12345",
+            city="Musterstadt",
+            phone="+49 30 1234567",
+            email="erika@example.org",
+        )
+        await Invoice.create(
+            customer=erika,
+            number="R-2023-100001",
+            date=dt.date(year - 2, 1, 20),
+            kind=InvoiceKind.ANNUAL,
+            amount_cents=41250,
+        )
+        await Invoice.create(
+            customer=erika,
+            number="R-2024-100001",
+            date=dt.date(year - 1, 1, 20),
+            kind=InvoiceKind.ANNUAL,
+            amount_cents=43890,
+        )
+        main = await Meter.create(
+            customer=erika,
+            number="Z-100001",
+            is_main=True,
+            kind=MeterKind.MANUAL,
+            installed_on=dt.date(2015, 3, 1),
+        )
+        garden = await Meter.create(
+            customer=erika,
+            number="F-100001",
+            is_main=False,
+            kind=MeterKind.RADIO,
+            installed_on=dt.date(2019, 5, 1),
+        )
+        await ReadingPeriod.create(
+            meter=main,
+            starts_on=today - dt.timedelta(days=10),
+            ends_on=today + dt.timedelta(days=20),
+            key_date=today + dt.timedelta(days=20),
+        )
+        await ReadingPeriod.create(
+            meter=garden,
+            starts_on=today - dt.timedelta(days=10),
+            ends_on=today + dt.timedelta(days=20),
+            key_date=today + dt.timedelta(days=20),
+        )
+        for years_ago, value in ((3, "812.000"), (2, "905.500"), (1, "1001.250")):
+            await MeterReading.create(
+                meter=main,
+                value=Decimal(value),
+                source=ReadingSource.STAFF,
+                read_on=dt.date(year - years_ago, 12, 15),
+            )
+
+        max_ = await Customer.create(
+            number="100002",
+            name="Max Mustermann",
+            street="Bahnhofstraße 7",
+            postal_code="12345",
+            city="Musterstadt",
+            email="max@example.org",
+        )
+        await Invoice.create(
+            customer=max_,
+            number="R-2024-100002",
+            date=dt.date(year - 1, 2, 3),
+            kind=InvoiceKind.ANNUAL,
+            amount_cents=29900,
+        )
+        max_main = await Meter.create(
+            customer=max_,
+            number="Z-100002",
+            is_main=True,
+            kind=MeterKind.MANUAL,
+            installed_on=dt.date(2012, 1, 1),
+        )
+        await ReadingPeriod.create(
+            meter=max_main,
+            starts_on=today - dt.timedelta(days=60),
+            ends_on=today - dt.timedelta(days=30),
+            key_date=today - dt.timedelta(days=30),
+        )
+        await ReadingPeriod.create(
+            meter=max_main,
+            starts_on=today + dt.timedelta(days=300),
+            ends_on=today + dt.timedelta(days=330),
+            key_date=today + dt.timedelta(days=330),
+        )
+
+        new = await Customer.create(
+            number="100003",
+            name="Nina Neukundin",
+            street="Am Wasserturm 3",
+            postal_code="12345",
+            city="Musterstadt",
+        )
+        await Invoice.create(
+            customer=new,
+            number="A-2025-100003",
+            date=today - dt.timedelta(days=40),
+            kind=InvoiceKind.OTHER,
+            amount_cents=15000,
+        )
+        await Meter.create(
+            customer=new,
+            number="Z-100003",
+            is_main=True,
+            kind=MeterKind.MANUAL,
+            installed_on=today - dt.timedelta(days=50),
+        )
+
+        radio = await Customer.create(
+            number="100004",
+            name="Rita Funk",
+            street="Ringweg 4",
+            postal_code="12345",
+            city="Musterstadt",
+        )
+        await Invoice.create(
+            customer=radio,
+            number="R-2024-100004",
+            date=dt.date(year - 1, 3, 1),
+            kind=InvoiceKind.ANNUAL,
+            amount_cents=35500,
+        )
+        radio_main = await Meter.create(
+            customer=radio,
+            number="F-100004",
+            is_main=True,
+            kind=MeterKind.RADIO,
+            installed_on=dt.date(2018, 1, 1),
+        )
+        await ReadingPeriod.create(
+            meter=radio_main,
+            starts_on=today - dt.timedelta(days=10),
+            ends_on=today + dt.timedelta(days=20),
+            key_date=today + dt.timedelta(days=20),
+        )
+    return "Demo data loaded.\n" + _instructions()
+
+
+def _instructions() -> str:
+    return f"""
+Register at http://127.0.0.1:8000/graphql with one of:
+  customer 100001  latest invoice R-2024-100001  or main meter Z-100001  (open reading period;
+                   also a radio meter F-100001)
+  customer 100002  latest invoice R-2024-100002  or main meter Z-100002  (reading period closed)
+  customer 100004  latest invoice R-2024-100004  or main meter F-100004  (radio main meter)
+  customer 100003  has no annual bill yet: registration is refused (R2)
+Password: {DEMO_PASSWORD_HINT}
+The PIN arrives as a mail file in var/mail/ and is logged on the console in dev.
+"""

@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Set-up from nothing but Python 3.11+: a virtual environment from the hashed lock file.
+
+python3 dev.py serve   install, migrate SQLite, load demo data, serve :8000/graphql
+python3 dev.py test    install, run the whole test suite with coverage
+python3 dev.py lock    regenerate requirements.lock from pyproject.toml (needs network)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+LOCK = ROOT / "requirements.lock"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / "python"
+STAMP = VENV / ".installed"
+
+
+def run(*cmd: str | Path, **kwargs) -> None:
+    subprocess.run([str(c) for c in cmd], check=True, cwd=ROOT, **kwargs)  # noqa: S603
+
+
+def ensure_environment() -> None:
+    """Create .venv and install the lock file once; again only when the lock changes."""
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs on any python3
+        sys.exit("Python 3.11 or newer is needed.")
+    wanted = hashlib.sha256(LOCK.read_bytes() + (ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    if not PYTHON.exists():
+        print("Creating .venv …", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    pip = (PYTHON, "-m", "pip", "--disable-pip-version-check", "-q")
+    print("Installing locked dependencies …", flush=True)
+    run(*pip, "install", "--require-hashes", "--no-deps", "-r", LOCK)
+    run(*pip, "install", "--no-deps", "--no-build-isolation", "-e", ".")
+    STAMP.write_text(wanted)
+
+
+def main(argv: list[str]) -> int:
+    what = argv[0] if argv else "serve"
+    rest = argv[1:]
+    if what == "lock":
+        run(
+            sys.executable,
+            "-m",
+            "uv",
+            "pip",
+            "compile",
+            "pyproject.toml",
+            "--extra",
+            "dev",
+            "--generate-hashes",
+            "--python-version",
+            "3.11",
+            "--universal",
+            "-o",
+            LOCK,
+            "--no-header",
+            "--quiet",
+        )
+        return 0
+    ensure_environment()
+    env = dict(os.environ)
+    if what == "serve":
+        env.setdefault("ENV", "dev")
+        kp = BIN / "kundenportal"
+        run(kp, "migrate", env=env)
+        run(kp, "seed-demo", env=env)
+        run(kp, "serve", "--no-migrate", *rest, env=env)
+        return 0
+    if what == "test":
+        cmd = [PYTHON, "-m", "pytest", "--cov", "--cov-report=term:skip-covered", *rest]
+        return subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env).returncode  # noqa: S603
+    if what == "check":
+        run(BIN / "ruff", "check", ".")
+        run(BIN / "ruff", "format", "--check", ".")
+        run(BIN / "mypy", ".")
+        return 0
+    sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except subprocess.CalledProcessError as error:
+        sys.exit(error.returncode)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,41 @@
+"""The mail outbox: a mail is a row written in the same transaction as its cause."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.migrations.constraints import CheckConstraint
+from tortoise.models import Model
+
+
+class MailStatus(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class OutboxMail(Model):
+    """A rendered mail waiting for, or past, delivery by the worker."""
+
+    id = fields.BigIntField(primary_key=True)
+    kind = fields.CharField(max_length=40)
+    recipient = fields.CharField(max_length=254)
+    subject = fields.CharField(max_length=300)
+    body_text = fields.TextField()
+    body_html = fields.TextField()
+    message_id = fields.CharField(max_length=200, unique=True)
+    status = fields.CharEnumField(MailStatus, max_length=10, default=MailStatus.QUEUED)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField()
+    last_error = fields.TextField(default="")
+    created_at = fields.DatetimeField()
+    sent_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "outbox_mail"
+        indexes = [("status", "next_attempt_at")]
+        constraints = [
+            CheckConstraint(check="status IN ('queued', 'sent', 'failed')", name="ck_mail_status"),
+            CheckConstraint(check="attempts >= 0", name="ck_mail_attempts"),
+        ]

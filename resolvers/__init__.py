@@ -1,0 +1,1 @@
+"""Operations, one module per area: validate, authorize, work in one transaction, mail."""

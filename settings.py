@@ -1,0 +1,146 @@
+"""Every knob of the service: its environment variable, default and why.
+
+Read from the environment and an optional `.env` file. Defaults make a
+newcomer's machine work with nothing installed (SQLite, in-process limits, mail
+into a folder); `prod` refuses to start while any of them is left in place.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent
+DEV_SECRET_KEY = "dev-only-secret-key-change-me"
+
+
+class ConfigurationError(RuntimeError):
+    """A setting makes the service unsafe or unable to run; the message names it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = Field(
+        "dev", description="dev: local defaults allowed; prod: refuses development defaults."
+    )
+    database_url: str = Field(
+        f"sqlite://{ROOT / 'var' / 'kundenportal.sqlite3'}",
+        description="Tortoise URL: sqlite://PATH for development, postgres://… in production.",
+    )
+    redis_url: str | None = Field(
+        None, description="When set, rate limits and the persisted-query store live in Redis."
+    )
+    secret_key: str = Field(DEV_SECRET_KEY, description="Keys HMACs of tokens; keep secret.")
+
+    # People-facing names and addresses used in mails and links.
+    utility_name: str = "Stadtwerke Musterstadt Wasser"
+    portal_url: str = Field(
+        "http://127.0.0.1:5173", description="Front end's base URL, used for links in mails."
+    )
+    mail_from: str = "Kundenportal <kundenportal@wasser.example>"
+    support_address: str = "kundenservice@wasser.example"
+    billing_department_address: str = "verbrauchsabrechnung@wasser.example"
+    general_department_address: str = "kundenservice@wasser.example"
+
+    # Mail delivery.
+    mail_backend: Literal["file", "smtp"] = "file"
+    mail_dir: Path = ROOT / "var" / "mail"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_tls: bool = False
+    smtp_timeout_seconds: float = 10.0
+    mail_worker_in_app: bool = Field(
+        True, description="Run the outbox worker inside the app; off when workers run apart."
+    )
+    mail_poll_seconds: float = 1.0
+    mail_max_attempts: int = 8
+    mail_backoff_base_seconds: float = 30.0
+
+    # Accounts.
+    bcrypt_rounds: int = Field(12, ge=4, le=16, description="bcrypt cost; 12 in production.")
+    hash_workers: int = Field(
+        2, ge=1, description="Threads for bcrypt, so hashing never blocks the event loop."
+    )
+    hash_queue_limit: int = Field(64, description="Pending hashes before logins get 'try again'.")
+    pin_valid_minutes: int = 15
+    pin_resend_minutes: int = 5
+    pin_max_attempts: int = 5
+    registration_expiry_hours: int = 24
+    reset_link_valid_days: int = 7
+    email_change_valid_hours: int = 24
+    session_idle_minutes: int = 60
+    session_absolute_hours: int = 24 * 14
+    reauth_minutes: int = 15
+    login_failures_per_login: int = 10
+    login_failures_per_address: int = 50
+    rate_window_seconds: int = 15 * 60
+    mails_per_address_per_day: int = 10
+    cookie_secure: bool = True
+    trusted_proxies: list[str] = Field(default_factory=list)
+    cors_origins: list[str] = Field(default_factory=list)
+
+    # Customer data.
+    base_data_change_valid_minutes: int = 30
+    consent_wording_version: str = "2024-01"
+    reading_confirm_factor: float = Field(
+        3.0, description="A reading above this many times the expected use needs confirmation."
+    )
+
+    # API.
+    graphiql: bool | None = Field(None, description="Default: on in dev, off in prod.")
+    introspection: bool | None = Field(None, description="Default: on in dev, off in prod.")
+    allow_free_documents: bool | None = Field(
+        None, description="Whether non-partner clients may send documents not persisted."
+    )
+    max_body_bytes: int = 100_000
+    max_depth: int = 10
+    max_aliases: int = 15
+    max_tokens: int = 2_000
+    max_cost: int = 5_000
+
+    # Retention.
+    audit_retention_days: int = 365
+    purge_interval_seconds: int = 3600
+
+    @property
+    def is_prod(self) -> bool:
+        return self.env == "prod"
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else not self.is_prod
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.introspection if self.introspection is not None else not self.is_prod
+
+    def check_for_production(self) -> None:
+        """Refuse to run `prod` with a development default left in place."""
+        if not self.is_prod:
+            return
+        problems = []
+        if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
+            problems.append("SECRET_KEY must be set to a random value of at least 32 characters")
+        if self.database_url.startswith("sqlite"):
+            problems.append("DATABASE_URL must point to PostgreSQL, not SQLite")
+        if self.mail_backend == "file":
+            problems.append("MAIL_BACKEND must be 'smtp', not 'file'")
+        if self.graphiql is True:
+            problems.append("GRAPHIQL must be off in prod")
+        if not self.cookie_secure:
+            problems.append("COOKIE_SECURE must be on in prod")
+        if problems:
+            raise ConfigurationError("Refusing to start in prod: " + "; ".join(problems) + ".")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
