@@ -54,3 +54,12 @@ async def ping() -> bool:
     except Exception:
         return False
     return True
+
+
+def __getattr__(name: str) -> Any:
+    """`TORTOISE_ORM` for Tortoise's own tool: `tortoise -c db.TORTOISE_ORM makemigrations`."""
+    if name == "TORTOISE_ORM":
+        from settings import get_settings
+
+        return tortoise_config(get_settings().database_url)
+    raise AttributeError(name)
