@@ -14,9 +14,12 @@ from strawberry.asgi import GraphQL
 
 import db
 from i18n import negotiate_locale
+from mailers.worker import run_worker
 from resolvers.context import Context
 from schema import build_schema
 from security.clients import client_address
+from security.passwords import PasswordHasher
+from security.sessions import authenticate
 from settings import Settings, get_settings
 
 
@@ -31,12 +34,17 @@ class GraphQLApp(GraphQL):
         self.settings = settings
 
     async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
+        session, via_cookie = await authenticate(request, self.settings)
         return Context(
             request=request,
             response=response,
             settings=self.settings,
+            hasher=request.app.state.hasher,
             locale=negotiate_locale(request.headers.get("accept-language")),
             client_address=client_address(request, self.settings.trusted_proxies),
+            session=session,
+            login=session.login if session else None,
+            via_cookie=via_cookie,
         )
 
 
@@ -58,6 +66,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             await stack.enter_async_context(db.database(settings.database_url))
+            app.state.hasher = PasswordHasher(
+                settings.bcrypt_rounds, settings.hash_workers, settings.hash_queue_limit
+            )
+            stack.callback(app.state.hasher.close)
+            if settings.mail_worker_in_app:
+                await stack.enter_async_context(run_worker(settings))
             yield
 
     graphql = GraphQLApp(settings)

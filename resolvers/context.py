@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from security.passwords import PasswordHasher
 from settings import Settings
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ class Context:
     request: Request
     response: Response | None
     settings: Settings
+    hasher: PasswordHasher
     locale: str
     client_address: str
     session: Session | None = None

@@ -39,3 +39,19 @@ class UserError:
     message: str = strawberry.field(
         description="Human-readable explanation, German by default, English on request."
     )
+
+
+class PublicError(Exception):
+    """An error meant for the client as a GraphQL error (not masked), with a stable code.
+
+    Used where no payload can carry it: not logged in, forbidden, too many requests.
+    """
+
+    def __init__(self, code: Enum, locale: str, **params: object) -> None:
+        self.code = code
+        self.params = params
+        super().__init__(message(code, locale, **params))
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {"code": str(self.code.value), **self.params}

@@ -1,0 +1,114 @@
+"""Sessions: an opaque 256-bit token, stored hashed, sent as Bearer header or cookie.
+
+Browsers get an HttpOnly, Secure, SameSite=Lax cookie; a cookie-authenticated
+mutation must also carry the session's CSRF token in `X-CSRF-Token`, which a
+page on another site cannot read. Apps send `Authorization: Bearer <token>`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from models import Login, Session
+from security.tokens import hash_secret, new_token, same
+from settings import Settings
+
+COOKIE_NAME = "kp_session"
+CSRF_HEADER = "x-csrf-token"
+TOUCH_EVERY = dt.timedelta(minutes=1)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def token_hash(token: str, settings: Settings) -> str:
+    return hash_secret(token, settings.secret_key, scope="session")
+
+
+def csrf_token(session: Session, settings: Settings) -> str:
+    """Derived from the session, so nothing more is stored; changes with every session."""
+    return hash_secret(session.token_hash, settings.secret_key, scope="csrf")[:32]
+
+
+async def start_session(
+    login: Login, settings: Settings, *, client: str, address: str
+) -> tuple[Session, str]:
+    """A new session for `login`; the token is returned once and never stored."""
+    token = new_token()
+    now = utcnow()
+    session = await Session.create(
+        login=login,
+        token_hash=token_hash(token, settings),
+        created_at=now,
+        last_used_at=now,
+        authenticated_at=now,
+        expires_at=now + dt.timedelta(hours=settings.session_absolute_hours),
+        client=client[:200],
+        client_address=address[:64],
+    )
+    return session, token
+
+
+def presented_token(request: Request) -> tuple[str | None, bool]:
+    """The token the client sent and whether it came from the cookie."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip(), False
+    cookie = request.cookies.get(COOKIE_NAME)
+    return (cookie, True) if cookie else (None, False)
+
+
+async def authenticate(request: Request, settings: Settings) -> tuple[Session | None, bool]:
+    """The live session behind the request, or None. Expired sessions are ended."""
+    token, via_cookie = presented_token(request)
+    if not token or len(token) > 200:
+        return None, via_cookie
+    session = (
+        await Session.filter(token_hash=token_hash(token, settings)).select_related("login").first()
+    )
+    if session is None:
+        return None, via_cookie
+    now = utcnow()
+    idle_limit = session.last_used_at + dt.timedelta(minutes=settings.session_idle_minutes)
+    if now >= session.expires_at or now >= idle_limit:
+        await session.delete()
+        return None, via_cookie
+    if now - session.last_used_at >= TOUCH_EVERY:
+        session.last_used_at = now
+        await Session.filter(id=session.id).update(last_used_at=now)
+    return session, via_cookie
+
+
+def csrf_ok(request: Request, session: Session, settings: Settings) -> bool:
+    return same(request.headers.get(CSRF_HEADER, ""), csrf_token(session, settings))
+
+
+def set_session_cookie(response: Response, token: str, settings: Settings) -> None:
+    response.set_cookie(
+        COOKIE_NAME,
+        token,
+        max_age=settings.session_absolute_hours * 3600,
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="lax",
+        path="/",
+    )
+
+
+def clear_session_cookie(response: Response, settings: Settings) -> None:
+    response.delete_cookie(
+        COOKIE_NAME, path="/", httponly=True, secure=settings.cookie_secure, samesite="lax"
+    )
+
+
+async def end_sessions(login_id: int, *, keep: Session | None = None) -> int:
+    """End all sessions of a login, or all but `keep`; returns how many ended."""
+    query = Session.filter(login_id=login_id)
+    if keep is not None:
+        query = query.exclude(id=keep.id)
+    return await query.delete()
