@@ -1,51 +1,22 @@
-"""The ASGI app: GraphQL at /graphql, liveness and readiness, lifespan of DB and workers."""
+"""The ASGI app: GraphQL at /graphql (GraphiQL's files under /graphiql/), liveness and
+readiness, lifespan of DB and workers."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from strawberry.asgi import GraphQL
 
 import db
-from i18n import negotiate_locale
+from api import graphiql
+from api.http import GraphQLView
 from mailers.worker import run_worker
-from resolvers.context import Context
-from schema import build_schema
-from security.clients import client_address
 from security.passwords import PasswordHasher
-from security.sessions import authenticate
 from settings import Settings, get_settings
-
-
-class GraphQLApp(GraphQL):
-    """strawberry's ASGI view with this project's context."""
-
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(
-            build_schema(),
-            graphql_ide="graphiql" if settings.graphiql_enabled else None,
-        )
-        self.settings = settings
-
-    async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
-        session, via_cookie = await authenticate(request, self.settings)
-        return Context(
-            request=request,
-            response=response,
-            settings=self.settings,
-            hasher=request.app.state.hasher,
-            locale=negotiate_locale(request.headers.get("accept-language")),
-            client_address=client_address(request, self.settings.trusted_proxies),
-            session=session,
-            login=session.login if session else None,
-            via_cookie=via_cookie,
-        )
 
 
 async def healthz(request: Request) -> Response:
@@ -62,9 +33,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     settings.check_for_production()
 
+    graphql = GraphQLView(settings)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
+            stack.push_async_callback(graphql.close)
             await stack.enter_async_context(db.database(settings.database_url))
             app.state.hasher = PasswordHasher(
                 settings.bcrypt_rounds, settings.hash_workers, settings.hash_queue_limit
@@ -74,12 +48,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await stack.enter_async_context(run_worker(settings))
             yield
 
-    graphql = GraphQLApp(settings)
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", graphql),  # every method: the view answers 405 itself
+            Route(graphiql.ASSET_PATH + "{name}", graphiql.asset),
         ],
         lifespan=lifespan,
     )
