@@ -85,7 +85,8 @@ class ApiErrorCode(Enum):
     )
     PERSISTED_DOCUMENT_NOT_FOUND = strawberry.enum_value(
         "PERSISTED_DOCUMENT_NOT_FOUND",
-        description="The `documentId` names no operation registered for this partner. HTTP 404.",
+        description="The `documentId` names no operation registered for the partner whose "
+        "X-Api-Key came with it. HTTP 404.",
     )
     FREE_DOCUMENTS_DISABLED = strawberry.enum_value(
         "FREE_DOCUMENTS_DISABLED",
@@ -137,8 +138,10 @@ register_messages(
             "extensions.persistedQuery is invalid: {reason}",
         ),
         ApiErrorCode.PERSISTED_DOCUMENT_NOT_FOUND: (
-            "Unter dieser documentId ist für diesen Partner keine Operation registriert.",
-            "No operation is registered for this partner under this documentId.",
+            "Unter dieser documentId ist keine Operation registriert "
+            "(eine documentId gilt nur mit dem X-Api-Key ihres Partners).",
+            "No operation is registered under this documentId "
+            "(a documentId works only with its partner's X-Api-Key).",
         ),
         ApiErrorCode.FREE_DOCUMENTS_DISABLED: (
             "Dieser Server führt nur registrierte Operationen aus.",
