@@ -84,6 +84,7 @@ async def mail_queue_command(args: argparse.Namespace) -> int:
         retry_failed,
         retry_mail,
     )
+    from models import MailStatus
 
     settings = get_settings()
     async with db.database(settings.database_url):
@@ -105,10 +106,11 @@ async def mail_queue_command(args: argparse.Namespace) -> int:
         print(f"   oldest waiting {_age(metrics['oldest_queued_age_seconds'])}", end="")
     print(f"\nsent    {metrics['sent']:>8}\nfailed  {metrics['failed']:>8}")
     if failures:
-        print("\nLatest failures (queued = will be retried):")
+        print("\nLatest failures (time: when it failed, or when it is tried again):")
         for mail in failures:
+            state = "failed" if mail.status == MailStatus.FAILED else "retry "
             print(
-                f"  #{mail.id}  {mail.status}  {mail.next_attempt_at:%Y-%m-%d %H:%M}  "
+                f"  #{mail.id}  {state} {mail.next_attempt_at:%Y-%m-%d %H:%M} UTC  "
                 f"{mask_address(mail.recipient)}  {mail.kind}  "
                 f"attempt {mail.attempts}: {mail.last_error}"
             )

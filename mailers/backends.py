@@ -114,7 +114,7 @@ async def send_smtp(message: EmailMessage, settings: Settings) -> None:
 
 # ---------------------------------------------------------------- development
 
-_PIN = re.compile(r"(?<![\d.,/-])\d{6}(?![\d.,/-])")
+_PIN = re.compile(r"(?<![\d.,/-])\d{6}(?!\d|[.,/-]\d)")
 _LINK = re.compile(r"https?://[^\s<>\"']+")
 
 
