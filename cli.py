@@ -43,6 +43,8 @@ async def seed_demo_command(args: argparse.Namespace) -> int:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from ops.tls import tls12_context
+
     settings = get_settings()
     settings.check_for_production()
     if args.migrate:
@@ -55,6 +57,7 @@ def serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         ssl_certfile=args.certfile,
         ssl_keyfile=args.keyfile,
+        ssl_context_factory=tls12_context if args.certfile else None,
         proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=20,
