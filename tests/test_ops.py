@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import pytest
 
 from app import create_app
 from ops.logs import JsonFormatter, request_id
+from ops.tls import tls12_context
 from tests.conftest import free_port
 
 
@@ -121,7 +123,6 @@ def rsa_4096_certificate(tmp_path_factory):
     return cert, key
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_serve_speaks_tls_12_or_newer_only(database_url, rsa_4096_certificate, tmp_path):
     """R18: HTTPS with an RSA 4096 / SHA-256 certificate, no TLS 1.0 or 1.1."""
     cert, key = rsa_4096_certificate
@@ -162,14 +163,24 @@ def test_serve_speaks_tls_12_or_newer_only(database_url, rsa_4096_certificate, t
                 assert server.poll() is None and time.monotonic() < deadline
                 time.sleep(0.2)
         assert answer.json() == {"status": "ok"}
-        old = ssl.create_default_context(cafile=str(cert))
-        old.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
-        old.maximum_version = ssl.TLSVersion.TLSv1_1
-        old.set_ciphers(
-            "DEFAULT:@SECLEVEL=0"
-        )  # the client would speak TLS 1.1: the server must not
-        with pytest.raises((httpx.ConnectError, ssl.SSLError)):
-            httpx.get(f"https://127.0.0.1:{port}/healthz", verify=old)
+        with (
+            socket.create_connection(("127.0.0.1", port)) as raw,
+            verify.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+        ):
+            assert tls.version() in ("TLSv1.2", "TLSv1.3")
+            assert tls.getpeercert()["subject"] == ((("commonName", "127.0.0.1"),),)
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=20)
+
+
+def test_tls_context_refuses_protocols_older_than_12(rsa_4096_certificate):
+    cert, key = rsa_4096_certificate
+
+    def default_factory():
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+        context.load_cert_chain(str(cert), str(key))
+        return context
+
+    assert tls12_context(None, default_factory).minimum_version == ssl.TLSVersion.TLSv1_2
