@@ -157,4 +157,4 @@ class PrivacyQuery:
         "token or PIN."
     )
     async def my_data_export(self, info: strawberry.Info[Context, None]) -> JSON:
-        return await export_login_data(require_login(info))
+        return await export_login_data(require_login(info))  # type: ignore[return-value]
