@@ -20,6 +20,7 @@ from mailers.worker import run_worker
 from ops.logs import configure_logging
 from ops.metrics import metrics_endpoint
 from ops.middleware import RequestMiddleware
+from ops.purge import run_purges
 from resolvers.context import Context
 from schema import build_schema
 from security.clients import client_address
@@ -86,6 +87,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             stack.callback(app.state.hasher.close)
             if settings.mail_worker_in_app:
                 await stack.enter_async_context(run_worker(settings))
+            if settings.purge_interval_seconds > 0:
+                await stack.enter_async_context(run_purges(settings))
             yield
 
     configure_logging(settings.log_format_resolved, settings.log_level)
