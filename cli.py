@@ -42,14 +42,48 @@ async def seed_demo_command(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("audit")
+async def audit_command(args: argparse.Namespace) -> int:
+    """List security-relevant events, newest first."""
+    from models import AuditEvent
+
+    settings = get_settings()
+    async with db.database(settings.database_url):
+        query = AuditEvent.all().order_by("-at", "-id")
+        if args.login:
+            query = query.filter(login_id=args.login)
+        if args.action:
+            query = query.filter(action=args.action)
+        for event in await query.limit(args.limit):
+            print(
+                f"{event.at:%Y-%m-%d %H:%M:%S}  {event.action:<22} {event.outcome:<9} "
+                f"actor={event.actor} login={event.login_id or '-'} "
+                f"from={event.client_address or '-'} {event.details or ''}"
+            )
+    return 0
+
+
+@command("purge")
+async def purge_command(args: argparse.Namespace) -> int:
+    """Run every retention job once (the app also runs them on a schedule)."""
+    from ops.purge import purge_all
+
+    settings = get_settings()
+    async with db.database(settings.database_url):
+        for name, removed in (await purge_all(settings)).items():
+            print(f"{name}: {removed} removed")
+    return 0
+
+
 @command("worker")
 async def worker_command(args: argparse.Namespace) -> int:
     """Deliver the outbox in a process of its own until SIGTERM/SIGINT, then drain."""
     from mailers.worker import run_worker
+    from ops.logs import configure_logging
 
     settings = get_settings()
     settings.check_for_production()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    configure_logging(settings.log_format_resolved, settings.log_level)
     log = logging.getLogger("kundenportal.mail")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -168,6 +202,8 @@ async def send_test_mail_command(args: argparse.Namespace) -> int:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from ops.tls import tls12_context
+
     settings = get_settings()
     settings.check_for_production()
     if args.migrate:
@@ -180,6 +216,7 @@ def serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         ssl_certfile=args.certfile,
         ssl_keyfile=args.keyfile,
+        ssl_context_factory=tls12_context if args.certfile else None,
         proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=20,
@@ -203,6 +240,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sub.add_parser("migrate", help="Create or upgrade the database schema.")
+    p = sub.add_parser("audit", help="List security-relevant events, newest first.")
+    p.add_argument("--login", type=int, help="Only events of this login id.")
+    p.add_argument("--action", help="Only this action, e.g. login_failed.")
+    p.add_argument("--limit", type=int, default=100)
+    sub.add_parser("purge", help="Run every retention job once.")
     sub.add_parser("seed-demo", help="Load a few demo customers and print how to register.")
 
     sub.add_parser(

@@ -131,6 +131,13 @@ class Settings(BaseSettings):
     max_tokens: int = 2_000
     max_cost: int = 5_000
 
+    # Operations.
+    log_format: Literal["json", "text"] | None = Field(
+        None, description="Default: text in dev, JSON elsewhere (one object per line)."
+    )
+    log_level: str = "INFO"
+    hsts: bool = Field(True, description="Send Strict-Transport-Security (R18: HTTPS only).")
+
     # Retention.
     audit_retention_days: int = 365
     purge_interval_seconds: int = 3600
@@ -144,6 +151,10 @@ class Settings(BaseSettings):
     @property
     def is_prod(self) -> bool:
         return self.env == "prod"
+
+    @property
+    def log_format_resolved(self) -> str:
+        return self.log_format or ("text" if self.env == "dev" else "json")
 
     @property
     def graphiql_enabled(self) -> bool:

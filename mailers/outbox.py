@@ -125,6 +125,11 @@ async def retry_failed() -> int:
     )
 
 
+async def purge_mail_bodies(settings: Settings) -> int:
+    """The retention job: `purge_sent_mail` with `MAIL_BODY_RETENTION_DAYS`."""
+    return await purge_sent_mail(dt.timedelta(days=settings.mail_body_retention_days))
+
+
 async def purge_sent_mail(older_than: dt.timedelta) -> int:
     """Clear the bodies of mails done longer ago than `older_than`; returns how many.
 

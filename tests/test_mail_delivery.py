@@ -22,7 +22,7 @@ from tortoise.transactions import in_transaction
 
 import db
 from app import create_app
-from mailers import queue_metrics
+from mailers import purge_mail_bodies, queue_metrics
 from mailers.outbox import NotRetryable, purge_sent_mail, queue_mail, retry_mail, utcnow
 from mailers.worker import claim, deliver_due, run_worker
 from models import MailStatus, OutboxMail
@@ -353,6 +353,25 @@ async def test_bodies_of_mails_done_for_a_week_are_cleared(outbox, mailbox):
         assert "Hallo Jörg" in by_id[kept].body_text and "Hallo Jörg" in by_id[kept].body_html
     with pytest.raises(NotRetryable, match="purged"):
         await retry_mail(old_failed)
+
+
+async def test_retention_job_clears_bodies_after_the_configured_days(outbox):
+    # given: a retention of 2 days and a mail sent now
+    settings = outbox.model_copy(update={"mail_body_retention_days": 2})
+    start = utcnow()
+    with at(start):
+        [mail_id] = await queue(settings)
+        await deliver_due(settings)
+
+    # when: the scheduled job runs after one day, and after two days and a minute
+    with at(start + dt.timedelta(days=1)):
+        after_one_day = await purge_mail_bodies(settings)
+    with at(start + dt.timedelta(days=2, minutes=1)):
+        after_two_days = await purge_mail_bodies(settings)
+
+    # then
+    assert (after_one_day, after_two_days) == (0, 1)
+    assert (await OutboxMail.get(id=mail_id)).body_text == ""
 
 
 async def test_queue_metrics_count_states_and_age_of_oldest_waiting_mail(outbox, mailbox):
