@@ -150,7 +150,13 @@ def write_file(message: EmailMessage, mail: OutboxMail, settings: Settings) -> P
     if settings.env == "dev":
         extra = "".join(f" {item}" for item in secrets_for_log(mail.body_text, settings))
     log.info(
-        "mail to %s: %r written to %s%s", mask_address(mail.recipient), mail.subject, path, extra
+        "mail to %s: %r written to %s%s",
+        mask_address(mail.recipient),
+        mail.subject,
+        path,
+        extra,
+        # In dev only, the PIN or link is the point of this line: let it past the log scrubber.
+        extra={"unscrubbed": bool(extra)},
     )
     return path
 

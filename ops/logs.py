@@ -26,7 +26,9 @@ _SCRUB = [
 ]
 
 
-def scrub(text: str) -> str:
+def scrub(text: str, record: logging.LogRecord | None = None) -> str:
+    if record is not None and getattr(record, "unscrubbed", False):
+        return text
     for pattern, replacement in _SCRUB:
         text = pattern.sub(replacement, text)
     return text
@@ -40,7 +42,7 @@ class JsonFormatter(logging.Formatter):
             ),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": scrub(record.getMessage()),
+            "message": scrub(record.getMessage(), record),
         }
         if rid := request_id.get():
             entry["request_id"] = rid
@@ -56,7 +58,8 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         rid = request_id.get()
         prefix = f"[{rid[:8]}] " if rid else ""
-        return scrub(f"{record.levelname:<7} {record.name}: {prefix}{super().format(record)}")
+        line = f"{record.levelname:<7} {record.name}: {prefix}{super().format(record)}"
+        return scrub(line, record)
 
 
 def configure_logging(log_format: str, level: str = "INFO") -> None:

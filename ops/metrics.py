@@ -66,16 +66,9 @@ async def metrics_endpoint(request: Request) -> Response:
 
 
 async def _refresh_mail_gauges() -> None:
-    import datetime as dt
+    from mailers import queue_metrics
 
-    from tortoise.functions import Count
-
-    from models import MailStatus, OutboxMail
-
-    rows = await OutboxMail.all().group_by("status").annotate(n=Count("id")).values("status", "n")
-    counts = {str(r["status"]): r["n"] for r in rows}
-    for state in MailStatus:
-        MAIL_QUEUE.labels(state.value).set(counts.get(state.value, 0))
-    oldest = await OutboxMail.filter(status=MailStatus.QUEUED).order_by("created_at").first()
-    age = (dt.datetime.now(dt.UTC) - oldest.created_at).total_seconds() if oldest else 0
-    MAIL_OLDEST_QUEUED.set(age)
+    queue = await queue_metrics()
+    for state in ("queued", "sent", "failed"):
+        MAIL_QUEUE.labels(state).set(queue[state])
+    MAIL_OLDEST_QUEUED.set(queue["oldest_queued_age_seconds"])

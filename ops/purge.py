@@ -27,7 +27,12 @@ async def purge_old_audit_events(settings: Settings) -> int:
 
 def purge_jobs() -> list[tuple[str, PurgeJob]]:
     """Every retention job of the service, by name."""
-    return [("audit events", purge_old_audit_events)]
+    from mailers import purge_mail_bodies
+
+    return [
+        ("audit events", purge_old_audit_events),
+        ("mail bodies", purge_mail_bodies),
+    ]
 
 
 async def purge_all(settings: Settings) -> dict[str, int]:
