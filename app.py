@@ -1,4 +1,4 @@
-"""The ASGI app: GraphQL at /graphql (GraphiQL's files under /graphiql/), liveness and
+"""The ASGI app: GraphQL at /graphql (GraphiQL's files under /static/graphiql/), liveness and
 readiness, lifespan of DB and workers."""
 
 from __future__ import annotations
@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -15,8 +17,21 @@ import db
 from api import graphiql
 from api.http import GraphQLView
 from mailers.worker import run_worker
+from ops.logs import configure_logging
+from ops.metrics import metrics_endpoint
+from ops.middleware import RequestMiddleware
+from ops.purge import run_purges
 from security.passwords import PasswordHasher
 from settings import Settings, get_settings
+
+CORS_HEADERS = [
+    "content-type",
+    "authorization",
+    "x-csrf-token",
+    "x-api-key",
+    "x-request-id",
+    "accept-language",
+]
 
 
 async def healthz(request: Request) -> Response:
@@ -46,15 +61,33 @@ def create_app(settings: Settings | None = None) -> Starlette:
             stack.callback(app.state.hasher.close)
             if settings.mail_worker_in_app:
                 await stack.enter_async_context(run_worker(settings))
+            if settings.purge_interval_seconds > 0:
+                await stack.enter_async_context(run_purges(settings))
             yield
 
+    configure_logging(settings.log_format_resolved, settings.log_level)
+    middleware = [Middleware(RequestMiddleware, hsts=settings.hsts)]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_credentials=True,
+                allow_methods=["GET", "POST"],
+                allow_headers=CORS_HEADERS,
+                expose_headers=["X-Request-ID"],
+                max_age=600,
+            )
+        )
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
             Route("/graphql", graphql),  # every method: the view answers 405 itself
             Route(graphiql.ASSET_PATH + "{name}", graphiql.asset),
         ],
+        middleware=middleware,
         lifespan=lifespan,
     )
     app.state.settings = settings

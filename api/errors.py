@@ -203,6 +203,7 @@ def mask(error: GraphQLError, locale: str) -> GraphQLError:
         ".".join(str(p) for p in error.path or ()) or "-",
         type(original).__name__,
         exc_info=(type(original), original, original.__traceback__) if original else None,
+        extra={"error_id": error_id},
     )
     return GraphQLError(
         message(ApiErrorCode.INTERNAL_SERVER_ERROR, locale, errorId=error_id),

@@ -31,7 +31,7 @@ from settings import Settings
 
 OWN_STATIC = Path(__file__).resolve().parent / "static"
 START_SCRIPT = "graphiql-start.js"
-ASSET_PATH = "/graphiql/"
+ASSET_PATH = "/static/graphiql/"
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ from api.partners import (
     sha256_hex,
 )
 from models import Partner
+from ops.metrics import RATE_LIMIT_HITS
 from resolvers.auth import RequestErrorCode
 from settings import Settings
 
@@ -269,6 +270,7 @@ class PersistedDocuments(SchemaExtension):
             if sha is not None and await self.queries.store.get(sha) is None:
                 retry_after = await self.queries.limiter.hit(context.client_address)
                 if retry_after is not None:
+                    RATE_LIMIT_HITS.labels("apq_registration").inc()
                     raise request_error(
                         RequestErrorCode.RATE_LIMITED, locale, retryAfter=retry_after
                     )

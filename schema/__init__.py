@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import strawberry
 
 from resolvers.meta import MetaQuery
+from resolvers.privacy import PrivacyQuery
 
 if TYPE_CHECKING:
     from api.persisted import PersistedQueries
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
 
 
 @strawberry.type(description="Entry point for reading data.")
-class Query(MetaQuery):
+class Query(MetaQuery, PrivacyQuery):
     pass
 
 

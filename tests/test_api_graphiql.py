@@ -55,22 +55,22 @@ async def test_a_browser_gets_graphiql_loading_only_from_this_server(api, assets
     assert not re.search(r"https?:|//[a-z]", page.text), "the page must not load from elsewhere"
     sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
     assert sources == [
-        "/graphiql/graphiql.min.css",
-        "/graphiql/react.production.min.js",
-        "/graphiql/react-dom.production.min.js",
-        "/graphiql/graphiql.min.js",
-        "/graphiql/graphiql-start.js",
+        "/static/graphiql/graphiql.min.css",
+        "/static/graphiql/react.production.min.js",
+        "/static/graphiql/react-dom.production.min.js",
+        "/static/graphiql/graphiql.min.js",
+        "/static/graphiql/graphiql-start.js",
     ]
     assert 'data-endpoint="/graphql"' in page.text
 
 
 async def test_graphiqls_files_are_served_by_the_app(api, assets):
     async with api(graphiql=True, graphiql_assets_dir=assets) as client:
-        script = await client.get("/graphiql/graphiql.min.js")
-        style = await client.get("/graphiql/graphiql.min.css")
-        start = await client.get("/graphiql/graphiql-start.js")
-        other = await client.get("/graphiql/.installed.json")
-        escape = await client.get("/graphiql/..%2F..%2Fsettings.py")
+        script = await client.get("/static/graphiql/graphiql.min.js")
+        style = await client.get("/static/graphiql/graphiql.min.css")
+        start = await client.get("/static/graphiql/graphiql-start.js")
+        other = await client.get("/static/graphiql/.installed.json")
+        escape = await client.get("/static/graphiql/..%2F..%2Fsettings.py")
 
     assert script.text == "/* graphiql.min.js */"
     assert script.headers["content-type"].startswith("text/javascript")
@@ -83,7 +83,7 @@ async def test_graphiqls_files_are_served_by_the_app(api, assets):
 async def test_without_its_files_the_page_says_how_to_get_them(api, tmp_path):
     async with api(graphiql=True, graphiql_assets_dir=tmp_path / "empty") as client:
         page = await client.get("/graphql", headers=BROWSER)
-        script = await client.get("/graphiql/graphiql.min.js")
+        script = await client.get("/static/graphiql/graphiql.min.js")
 
     assert page.status_code == 200
     assert "kundenportal fetch-graphiql" in page.text
@@ -95,7 +95,7 @@ async def test_without_its_files_the_page_says_how_to_get_them(api, tmp_path):
 async def test_graphiql_off_serves_neither_page_nor_files(api, assets):
     async with api(graphiql=False, graphiql_assets_dir=assets) as client:
         page = await client.get("/graphql", headers=BROWSER)
-        script = await client.get("/graphiql/graphiql.min.js")
+        script = await client.get("/static/graphiql/graphiql.min.js")
 
     assert page.status_code == 400  # a GET without a document, answered as GraphQL
     assert page.headers["content-type"].startswith("application/json")
