@@ -140,7 +140,7 @@ class GraphQLView(GraphQL):
     # ------------------------------------------------------------- requests
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, self._limited(scope, receive))
+        request = Request(scope, self._limited(receive))
         media_type = negotiate_media_type(request.headers.get("accept"))
         request.state.media_type = media_type or JSON
         try:
@@ -174,7 +174,7 @@ class GraphQLView(GraphQL):
             413, ApiErrorCode.REQUEST_TOO_LARGE, maxBytes=self.settings.max_body_bytes
         )
 
-    def _limited(self, scope: Scope, receive: Receive) -> Receive:
+    def _limited(self, receive: Receive) -> Receive:
         """`receive`, refusing bodies larger than the limit whatever Content-Length claimed."""
         limit = self.settings.max_body_bytes
         received = 0
