@@ -5,15 +5,16 @@ from __future__ import annotations
 import strawberry
 
 from resolvers.meta import MetaQuery
+from schema.customers import CustomerMutation, CustomerQuery
 
 
 @strawberry.type(description="Entry point for reading data.")
-class Query(MetaQuery):
+class Query(MetaQuery, CustomerQuery):
     pass
 
 
 @strawberry.type(description="Entry point for changing data.")
-class Mutation:
+class Mutation(CustomerMutation):
     @strawberry.field(description="Always true; lets tools check that mutations are reachable.")
     def ping(self) -> bool:
         return True
