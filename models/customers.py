@@ -32,7 +32,7 @@ class ReadingSource(StrEnum):
 
 
 class WindowState(StrEnum):
-    """Where a meter stands with respect to customer readings (R13–R15)."""
+    """Where a meter stands with respect to customer readings."""
 
     OPEN = "open"
     UPCOMING = "upcoming"
@@ -149,7 +149,7 @@ class Meter(Model):
 
         `periods` are those of this meter and of its group. Open: until when.
         Not open: when the next period is (or that none is announced). Radio
-        meter (R14): the key date it is read remotely on, the next one if known,
+        meter: the key date it is read remotely on, the next one if known,
         else the last one.
         """
         ordered = sorted(periods, key=lambda p: (p.starts_on, p.ends_on))

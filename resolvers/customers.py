@@ -356,7 +356,7 @@ async def find_invoice(
 
 
 async def switch_customer(info: Info, number: str) -> Outcome[Customer]:
-    """R10: store the customer number the session works on from now on."""
+    """Store the customer number this session works on from now on (see `active_customer`)."""
     require_login(info)
     wanted = number.strip()
     customer = next((c for c in await linked_customers(info) if c.number == wanted), None)
@@ -428,14 +428,12 @@ async def _throttle(info: Info, login: Login, action: str, limit: int) -> None:
     the limit holds across processes."""
     window = dt.timedelta(seconds=info.context.settings.rate_window_seconds)
     now = utcnow()
-    recent = (
-        await AuditEvent.filter(
-            login_id=login.id, action=action, outcome="failure", at__gte=now - window
-        )
+    recent: list[dt.datetime] = await (
+        AuditEvent.filter(login_id=login.id, action=action, outcome="failure", at__gte=now - window)
         .order_by("-at")
         .limit(limit)
         .values_list("at", flat=True)
-    )
+    )  # type: ignore[assignment]
     if len(recent) >= limit:
         wait = math.ceil((min(recent) + window - now).total_seconds())
         raise PublicError(
@@ -446,8 +444,8 @@ async def _throttle(info: Info, login: Login, action: str, limit: int) -> None:
 async def add_customer_number(
     info: Info, number: str, invoice_number: str | None, meter_number: str | None
 ) -> Outcome[Customer]:
-    """R9: one login holds several customer numbers, each added with the same proof
-    as at registration (see `verify_customer_claim`)."""
+    """Add a customer number to the login, with the proof `verify_customer_claim`
+    asks for; failures count towards a per-login limit (numbers are guessable)."""
     login = require_login(info)
     settings = info.context.settings
     problems = []
@@ -478,7 +476,7 @@ async def add_customer_number(
 
 async def remove_customer_number(info: Info, number: str) -> Outcome[str]:
     """Drop a customer number from the login, never the last one: leaving the
-    portal is deleting the profile (R16)."""
+    portal is deleting the profile."""
     login = require_login(info)
     wanted = number.strip()
     async with in_transaction() as conn:
@@ -596,11 +594,33 @@ def record_online_consent(
     customer: Customer, given: bool, login: Login, settings: Settings
 ) -> None:
     """R11: give or withdraw the consent to online communication ("Onlinekunde"),
-    recording when, by which login and under which wording version."""
+    recording when, by which login and under which wording version.
+
+    Only a confirmation calls this: `confirm_base_data_change` (edit, tick,
+    confirm) or `set_online_customer` (whose call is the confirming step), so
+    nothing changes before the user confirms."""
     customer.online_consent = given
     customer.online_consent_at = utcnow()
     customer.online_consent_login_id = login.id
     customer.online_consent_version = settings.consent_wording_version
+
+
+async def confirm_by_mail(
+    kind: str, customer: Customer, login: Login, settings: Settings, conn: Any, **data: Any
+) -> str:
+    """R12: every change of customer data is confirmed by a mail to the login, in its
+    language, queued in the change's transaction. Returns the address mailed, masked."""
+    await queue_mail(
+        kind,
+        to=login.email,
+        locale=login.locale,
+        settings=settings,
+        using_db=conn,
+        customer_number=customer.number,
+        name=customer.name,
+        **data,
+    )
+    return mask_address(login.email)
 
 
 CONSENT_FIELDS = (
@@ -614,7 +634,7 @@ CONSENT_FIELDS = (
 async def request_base_data_change(
     info: Info, values: dict[str, str | None], online_consent: bool | None
 ) -> Outcome[BaseDataChange]:
-    """R11: the first step of a change of base data (and consent): it records what
+    """The first step of a change of base data (and consent): it records what
     would change and changes nothing. Only the newest request can be confirmed."""
     login = require_login(info)
     customer = await require_active_customer(info)
@@ -652,8 +672,8 @@ def _change_lines(changes: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 async def confirm_base_data_change(
     info: Info, change_pk: int | None, password: str | None
 ) -> Outcome[Customer]:
-    """R11, R12: apply a requested change once confirmed with the password, and
-    mail the login what changed."""
+    """Apply a requested change once confirmed (with the password if the login is
+    not fresh), and mail the login what changed."""
     login = require_login(info)
     settings = info.context.settings
     customer = await require_active_customer(info)
@@ -691,18 +711,11 @@ async def confirm_base_data_change(
                 updated.append(name)
         await fresh.save(using_db=conn, update_fields=[*updated, "updated_at"])
         await _audit(info, "customer.base_data", "success", fields=sorted(change.changes))
-        await queue_mail(
-            "base_data_changed",
-            to=login.email,
-            locale=login.locale,
-            settings=settings,
-            using_db=conn,
-            customer_number=fresh.number,
-            name=fresh.name,
-            changes=_change_lines(change.changes),
+        mailed_to = await confirm_by_mail(
+            "base_data_changed", fresh, login, settings, conn, changes=_change_lines(change.changes)
         )
     _refresh(info, customer, fresh)
-    return Outcome(customer, mailed_to=mask_address(login.email))
+    return Outcome(customer, mailed_to=mailed_to)
 
 
 def _refresh(info: Info, cached: Customer, fresh: Customer) -> None:
@@ -712,8 +725,8 @@ def _refresh(info: Info, cached: Customer, fresh: Customer) -> None:
 
 
 async def set_online_customer(info: Info, consent: bool, password: str | None) -> Outcome[Customer]:
-    """R11, R12: give or withdraw the consent to online communication for the
-    active customer, confirmed with the password, and mail the login."""
+    """Give or withdraw the active customer's consent in one step: this call is the
+    confirmation (with the password if the login is not fresh); mails the login."""
     login = require_login(info)
     settings = info.context.settings
     customer = await require_active_customer(info)
@@ -726,17 +739,15 @@ async def set_online_customer(info: Info, consent: bool, password: str | None) -
         record_online_consent(fresh, consent, login, settings)
         await fresh.save(using_db=conn, update_fields=[*CONSENT_FIELDS, "updated_at"])
         await _audit(info, "customer.consent", "given" if consent else "withdrawn")
-        await queue_mail(
+        mailed_to = await confirm_by_mail(
             "online_consent_changed",
-            to=login.email,
-            locale=login.locale,
-            settings=settings,
-            using_db=conn,
-            customer_number=fresh.number,
-            name=fresh.name,
+            fresh,
+            login,
+            settings,
+            conn,
             given=consent,
             at=format_moment(fresh.online_consent_at or utcnow(), login.locale, settings),
             wording_version=fresh.online_consent_version,
         )
     _refresh(info, customer, fresh)
-    return Outcome(customer, mailed_to=mask_address(login.email))
+    return Outcome(customer, mailed_to=mailed_to)

@@ -62,7 +62,8 @@ async def last_reading(info: Info, meter: Meter) -> MeterReading | None:
 
 
 def window_problem(window: ReadingWindow) -> Problem | None:
-    """R15: the error for a meter that takes no reading now, saying why and when."""
+    """The error for a meter that takes no reading now: why, and when it will
+    (what `Meter.reading_window` found)."""
     dates = {"startsOn": window.starts_on, "endsOn": window.ends_on, "keyDate": window.key_date}
     match window.state:
         case WindowState.OPEN:
@@ -96,11 +97,11 @@ def assess_reading(
 ) -> Assessment:
     """Whether the customer's `value` is taken now (pure, no database).
 
-    Refused outside the period or for radio meters (R13–R15, `window_problem`);
-    refused below the last reading unless the meter was exchanged since; a value
-    far above the expected use needs `confirm_unusual`. A customer's reading
-    already sent in the open period is corrected, not added to: the new value
-    is checked against the reading before it.
+    Refused outside the period or for radio meters (`window_problem`); refused
+    below the last reading unless the meter was exchanged since; a value far
+    above the expected use needs `confirm_unusual`. A customer's reading already
+    sent in the open period is corrected, not added to: the new value is checked
+    against the reading before it.
     """
     if problem := window_problem(window):
         return Assessment(problem)
@@ -156,7 +157,7 @@ async def submit_reading(
     confirm_unusual: bool,
     idempotency_key: str | None,
 ) -> Outcome[Submitted]:
-    """R13–R15: take the reading of a meter of the active customer and mail it back."""
+    """Take a reading of a meter of the active customer, and mail it back."""
     login = require_login(info)
     customer = await require_active_customer(info)
     if (meter_pk is None) == (meter_number is None):

@@ -210,6 +210,8 @@ async def test_guessing_customer_numbers_is_throttled(clock, client, settings):
 
     # then it is refused until the window has passed
     assert result.errors[0]["extensions"]["code"] == "RATE_LIMITED"
+    assert 0 < result.errors[0]["extensions"]["retryAfter"] <= settings.rate_window_seconds
+    assert result.data is None or result.data["addCustomerNumber"] is None
     assert await AuditEvent.filter(login_id=login.id, outcome="failure").count() == 10
     clock.shift(dt.timedelta(seconds=settings.rate_window_seconds + 1))
     result = await gql(client, ADD, {"input": right_claim}, token=token)

@@ -378,3 +378,17 @@ async def test_radio_meter_of_a_group_names_the_groups_key_date(clock, client, s
     result = await gql(client, SUBMIT, _input(meter, "6"), token=token)
 
     assert result.data["submitReading"]["errors"][0]["keyDate"] == "2025-04-15"
+
+
+async def test_cookie_session_needs_its_csrf_token_to_submit(clock, client, settings):
+    # given a browser session (cookie) and no X-CSRF-Token header
+    household, _, token = await _user(settings)
+
+    # when a page on another site makes the browser post a reading
+    result = await gql(
+        client, SUBMIT, _input(household.main, "1050"), headers={"Cookie": f"kp_session={token}"}
+    )
+
+    # then it is refused and nothing is stored
+    assert result.errors[0]["extensions"]["code"] == "CSRF_TOKEN_INVALID"
+    assert await MeterReading.filter(meter_id=household.main.id).count() == 3
