@@ -23,7 +23,7 @@ import strawberry
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from mailers.outbox import mask_address, queue_mail
+from mailers import mask_address, queue_mail
 from models import (
     AuditEvent,
     BaseDataChange,

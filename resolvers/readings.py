@@ -19,7 +19,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from mailers.outbox import mask_address, queue_mail
+from mailers import mask_address, queue_mail
 from models import Customer, Login, Meter, MeterReading, ReadingPeriod, ReadingSource
 from models.customers import ReadingWindow, WindowState
 from resolvers.auth import require_login

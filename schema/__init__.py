@@ -5,11 +5,12 @@ from __future__ import annotations
 import strawberry
 
 from resolvers.meta import MetaQuery
+from resolvers.privacy import PrivacyQuery
 from schema.customers import CustomerMutation, CustomerQuery
 
 
 @strawberry.type(description="Entry point for reading data.")
-class Query(MetaQuery, CustomerQuery):
+class Query(MetaQuery, PrivacyQuery, CustomerQuery):
     pass
 
 
