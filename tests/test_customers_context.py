@@ -408,3 +408,18 @@ async def test_errors_are_english_on_request(clock, client, settings):
         client, SWITCH, {"number": "nope"}, token=token, headers={"Accept-Language": "en"}
     )
     assert result.data["switchCustomer"]["errors"][0]["message"] == "Not found."
+
+
+@pytest.mark.parametrize("garbage", ["", "not base64 !", "TWV0ZXI6eA", "TWV0ZXI6LTE", "A" * 200])
+async def test_malformed_ids_find_nothing(clock, client, settings, garbage):
+    # given (TWV0ZXI6eA is "Meter:x", TWV0ZXI6LTE is "Meter:-1")
+    customer = await make_customer("100001")
+    await make_meter(customer, "Z-1", main=True)
+    _, token = await logged_in(settings, customer)
+
+    # when
+    result = await gql(client, METER, {"id": garbage}, token=token)
+
+    # then
+    assert error_code(result) == "NOT_FOUND"
+    assert result.data["customer"]["meter"] is None
