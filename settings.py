@@ -118,6 +118,20 @@ class Settings(BaseSettings):
     reading_confirm_factor: float = Field(
         3.0, description="A reading above this many times the expected use needs confirmation."
     )
+    reading_confirm_floor_m3: float = Field(
+        5.0,
+        description="Use up to this many m³ since the last reading never needs confirmation: "
+        "short gaps make the expected use tiny.",
+    )
+    utility_timezone: str = Field(
+        "Europe/Berlin",
+        description="Reading periods are calendar days at the utility: today is taken here.",
+    )
+    customer_claim_failures_per_login: int = Field(
+        10,
+        description="Failed addCustomerNumber attempts per login within rate_window_seconds "
+        "before it is refused: customer and invoice numbers must not be guessable.",
+    )
 
     # API.
     graphiql: bool | None = Field(None, description="Default: on in dev, off in prod.")

@@ -8,6 +8,7 @@ import strawberry
 
 from resolvers.meta import MetaQuery
 from resolvers.privacy import PrivacyQuery
+from schema.customers import CustomerMutation, CustomerQuery
 
 if TYPE_CHECKING:
     from api.persisted import PersistedQueries
@@ -15,12 +16,12 @@ if TYPE_CHECKING:
 
 
 @strawberry.type(description="Entry point for reading data.")
-class Query(MetaQuery, PrivacyQuery):
+class Query(MetaQuery, PrivacyQuery, CustomerQuery):
     pass
 
 
 @strawberry.type(description="Entry point for changing data.")
-class Mutation:
+class Mutation(CustomerMutation):
     @strawberry.field(description="Always true; lets tools check that mutations are reachable.")
     def ping(self) -> bool:
         return True
