@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import strawberry
 
+from resolvers.accounts import AccountMutation, AccountQuery
 from resolvers.meta import MetaQuery
 
 
 @strawberry.type(description="Entry point for reading data.")
-class Query(MetaQuery):
+class Query(MetaQuery, AccountQuery):
     pass
 
 
 @strawberry.type(description="Entry point for changing data.")
-class Mutation:
+class Mutation(AccountMutation):
     @strawberry.field(description="Always true; lets tools check that mutations are reachable.")
     def ping(self) -> bool:
         return True
