@@ -393,6 +393,11 @@ class LoginPayload:
         default=None, description="The session ends at the latest then."
     )
     login: LoginType | None = strawberry.field(default=None, description="The logged-in login.")
+    mailed_to: str | None = strawberry.field(
+        default=None,
+        description="Set when this was a client not seen before for the login: the address "
+        "told of the new login, masked (R19).",
+    )
 
 
 @strawberry.type(description="Result of `logout` and `endSessions`.")

@@ -37,7 +37,7 @@ LOGIN = """
 mutation Login($email: String!, $password: String!) {
   login(email: $email, password: $password) {
     errors { code field message }
-    token csrfToken sessionExpiresAt
+    token csrfToken sessionExpiresAt mailedTo
     login { email customerNumbers }
   }
 }

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from models import Login, OneTimeSecret
-from resolvers.accounts import purge_expired_registrations
+from resolvers.accounts import purge_accounts, purge_expired_registrations
 from tests.builders import (
     CONFIRM_PIN,
     LOGIN,
@@ -15,6 +15,7 @@ from tests.builders import (
     REGISTER,
     make_customer,
     register,
+    register_and_login,
     register_input,
 )
 from tests.conftest import gql, pin_from
@@ -314,6 +315,26 @@ async def test_unconfirmed_registration_holds_the_number_until_it_expires(client
     assert await Login.filter(email_key="erika@example.org").count() == 0
 
 
+async def test_purge_accounts_removes_expired_sessions_and_secrets(
+    client, mailbox, settings, clock
+):
+    # given a logged-in login with a reset link, and a registration never confirmed
+    token = await register_and_login(client, mailbox)
+    await gql(client, 'mutation { requestPasswordReset(email: "erika@example.org") { mailedTo } }')
+    await register(
+        client, mailbox, await make_customer("100002"), email="max@example.org", confirm=False
+    )
+
+    # when the scheduled purge runs after every timeout has passed
+    clock.shift(dt.timedelta(days=15))
+    removed = await purge_accounts(settings)
+
+    # then sessions, expired PINs and links and the stale registration are gone
+    assert removed == {"registrations": 1, "secrets": 2, "sessions": 1}
+    assert await OneTimeSecret.all().count() == 0
+    assert (await gql(client, ME, token=token)).data["me"] is None
+
+
 async def test_purge_removes_expired_registrations_and_frees_the_number(
     client, mailbox, settings, clock
 ):
@@ -448,3 +469,10 @@ async def test_pin_entries_are_limited_per_client_address(client, mailbox, setti
         await gql(client, CONFIRM_PIN, {"email": "x@example.org", "pin": "000000"})
     result = await gql(client, CONFIRM_PIN, {"email": "x@example.org", "pin": "000000"})
     assert result.errors[0]["extensions"]["code"] == "RATE_LIMITED"
+
+
+async def test_addresses_with_non_ascii_letters_register_in_lower_case(client, mailbox):
+    customer = await make_customer()
+    refused = await gql(client, REGISTER, register_input(customer, email="JÖRG@example.org"))
+    assert codes(refused.data["register"]) == ["INVALID_EMAIL"]
+    await register(client, mailbox, customer, email="jörg@example.org")

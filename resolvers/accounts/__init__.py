@@ -119,6 +119,20 @@ class AccountMutation:
         return await session_ops.logout(info, all_sessions)
 
     @strawberry.mutation(
+        description="End one session of the logged-in login (e.g. of a lost phone), or all "
+        "sessions but the current one. Give exactly one of the two arguments."
+    )
+    async def end_sessions(
+        self,
+        info: Info,
+        session_id: Annotated[
+            strawberry.ID | None, _arg("The session to end (`id` from `sessions`).")
+        ] = None,
+        all_others: Annotated[bool, _arg("End every session but the current one.")] = False,
+    ) -> EndSessionsPayload:
+        return await session_ops.end_sessions_of_login(info, session_id, all_others)
+
+    @strawberry.mutation(
         description="Forgotten password (R7): mail a link, valid 7 days, to set a new one. "
         "Answers the same whether or not the address belongs to a login."
     )

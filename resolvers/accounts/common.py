@@ -47,7 +47,11 @@ def email_key(email: str) -> str:
 
 
 def is_valid_email(email: str) -> bool:
-    return len(email) <= MAX_EMAIL and bool(_EMAIL.match(email))
+    """One @, a dotted domain, no spaces; non-ASCII letters only in lower case, because
+    the databases' lower() (which checks the case-free key) lowers ASCII letters alone."""
+    if len(email) > MAX_EMAIL or not _EMAIL.match(email):
+        return False
+    return all(c.isascii() or c == c.lower() for c in email)
 
 
 def user_agent(info: Info) -> str:

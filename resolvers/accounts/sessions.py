@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import strawberry
 from tortoise.transactions import in_transaction
 
-from models import Login, LoginState, Session
+from models import AuditEvent, Login, LoginState, Session
 from resolvers.accounts.common import (
     Info,
     Limits,
@@ -22,6 +23,7 @@ from resolvers.accounts.common import (
     user_agent,
     utcnow,
 )
+from resolvers.accounts.notices import notify_new_client
 from resolvers.auth import require_login
 from schema.accounts import (
     AccountErrorCode,
@@ -67,6 +69,27 @@ async def count_login_failure(info: Info, key: str, login_id: int | None) -> Non
         )
 
 
+async def is_new_client(login: Login, fingerprint: str, history: int = 500) -> bool:
+    """Issue 9: has this login never registered or logged in from this client before?
+
+    Clients are compared by the keyed fingerprint the audit trail keeps of
+    User-Agent and address. A login with no history at all is not told.
+    """
+    seen = (
+        await AuditEvent.filter(
+            login_id=login.id, action__in=["register", "login"], outcome="success"
+        )
+        .order_by("-id")
+        .limit(history)
+        .values_list("details", flat=True)
+    )
+    keys: set[object] = set()
+    for details in seen:
+        if isinstance(details, dict):
+            keys.add(details.get("client_key"))
+    return bool(keys) and fingerprint not in keys
+
+
 async def refuse_if_throttled(info: Info, key: str) -> None:
     settings = info.context.settings
     decision = await limiter(info).hit_all(
@@ -103,12 +126,16 @@ async def login(info: Info, email: str, password: str) -> LoginPayload:
         row.last_login_at = session.created_at
         row.locale = ctx.locale
         await row.save(update_fields=["last_login_at", "locale"])
+        fingerprint = client_key(info)
+        mailed_to = None
+        if await is_new_client(row, fingerprint):
+            mailed_to = await notify_new_client(info, row)
         await record_audit(
             "login",
             actor=actor_for_login(row.id),
             login_id=row.id,
             client_address=ctx.client_address,
-            client_key=client_key(info),
+            client_key=fingerprint,
         )
     if ctx.response is not None:
         set_session_cookie(ctx.response, token, settings)
@@ -117,6 +144,7 @@ async def login(info: Info, email: str, password: str) -> LoginPayload:
         csrf_token=csrf_token(session, settings),
         session_expires_at=session.expires_at,
         login=LoginType.from_model(row, await customer_numbers_of(row)),
+        mailed_to=mailed_to,
     )
 
 
@@ -161,3 +189,33 @@ async def sessions(info: Info) -> list[SessionType]:
     ).order_by("-created_at", "-id")
     current = ctx.session.id if ctx.session else None
     return [SessionType.from_model(row, current) for row in rows]
+
+
+async def end_sessions_of_login(
+    info: Info, session_id: strawberry.ID | None, all_others: bool
+) -> EndSessionsPayload:
+    """Issue 9: end one session of the login (e.g. a lost phone), or all but this one."""
+    login_row = require_login(info)
+    ctx = info.context
+    assert ctx.session is not None
+    if (session_id is None) == (not all_others):
+        return EndSessionsPayload(errors=[error(info, AccountErrorCode.CHOICE_REQUIRED)])
+    if all_others:
+        ended = await end_sessions(login_row.id, keep=ctx.session)
+    else:
+        target = int(session_id) if session_id and str(session_id).isdigit() else 0
+        ended = await Session.filter(id=target, login_id=login_row.id).delete()
+        if not ended:
+            return EndSessionsPayload(
+                errors=[error(info, AccountErrorCode.SESSION_NOT_FOUND, "sessionId")]
+            )
+        if target == ctx.session.id and ctx.response is not None:
+            clear_session_cookie(ctx.response, ctx.settings)
+    await record_audit(
+        "sessions_ended",
+        actor=actor_for_login(login_row.id),
+        login_id=login_row.id,
+        client_address=ctx.client_address,
+        count=ended,
+    )
+    return EndSessionsPayload(ended_sessions=ended)
