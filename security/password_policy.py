@@ -27,10 +27,12 @@ class PasswordProblem(Enum):
     TOO_COMMON = "too_common"
 
 
-def missing_character_classes(password: str) -> list[str]:
-    """R3: at least upper-case and lower-case letters, digits and special characters.
+def r3_shortfalls(password: str) -> tuple[bool, list[str]]:
+    """R3: at least 8 characters, with upper-case and lower-case letters, digits and
+    special characters.
 
-    Returns the classes that are missing (`upper`, `lower`, `digit`, `special`).
+    Returns whether it is too short, and the character classes that are
+    missing (`upper`, `lower`, `digit`, `special`).
     """
     missing = []
     if not any(c.isupper() for c in password):
@@ -41,12 +43,7 @@ def missing_character_classes(password: str) -> list[str]:
         missing.append("digit")
     if all(c.isalnum() for c in password):
         missing.append("special")
-    return missing
-
-
-def is_too_short(password: str) -> bool:
-    """R3: at least 8 characters."""
-    return len(password) < MIN_LENGTH
+    return len(password) < MIN_LENGTH, missing
 
 
 def is_too_long_for_bcrypt(password: str) -> bool:
@@ -86,9 +83,10 @@ def password_problems(
 ) -> list[PasswordProblem]:
     """Every reason to refuse `password`, in the order a form shows them."""
     problems = []
-    if is_too_short(password):
+    too_short, missing = r3_shortfalls(password)
+    if too_short:
         problems.append(PasswordProblem.TOO_SHORT)
-    if missing_character_classes(password):
+    if missing:
         problems.append(PasswordProblem.MISSING_CHARACTER_CLASSES)
     if is_too_long_for_bcrypt(password):
         problems.append(PasswordProblem.TOO_LONG)

@@ -126,6 +126,18 @@ async def test_login_from_a_new_client_is_told_to_the_address(client, mailbox, s
     assert await OutboxMail.filter(kind="new_client_login").count() == 1
 
 
+async def test_notice_does_not_carry_links_a_client_put_in_its_user_agent(client, mailbox):
+    await register_and_login(client, mailbox)
+    agent = "Urgent: secure your account at https://evil.example/login <b>now</b>"
+    await log_in(client, headers={"User-Agent": agent})
+    mail = (await mailbox.wait_for("erika@example.org", 2))[-1]
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    html = mail.get_body(preferencelist=("html",)).get_content()
+    assert "evil.example" not in text and "evil.example" not in html
+    assert "<b>" not in html
+    assert "Urgent: secure your account at bnow/b (203.0.113.7)" in text
+
+
 async def test_new_client_notice_in_the_logins_language(client, mailbox):
     customer = await make_customer()
     await register(client, mailbox, customer)

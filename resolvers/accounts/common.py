@@ -18,8 +18,8 @@ from schema.errors import PublicError
 from security.password_policy import (
     MIN_LENGTH,
     PasswordProblem,
-    missing_character_classes,
     password_problems,
+    r3_shortfalls,
 )
 from security.passwords import HashingBusy
 from security.ratelimit import Decision, Limit, RateLimiter, rate_limiter
@@ -213,7 +213,7 @@ def password_errors(
         if problem is PasswordProblem.TOO_SHORT:
             params["min"] = MIN_LENGTH
         if problem is PasswordProblem.MISSING_CHARACTER_CLASSES:
-            names = [CHARACTER_CLASS_NAMES[c][english] for c in missing_character_classes(password)]
+            names = [CHARACTER_CLASS_NAMES[c][english] for c in r3_shortfalls(password)[1]]
             params["missing"] = ", ".join(names)
         errors.append(error(info, _PROBLEM_CODES[problem], *field, **params))
     return errors
@@ -232,7 +232,7 @@ async def customer_numbers_of(login: Login) -> list[str]:
 
 
 def portal_link(settings: Settings, path: str, **query: str) -> str:
-    """A link to a page of the front end; tokens are URL-safe, so it survives copying (R7)."""
+    """A link to a page of the front end; tokens are URL-safe, so links survive copying."""
     base = settings.portal_url.rstrip("/") + "/" + path.lstrip("/")
     return base + ("?" + urlencode(query) if query else "")
 
@@ -249,9 +249,18 @@ def format_when(moment: dt.datetime, locale: str, settings: Settings) -> str:
     return local.strftime("%d.%m.%Y, %H:%M Uhr %Z")
 
 
+_URL_LIKE = re.compile(r"[a-z][a-z0-9+.-]*://\S*|www\.\S*", re.IGNORECASE)
+_UNSAFE = re.compile(r"[^A-Za-z0-9 ._/();,:+\-]")
+
+
 def describe_client(info: Info, locale: str) -> str:
-    """The client as a notice names it: its User-Agent and network address."""
-    agent = user_agent(info) or ("unknown program" if locale == "en" else "unbekanntes Programm")
+    """The client as a notice names it: its User-Agent and network address.
+
+    The User-Agent is whatever the client sent, so links and odd characters are
+    taken out: a notice must not carry text an attacker wrote for the victim.
+    """
+    agent = " ".join(_UNSAFE.sub("", _URL_LIKE.sub("", user_agent(info))).split())[:120]
+    agent = agent or ("unknown program" if locale == "en" else "unbekanntes Programm")
     return f"{agent} ({info.context.client_address or '?'})"
 
 

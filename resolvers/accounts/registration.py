@@ -303,7 +303,8 @@ async def _customer_or_email_taken(
 
 
 async def confirm_pin(info: Info, email: str, pin: str) -> ConfirmPinPayload:
-    """R4: the PIN from the mail confirms the registration; 5 wrong entries void it."""
+    """The PIN from the mail confirms the registration; `pin_max_attempts` wrong entries
+    void it."""
     ctx, settings = info.context, info.context.settings
     await enforce(info, Limits.pin_attempts_per_address(settings), ctx.client_address)
     login = await pending_login(clean_email(email), settings)
@@ -345,7 +346,7 @@ async def confirm_pin(info: Info, email: str, pin: str) -> ConfirmPinPayload:
 
 
 async def resend_pin(info: Info, email: str) -> ResendPinPayload:
-    """R4: a new PIN, no sooner than 5 minutes after the last one; it voids the old.
+    """A new PIN, no sooner than `pin_times` allows; it voids the old.
 
     Answers the same for an address without a pending registration (no mail
     goes out), so the operation cannot tell who is registering.
