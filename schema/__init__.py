@@ -6,10 +6,11 @@ import strawberry
 
 from resolvers.accounts import AccountMutation, AccountQuery
 from resolvers.meta import MetaQuery
+from resolvers.privacy import PrivacyQuery
 
 
 @strawberry.type(description="Entry point for reading data.")
-class Query(MetaQuery, AccountQuery):
+class Query(MetaQuery, AccountQuery, PrivacyQuery):
     pass
 
 
