@@ -106,6 +106,12 @@ class Settings(BaseSettings):
     max_tokens: int = 2_000
     max_cost: int = 5_000
 
+    # Data exchange with the billing system.
+    local_timezone: str = Field(
+        "Europe/Berlin",
+        description="The utility's time zone: dates in CSV files and `--since` are local dates.",
+    )
+
     # Retention.
     audit_retention_days: int = 365
     purge_interval_seconds: int = 3600
