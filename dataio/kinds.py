@@ -8,6 +8,7 @@ all rows with one batched upsert. `importer.import_data` runs them.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,6 +27,7 @@ from dataio.csvformat import (
 from models import InvoiceKind, MeterKind, ReadingSource
 
 T = TypeVar("T")
+_NO_BLANKS = re.compile(r"\S+")
 
 INVOICE_KINDS = {
     "jahresabrechnung": InvoiceKind.ANNUAL,
@@ -73,7 +75,7 @@ class Fields:
     def key(self, column: str, *, max_length: int) -> str:
         """A number that identifies something (customer, invoice, meter): no blanks inside."""
         value = self.text(column, max_length=max_length, required=True)
-        if value and (not value.isprintable() or any(c.isspace() for c in value)):
+        if value and not (value.isprintable() and _NO_BLANKS.fullmatch(value)):
             self.errors.append(f"{column} '{value}' contains blanks or control characters")
         return value
 
@@ -474,10 +476,10 @@ class ReadingPeriods(Kind):
         starts_on = f.parsed("beginn", parse_date)
         ends_on = f.parsed("ende", parse_date)
         key_date = f.parsed("stichtag", parse_date)
-        if starts_on and ends_on:
-            f.check(ends_on >= starts_on, "ende is before beginn")
-            if key_date:
-                f.check(starts_on <= key_date <= ends_on, "stichtag is not within the period")
+        if starts_on and ends_on and ends_on < starts_on:
+            f.check(False, "ende is before beginn")
+        elif starts_on and ends_on and key_date:
+            f.check(starts_on <= key_date <= ends_on, "stichtag is not within the period")
         return PeriodRow(line, meter_number, group, starts_on, ends_on, key_date)
 
     def key(self, record: PeriodRow) -> Hashable:
@@ -574,10 +576,11 @@ class RadioReadings(Kind):
     optional = ("quelle",)
 
     def parse(self, f: Fields, line: int) -> ReadingRow:
-        source = f.values.get("quelle", "")
-        if source.lower() in ("kunde", "customer"):
+        source = ReadingSource.RADIO
+        if f.values.get("quelle", "").lower() in ("kunde", "customer"):
             f.check(False, "quelle: customer readings come from the portal, not from an import")
-            source = ""
+        else:
+            source = f.parsed("quelle", parse_choice, READING_SOURCES, required=False) or source
         value = f.parsed("zaehlerstand", parse_decimal, 3)
         if value is not None:
             f.check(0 <= value <= MAX_READING, "zaehlerstand must be between 0 and 999999999,999")
@@ -586,8 +589,7 @@ class RadioReadings(Kind):
             meter_number=f.key("zaehlernummer", max_length=30),
             read_on=f.parsed("ablesedatum", parse_date),
             value=value,
-            source=f.parsed("quelle", parse_choice, READING_SOURCES, required=False)
-            or ReadingSource.RADIO,
+            source=source,
         )
 
     def key(self, record: ReadingRow) -> Hashable:
