@@ -122,7 +122,7 @@ class Bulk:
     async def select_in(
         self, sql: str, keys: Iterable[Any], *extra: Any, batch: int = 5_000
     ) -> list[dict[str, Any]]:
-        """Rows of `sql` for all `keys`, asked in batches.
+        """Rows of `sql` (a SELECT, or an UPDATE for its effect) for all `keys`, in batches.
 
         `sql` contains `{keys}` where the key column's match goes (`= ANY($1)` or
         `IN (?, …)`) and `{p1}`, `{p2}`, … for the `extra` parameters.

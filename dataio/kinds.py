@@ -318,6 +318,7 @@ class MeterRow:
     installed_on: dt.date | None
     removed_on: dt.date | None
     customer_id: int = 0
+    moves_main: bool = False  # is the main meter of another customer now
 
 
 class Meters(Kind):
@@ -373,6 +374,14 @@ class Meters(Kind):
                 )
             else:
                 mains[record.customer_id] = record
+        moving = await bulk.select_in(
+            'SELECT "number", "customer_id" FROM "meter" WHERE "is_main" AND "number" {keys}',
+            [r.number for r in mains.values()],
+        )
+        by_number = {r.number: r for r in mains.values()}
+        for row in moving:
+            record = by_number[row["number"]]
+            record.moves_main = row["customer_id"] != record.customer_id
         kept = await bulk.select_in(
             'SELECT "customer_id", "number" FROM "meter" WHERE "is_main" AND "customer_id" {keys}',
             list(mains),
@@ -421,8 +430,11 @@ class Meters(Kind):
             constants=(("unit", "varchar"),),
         )
         written = 0
-        # Meters that stop being main are written before those that become main:
-        # the one-main-meter index is checked row by row.
+        # The one-main-meter index is checked row by row: meters that stop being
+        # a customer's main meter are written first (those listed with `nein`, and
+        # main meters that move to another customer), then the main meters.
+        moving = [r.number for r in records if r.moves_main]
+        await bulk.select_in('UPDATE "meter" SET "is_main" = false WHERE "number" {keys}', moving)
         for main in (False, True):
             part = [r for r in records if r.is_main is main]
             rows = [

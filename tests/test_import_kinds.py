@@ -320,3 +320,24 @@ async def test_dry_run_reports_what_would_change_and_writes_nothing(app):
     assert "would import" in report.summary()
     assert await Customer.all().count() == 2
     assert (await Customer.get(number="100001")).name == "Erika Mustermann"
+
+
+async def test_main_meter_moves_to_another_customer_while_the_first_gets_a_new_one(app):
+    await run_import("customers", *CUSTOMERS)
+    await run_import("meters", METERS[0], METERS[1], "Z-100002;100002;ja;manuell;;;01.01.2012;")
+
+    report = await run_import(
+        "meters",
+        "zaehlernummer;kundennummer;hauptzaehler;art;eingebaut_am",
+        "W-100001;100001;ja;manuell;01.06.2025",
+        "Z-100001;100002;ja;manuell;01.03.2015",
+        "Z-100002;100002;nein;manuell;01.01.2012",
+    )
+
+    assert report.problems == []
+    assert (report.inserted, report.updated) == (1, 2)
+    mains = await Meter.filter(is_main=True).order_by("customer__number")
+    assert [(m.number, (await m.customer).number) for m in mains] == [
+        ("W-100001", "100001"),
+        ("Z-100001", "100002"),
+    ]
