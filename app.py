@@ -7,6 +7,8 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -15,12 +17,25 @@ from strawberry.asgi import GraphQL
 import db
 from i18n import negotiate_locale
 from mailers.worker import run_worker
+from ops.logs import configure_logging
+from ops.metrics import metrics_endpoint
+from ops.middleware import RequestMiddleware
+from ops.purge import run_purges
 from resolvers.context import Context
 from schema import build_schema
 from security.clients import client_address
 from security.passwords import PasswordHasher
 from security.sessions import authenticate
 from settings import Settings, get_settings
+
+CORS_HEADERS = [
+    "content-type",
+    "authorization",
+    "x-csrf-token",
+    "x-api-key",
+    "x-request-id",
+    "accept-language",
+]
 
 
 class GraphQLApp(GraphQL):
@@ -72,15 +87,33 @@ def create_app(settings: Settings | None = None) -> Starlette:
             stack.callback(app.state.hasher.close)
             if settings.mail_worker_in_app:
                 await stack.enter_async_context(run_worker(settings))
+            if settings.purge_interval_seconds > 0:
+                await stack.enter_async_context(run_purges(settings))
             yield
 
+    configure_logging(settings.log_format_resolved, settings.log_level)
     graphql = GraphQLApp(settings)
+    middleware = [Middleware(RequestMiddleware, hsts=settings.hsts)]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_credentials=True,
+                allow_methods=["GET", "POST"],
+                allow_headers=CORS_HEADERS,
+                expose_headers=["X-Request-ID"],
+                max_age=600,
+            )
+        )
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
             Route("/graphql", graphql, methods=["GET", "POST"]),
         ],
+        middleware=middleware,
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import datetime as dt
 import io
+import logging
+import signal
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -89,8 +91,167 @@ def _date_argument(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+@command("audit")
+async def audit_command(args: argparse.Namespace) -> int:
+    """List security-relevant events, newest first."""
+    from models import AuditEvent
+
+    settings = get_settings()
+    async with db.database(settings.database_url):
+        query = AuditEvent.all().order_by("-at", "-id")
+        if args.login:
+            query = query.filter(login_id=args.login)
+        if args.action:
+            query = query.filter(action=args.action)
+        for event in await query.limit(args.limit):
+            print(
+                f"{event.at:%Y-%m-%d %H:%M:%S}  {event.action:<22} {event.outcome:<9} "
+                f"actor={event.actor} login={event.login_id or '-'} "
+                f"from={event.client_address or '-'} {event.details or ''}"
+            )
+    return 0
+
+
+@command("purge")
+async def purge_command(args: argparse.Namespace) -> int:
+    """Run every retention job once (the app also runs them on a schedule)."""
+    from ops.purge import purge_all
+
+    settings = get_settings()
+    async with db.database(settings.database_url):
+        for name, removed in (await purge_all(settings)).items():
+            print(f"{name}: {removed} removed")
+    return 0
+
+
+@command("worker")
+async def worker_command(args: argparse.Namespace) -> int:
+    """Deliver the outbox in a process of its own until SIGTERM/SIGINT, then drain."""
+    from mailers.worker import run_worker
+    from ops.logs import configure_logging
+
+    settings = get_settings()
+    settings.check_for_production()
+    configure_logging(settings.log_format_resolved, settings.log_level)
+    log = logging.getLogger("kundenportal.mail")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with db.database(settings.database_url), run_worker(settings):
+        log.info("mail worker started (%s back end)", settings.mail_backend)
+        await stop.wait()
+        log.info(
+            "mail worker stopping: delivering what is due for up to %g s",
+            settings.mail_drain_seconds,
+        )
+    log.info("mail worker stopped")
+    return 0
+
+
+def _age(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+@command("mail-queue")
+async def mail_queue_command(args: argparse.Namespace) -> int:
+    """Show the outbox (counts, oldest waiting mail, latest failures), or retry failed mails."""
+    from mailers.outbox import (
+        NotRetryable,
+        latest_failures,
+        mask_address,
+        queue_metrics,
+        retry_failed,
+        retry_mail,
+    )
+    from models import MailStatus
+
+    settings = get_settings()
+    async with db.database(settings.database_url):
+        if args.retry_failed:
+            print(f"{await retry_failed()} failed mail(s) queued again.")
+            return 0
+        if args.retry is not None:
+            try:
+                await retry_mail(args.retry)
+            except NotRetryable as error:
+                print(f"Not queued: {error}.", file=sys.stderr)
+                return 1
+            print(f"Mail {args.retry} queued again.")
+            return 0
+        metrics = await queue_metrics()
+        failures = await latest_failures(args.failures)
+    print(f"queued  {metrics['queued']:>8}", end="")
+    if metrics["queued"]:
+        print(f"   oldest waiting {_age(metrics['oldest_queued_age_seconds'])}", end="")
+    print(f"\nsent    {metrics['sent']:>8}\nfailed  {metrics['failed']:>8}")
+    if failures:
+        print("\nLatest failures (time: when it failed, or when it is tried again):")
+        for mail in failures:
+            state = "failed" if mail.status == MailStatus.FAILED else "retry "
+            print(
+                f"  #{mail.id}  {state} {mail.next_attempt_at:%Y-%m-%d %H:%M} UTC  "
+                f"{mask_address(mail.recipient)}  {mail.kind}  "
+                f"attempt {mail.attempts}: {mail.last_error}"
+            )
+    return 0
+
+
+@command("send-test-mail")
+async def send_test_mail_command(args: argparse.Namespace) -> int:
+    """Send the `test_notice` mail through the outbox now, to check the mail set-up."""
+    from tortoise.transactions import in_transaction
+
+    from mailers.outbox import queue_mail
+    from mailers.worker import claim, deliver_claimed
+    from models import MailStatus, OutboxMail
+
+    settings = get_settings()
+    settings.check_for_production()
+    async with db.database(settings.database_url):
+        async with in_transaction() as conn:
+            queued = await queue_mail(
+                "test_notice",
+                to=args.address,
+                locale=args.locale,
+                settings=settings,
+                using_db=conn,
+                name=args.address,
+            )
+        mail = await claim(settings, queued.id)
+        if mail is not None:
+            await deliver_claimed(mail, settings)
+        else:  # a running worker was quicker: wait for its outcome
+            deadline = asyncio.get_running_loop().time() + settings.mail_lease_seconds / 2 + 5
+            while asyncio.get_running_loop().time() < deadline:
+                mail = await OutboxMail.get(id=queued.id)
+                if mail.status != MailStatus.QUEUED or mail.last_error:
+                    break
+                await asyncio.sleep(0.2)
+        mail = await OutboxMail.get(id=queued.id)
+    where = (
+        f"{settings.smtp_host}:{settings.smtp_port}"
+        if settings.mail_backend == "smtp"
+        else str(settings.mail_dir)
+    )
+    if mail.status == MailStatus.SENT:
+        print(f"Test mail {mail.id} {mail.message_id} handed to {where}.")
+        return 0
+    state = "failed" if mail.status == MailStatus.FAILED else "queued for retry"
+    print(
+        f"Test mail {mail.id} not delivered to {where} ({state}): {mail.last_error}",
+        file=sys.stderr,
+    )
+    return 1
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
+
+    from ops.tls import tls12_context
 
     settings = get_settings()
     settings.check_for_production()
@@ -104,6 +265,7 @@ def serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         ssl_certfile=args.certfile,
         ssl_keyfile=args.keyfile,
+        ssl_context_factory=tls12_context if args.certfile else None,
         proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=20,
@@ -127,7 +289,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sub.add_parser("migrate", help="Create or upgrade the database schema.")
+    p = sub.add_parser("audit", help="List security-relevant events, newest first.")
+    p.add_argument("--login", type=int, help="Only events of this login id.")
+    p.add_argument("--action", help="Only this action, e.g. login_failed.")
+    p.add_argument("--limit", type=int, default=100)
+    sub.add_parser("purge", help="Run every retention job once.")
     sub.add_parser("seed-demo", help="Load a few demo customers and print how to register.")
+
+    sub.add_parser(
+        "worker",
+        help="Deliver queued mails in this process until SIGTERM; run the app with "
+        "MAIL_WORKER_IN_APP=false then.",
+    )
+    p = sub.add_parser("mail-queue", help="Show the mail outbox, or queue failed mails again.")
+    p.add_argument("--failures", type=int, default=10, help="How many failures to list.")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--retry", type=int, metavar="ID", help="Queue failed mail ID again.")
+    what.add_argument("--retry-failed", action="store_true", help="Queue every failed mail again.")
+    p = sub.add_parser("send-test-mail", help="Send a test mail now, to check the mail set-up.")
+    p.add_argument("address", help="Recipient address.")
+    p.add_argument("--locale", choices=("de", "en"), default="de")
 
     from dataio.importer import KINDS
 

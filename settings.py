@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent
@@ -47,22 +47,47 @@ class Settings(BaseSettings):
     billing_department_address: str = "verbrauchsabrechnung@wasser.example"
     general_department_address: str = "kundenservice@wasser.example"
 
-    # Mail delivery.
-    mail_backend: Literal["file", "smtp"] = "file"
+    # Mail delivery (see README "Mail").
+    mail_backend: Literal["file", "smtp"] = Field(
+        "file", description="smtp in production; file writes .eml files for development."
+    )
     mail_dir: Path = ROOT / "var" / "mail"
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_username: str | None = None
     smtp_password: str | None = None
-    smtp_starttls: bool = False
-    smtp_tls: bool = False
-    smtp_timeout_seconds: float = 10.0
+    smtp_starttls: bool = Field(False, description="Insist on STARTTLS (port 587).")
+    smtp_tls: bool = Field(False, description="Implicit TLS (port 465); excludes SMTP_STARTTLS.")
+    smtp_ca_file: Path | None = Field(
+        None, description="CA bundle that signed the relay's certificate; system CAs when unset."
+    )
+    smtp_timeout_seconds: float = Field(
+        10.0, description="Per SMTP command; aiosmtplib's 60 s would stall the worker."
+    )
     mail_worker_in_app: bool = Field(
         True, description="Run the outbox worker inside the app; off when workers run apart."
     )
-    mail_poll_seconds: float = 1.0
-    mail_max_attempts: int = 8
-    mail_backoff_base_seconds: float = 30.0
+    mail_poll_seconds: float = Field(1.0, description="How soon a queued mail is picked up.")
+    mail_max_attempts: int = Field(
+        12, ge=1, description="Tries before a temporarily failing mail is failed (about 5 h)."
+    )
+    mail_backoff_base_seconds: float = Field(
+        30.0, description="Wait after the first failure; doubles with each further one."
+    )
+    mail_backoff_max_seconds: float = Field(
+        3600.0, description="Longest wait between tries, so an outage of hours is bridged."
+    )
+    mail_lease_seconds: float = Field(
+        120.0,
+        description="A claimed mail is one worker's for this long (a delivery is cut off at "
+        "half of it); a crashed worker's mail is retried after it.",
+    )
+    mail_drain_seconds: float = Field(
+        10.0, description="At shutdown, deliver what is due for at most this long."
+    )
+    mail_body_retention_days: int = Field(
+        7, description="Bodies of sent mails (PINs, links) are cleared after this many days."
+    )
 
     # Accounts.
     bcrypt_rounds: int = Field(12, ge=4, le=16, description="bcrypt cost; 12 in production.")
@@ -112,13 +137,30 @@ class Settings(BaseSettings):
         description="The utility's time zone: dates in CSV files and `--since` are local dates.",
     )
 
+    # Operations.
+    log_format: Literal["json", "text"] | None = Field(
+        None, description="Default: text in dev, JSON elsewhere (one object per line)."
+    )
+    log_level: str = "INFO"
+    hsts: bool = Field(True, description="Send Strict-Transport-Security (R18: HTTPS only).")
+
     # Retention.
     audit_retention_days: int = 365
     purge_interval_seconds: int = 3600
 
+    @model_validator(mode="after")
+    def _one_smtp_tls_mode(self) -> Settings:
+        if self.smtp_tls and self.smtp_starttls:
+            raise ValueError("SMTP_TLS (implicit TLS) and SMTP_STARTTLS exclude each other")
+        return self
+
     @property
     def is_prod(self) -> bool:
         return self.env == "prod"
+
+    @property
+    def log_format_resolved(self) -> str:
+        return self.log_format or ("text" if self.env == "dev" else "json")
 
     @property
     def graphiql_enabled(self) -> bool:
@@ -139,6 +181,8 @@ class Settings(BaseSettings):
             problems.append("DATABASE_URL must point to PostgreSQL, not SQLite")
         if self.mail_backend == "file":
             problems.append("MAIL_BACKEND must be 'smtp', not 'file'")
+        if self.smtp_username and not (self.smtp_tls or self.smtp_starttls):
+            problems.append("SMTP_USERNAME needs SMTP_STARTTLS or SMTP_TLS, not a plain login")
         if self.graphiql is True:
             problems.append("GRAPHIQL must be off in prod")
         if not self.cookie_secure:

@@ -1,0 +1,11 @@
+"""Mail: a transactional outbox, its worker, back ends and templates (see README "Mail")."""
+
+from mailers.outbox import (
+    mask_address,
+    purge_mail_bodies,
+    purge_sent_mail,
+    queue_mail,
+    queue_metrics,
+)
+
+__all__ = ["mask_address", "purge_mail_bodies", "purge_sent_mail", "queue_mail", "queue_metrics"]

@@ -1,4 +1,9 @@
-"""Where mail goes: an SMTP server in production, a folder of .eml files in development."""
+"""Where mail goes: an SMTP server in production, a folder of .eml files in development.
+
+`deliver()` either returns (the mail is handed over), or raises
+`TemporaryFailure` (try again later) or `PermanentFailure` (never again). The
+worker decides what to do with the mail; the back ends never touch the database.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,11 @@ import re
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 
 import aiosmtplib
 
+from mailers.outbox import mask_address
 from models import OutboxMail
 from settings import Settings
 
@@ -17,7 +24,16 @@ log = logging.getLogger("kundenportal.mail")
 
 
 class TemporaryFailure(Exception):
-    """Try again later: connection refused, timeout, 4xx."""
+    """Try again later: connection refused, timeout, 4xx.
+
+    `server_down` is true when the failure is the server's, not this mail's
+    (unreachable, timeout, TLS or login failed): the other mails would fail
+    the same way, so the worker ends its round instead of trying each one.
+    """
+
+    def __init__(self, reason: str, *, server_down: bool = False) -> None:
+        super().__init__(reason)
+        self.server_down = server_down
 
 
 class PermanentFailure(Exception):
@@ -37,40 +53,111 @@ def build_message(mail: OutboxMail, settings: Settings) -> EmailMessage:
     return message
 
 
+# ------------------------------------------------------------------------- SMTP
+
+
+def smtp_options(settings: Settings) -> dict[str, Any]:
+    """aiosmtplib 5.x keywords for the configured server.
+
+    `use_tls` is implicit TLS (port 465) and excludes `start_tls` (aiosmtplib
+    raises ValueError for both, and so does `Settings`). `start_tls=True`
+    insists on STARTTLS and fails when the server does not offer it;
+    `start_tls=None` upgrades only when the server offers it, which is the
+    right default for a relay on loopback but gives no guarantee, so `prod`
+    refuses a login without one of the two (see `Settings`). Certificates are
+    always verified, against `SMTP_CA_FILE` when set. The timeout applies to
+    each SMTP command, not to the whole delivery (the worker bounds that).
+    """
+    return {
+        "hostname": settings.smtp_host,
+        "port": settings.smtp_port,
+        "username": settings.smtp_username,
+        "password": settings.smtp_password,
+        "use_tls": settings.smtp_tls,
+        "start_tls": False if settings.smtp_tls else True if settings.smtp_starttls else None,
+        "validate_certs": True,
+        "cert_bundle": str(settings.smtp_ca_file) if settings.smtp_ca_file else None,
+        "timeout": settings.smtp_timeout_seconds,
+    }
+
+
+def _refusal(code: int, answer: str, *, server_down: bool = False) -> Exception:
+    reason = f"{code} {answer}".strip()
+    if 400 <= code < 500:
+        return TemporaryFailure(reason, server_down=server_down)
+    return PermanentFailure(reason)
+
+
 async def send_smtp(message: EmailMessage, settings: Settings) -> None:
+    """Hand `message` to the SMTP server, sorting its answers into temporary and permanent.
+
+    A 5xx to MAIL FROM, RCPT TO or DATA is the server's final word on this
+    mail: permanent. Everything before the mail is offered (connecting, TLS,
+    greeting, login) concerns the server or our configuration, not this
+    mail, and is temporary even when the code is 5xx (a wrong password must
+    not fail every queued mail at once; the operator fixes it and they go).
+    """
     try:
-        await aiosmtplib.send(
-            message,
-            hostname=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username,
-            password=settings.smtp_password,
-            use_tls=settings.smtp_tls,
-            start_tls=True if settings.smtp_starttls else None if not settings.smtp_tls else False,
-            timeout=settings.smtp_timeout_seconds,
-        )
+        await aiosmtplib.send(message, **smtp_options(settings))
+    except aiosmtplib.SMTPRecipientsRefused as error:
+        worst = max(error.recipients, key=lambda refused: refused.code)
+        raise _refusal(worst.code, worst.message) from error
+    except (aiosmtplib.SMTPSenderRefused, aiosmtplib.SMTPDataError) as error:
+        raise _refusal(error.code, error.message) from error
     except aiosmtplib.SMTPResponseException as error:
-        if 400 <= error.code < 500:
-            raise TemporaryFailure(f"{error.code} {error.message}") from error
-        raise PermanentFailure(f"{error.code} {error.message}") from error
+        # Greeting, EHLO, STARTTLS or AUTH answered with an error.
+        raise TemporaryFailure(f"{error.code} {error.message}", server_down=True) from error
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
-        raise TemporaryFailure(type(error).__name__ + ": " + str(error)) from error
+        # Refused, unreachable, timed out, disconnected, TLS failed, STARTTLS not offered.
+        raise TemporaryFailure(f"{type(error).__name__}: {error}", server_down=True) from error
 
 
-_SECRETS = re.compile(r"\b\d{6}\b|https?://\S+")
+# ---------------------------------------------------------------- development
+
+_PIN = re.compile(r"(?<![\d.,/-])\d{6}(?!\d|[.,/-]\d)")
+_LINK = re.compile(r"https?://[^\s<>\"']+")
+
+
+def secrets_for_log(text: str, settings: Settings) -> list[str]:
+    """The PIN and links of a mail's text, for the development log line only.
+
+    A PIN is a standalone six-digit number (R4); a link is one into the
+    portal other than the footer's plain portal address.
+    """
+    portal = settings.portal_url.rstrip("/")
+    found = [f"PIN {pin}" for pin in _PIN.findall(text)[:1]]
+    found += [
+        f"link {link}"
+        for link in _LINK.findall(text)
+        if link.startswith(portal) and link.rstrip("/") != portal
+    ][:2]
+    return found
 
 
 def write_file(message: EmailMessage, mail: OutboxMail, settings: Settings) -> Path:
-    """Development back end: one .eml file per mail, and a log line to act on."""
+    """Development back end: one .eml file per mail and one log line to act on.
+
+    The line names the masked recipient, the subject and the file. In `dev`
+    only it also shows the PIN or link, so that a newcomer can finish a
+    registration without a mail server; in any other environment a mail's
+    secrets never reach a log.
+    """
     folder = Path(settings.mail_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{mail.created_at:%Y%m%dT%H%M%S}-{mail.id}-{mail.kind}.eml"
     path.write_bytes(bytes(message))
     extra = ""
     if settings.env == "dev":
-        # Only in dev: the PIN or link, so a newcomer can finish a flow without a mail server.
-        extra = " " + " ".join(_SECRETS.findall(mail.body_text)[:2])
-    log.info("mail written to %s: %s%s", path.name, mail.subject, extra)
+        extra = "".join(f" {item}" for item in secrets_for_log(mail.body_text, settings))
+    log.info(
+        "mail to %s: %r written to %s%s",
+        mask_address(mail.recipient),
+        mail.subject,
+        path,
+        extra,
+        # In dev only, the PIN or link is the point of this line: let it past the log scrubber.
+        extra={"unscrubbed": bool(extra)},
+    )
     return path
 
 
@@ -79,4 +166,7 @@ async def deliver(mail: OutboxMail, settings: Settings) -> None:
     if settings.mail_backend == "smtp":
         await send_smtp(message, settings)
     else:
-        write_file(message, mail, settings)
+        try:
+            write_file(message, mail, settings)
+        except OSError as error:
+            raise TemporaryFailure(f"{type(error).__name__}: {error}", server_down=True) from error

@@ -1,4 +1,5 @@
-"""Queue a mail in the caller's transaction: if the change rolls back, no mail exists."""
+"""The outbox: queue a mail in the caller's transaction (if the change rolls back,
+no mail exists), and the operations staff and the metrics endpoint run on it."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from tortoise.expressions import Q
+from tortoise.functions import Count
+
 from mailers.render import render
-from models import OutboxMail
+from models import MailStatus, OutboxMail
 from settings import Settings
 
 
@@ -46,3 +50,104 @@ async def queue_mail(
         created_at=now,
         using_db=using_db,
     )
+
+
+# ---------------------------------------------------------------- operations
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+async def queue_metrics() -> dict[str, float]:
+    """The queue as the /metrics endpoint shows it: mails by state, and the age
+    of the oldest mail still waiting (0 when none waits).
+
+    Counts are of the rows in the outbox now, so they are gauges: purging
+    bodies keeps the rows, deleting rows would lower `sent`.
+    """
+    rows = await OutboxMail.annotate(count=Count("id")).group_by("status").values("status", "count")
+    counts = {str(row["status"]): int(row["count"]) for row in rows}
+    oldest = (
+        await OutboxMail.filter(status=MailStatus.QUEUED)
+        .order_by("created_at")
+        .only("id", "created_at")
+        .first()
+    )
+    age = max(0.0, (utcnow() - oldest.created_at).total_seconds()) if oldest else 0.0
+    return {
+        "queued": counts.get(MailStatus.QUEUED, 0),
+        "sent": counts.get(MailStatus.SENT, 0),
+        "failed": counts.get(MailStatus.FAILED, 0),
+        "oldest_queued_age_seconds": age,
+    }
+
+
+async def latest_failures(limit: int = 10) -> list[OutboxMail]:
+    """Failed mails and mails waiting for a retry, newest trouble first."""
+    return (
+        await OutboxMail.filter(
+            Q(status=MailStatus.FAILED) | Q(status=MailStatus.QUEUED, attempts__gt=0)
+        )
+        .exclude(last_error="")
+        .order_by("-next_attempt_at", "-id")
+        .limit(limit)
+    )
+
+
+class NotRetryable(Exception):
+    """The mail does not exist, is not failed, or its body was already purged."""
+
+
+async def retry_mail(mail_id: int) -> None:
+    """Queue a failed mail again with a full set of attempts (an operator's decision).
+
+    Only failed mails: a queued one may be in the middle of its delivery.
+    """
+    mail = await OutboxMail.get_or_none(id=mail_id)
+    if mail is None:
+        raise NotRetryable(f"mail {mail_id} does not exist")
+    if mail.status != MailStatus.FAILED:
+        raise NotRetryable(f"mail {mail_id} is {mail.status}, not failed")
+    if not mail.body_text:
+        raise NotRetryable(f"mail {mail_id} was purged; its content is gone")
+    await OutboxMail.filter(id=mail_id, status=MailStatus.FAILED).update(
+        status=MailStatus.QUEUED, attempts=0, next_attempt_at=utcnow()
+    )
+
+
+async def retry_failed() -> int:
+    """Queue every failed mail that still has its content again; returns how many."""
+    return (
+        await OutboxMail.filter(status=MailStatus.FAILED)
+        .exclude(body_text="")
+        .update(status=MailStatus.QUEUED, attempts=0, next_attempt_at=utcnow())
+    )
+
+
+async def purge_mail_bodies(settings: Settings) -> int:
+    """The retention job: `purge_sent_mail` with `MAIL_BODY_RETENTION_DAYS`."""
+    return await purge_sent_mail(dt.timedelta(days=settings.mail_body_retention_days))
+
+
+async def purge_sent_mail(older_than: dt.timedelta) -> int:
+    """Clear the bodies of mails done longer ago than `older_than`; returns how many.
+
+    A body may hold a PIN or a link that works for days (R7); once the mail
+    is delivered the outbox needs it no more (GDPR data minimisation, R18).
+    Failed mails are cleared after the same time counted from their last
+    attempt: a PIN or link that old is of no use to a retry. Recipient,
+    subject, Message-ID and times stay, to answer "was I mailed?".
+    """
+    cutoff = utcnow() - older_than
+    purged = 0
+    for done in (
+        Q(status=MailStatus.SENT, sent_at__lt=cutoff),
+        Q(status=MailStatus.FAILED, next_attempt_at__lt=cutoff),
+    ):
+        purged += (
+            await OutboxMail.filter(done)
+            .exclude(body_text="", body_html="")
+            .update(body_text="", body_html="")
+        )
+    return purged

@@ -1,8 +1,41 @@
 """The outbox worker: delivers queued mails, retries temporary failures with backoff.
 
-Runs inside the app (started and stopped by the lifespan) or on its own
-(`kundenportal worker`). Several workers on PostgreSQL claim rows with
-`FOR UPDATE SKIP LOCKED`, so none takes a mail another is sending.
+Runs inside the app (started and stopped by the lifespan, draining on
+shutdown) or on its own (`kundenportal worker`, then `MAIL_WORKER_IN_APP=false`
+for the app processes). Any number of workers may run against one database.
+
+How workers stay apart: a claim with a lease, not a lock held while sending.
+A worker claims one due mail in a short transaction:
+
+    SELECT … WHERE status = 'queued' AND next_attempt_at <= now
+        ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
+    UPDATE … SET next_attempt_at = now + lease, attempts = attempts + 1
+        WHERE id = … AND status = 'queued' AND next_attempt_at <= now
+
+commits, and only then talks to the SMTP server. Pushing `next_attempt_at`
+past the lease takes the mail out of every other worker's "due" set, so no
+`sending` state (and no model change) is needed. The UPDATE is conditional
+and its row count is checked, so the claim is atomic even where
+`SKIP LOCKED` is ignored (SQLite): at most one worker wins a mail, on any
+database. `SKIP LOCKED` only saves PostgreSQL workers from queueing behind
+each other's row locks. The result (sent, retry at, failed) is written with
+`attempts = <claimed>` in the condition, so a worker whose lease ran out
+cannot overwrite the newer owner's outcome.
+
+Why not the simpler "lock the row and send inside the transaction": on
+SQLite, Tortoise serialises every transaction on the one connection, so the
+whole app's database access would wait for each SMTP conversation (up to
+several timeouts); on PostgreSQL every worker would hold a pooled
+connection idle in a transaction for as long. A claim holds nothing while
+sending.
+
+What the lease costs: if a worker dies mid-delivery its mail is retried
+after `MAIL_LEASE_SECONDS` (a lock would be released at once). A delivery is
+cut off at half the lease, so in normal operation a lease never runs out
+while its mail is still being sent: no mail is sent twice. Twice is still
+possible when the server accepted a mail and the worker died (or lost the
+database) before recording it; every outbox has that window, and the
+retry carries the same Message-ID so receiving systems can tell.
 """
 
 from __future__ import annotations
@@ -11,11 +44,13 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from mailers.backends import PermanentFailure, TemporaryFailure, deliver
+from mailers.outbox import utcnow
 from models import MailStatus, OutboxMail
 from settings import Settings
 
@@ -23,72 +58,162 @@ log = logging.getLogger("kundenportal.mail")
 BATCH = 20
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+def backoff(attempts: int, settings: Settings) -> dt.timedelta:
+    """Wait after the `attempts`-th temporary failure: base, 2×base, 4×base, … up to the cap."""
+    delay = settings.mail_backoff_base_seconds * 2 ** min(attempts - 1, 30)
+    return dt.timedelta(seconds=min(delay, settings.mail_backoff_max_seconds))
 
 
-async def deliver_due(settings: Settings, batch: int = BATCH) -> int:
-    """Deliver up to `batch` due mails, one transaction each; returns how many were tried."""
-    tried = 0
-    for _ in range(batch):
-        async with in_transaction() as conn:
-            mail = (
-                await OutboxMail.filter(status=MailStatus.QUEUED, next_attempt_at__lte=utcnow())
-                .order_by("next_attempt_at", "id")
-                .select_for_update(skip_locked=True)
-                .using_db(conn)
-                .first()
+async def claim(settings: Settings, mail_id: int | None = None) -> OutboxMail | None:
+    """Take the oldest due mail (or mail `mail_id`, if due) for this worker, or None."""
+    async with in_transaction() as conn:
+        now = utcnow()
+        due = OutboxMail.filter(status=MailStatus.QUEUED, next_attempt_at__lte=now)
+        if mail_id is not None:
+            due = due.filter(id=mail_id)
+        mail = (
+            await due.order_by("next_attempt_at", "id")
+            .select_for_update(skip_locked=True)
+            .using_db(conn)
+            .first()
+        )
+        if mail is None:
+            return None
+        claimed = (
+            await OutboxMail.filter(id=mail.id, status=MailStatus.QUEUED, next_attempt_at__lte=now)
+            .using_db(conn)
+            .update(
+                next_attempt_at=now + dt.timedelta(seconds=settings.mail_lease_seconds),
+                attempts=F("attempts") + 1,
             )
-            if mail is None:
-                break
-            tried += 1
-            mail.attempts += 1
-            try:
-                await deliver(mail, settings)
-            except TemporaryFailure as error:
-                if mail.attempts >= settings.mail_max_attempts:
-                    mail.status = MailStatus.FAILED
-                else:
-                    delay = settings.mail_backoff_base_seconds * 2 ** (mail.attempts - 1)
-                    mail.next_attempt_at = utcnow() + dt.timedelta(seconds=delay)
-                mail.last_error = str(error)[:1000]
-                log.warning("mail %s not delivered (attempt %s): %s", mail.id, mail.attempts, error)
-            except PermanentFailure as error:
-                mail.status = MailStatus.FAILED
-                mail.last_error = str(error)[:1000]
-                log.error("mail %s refused: %s", mail.id, error)
-            else:
-                mail.status = MailStatus.SENT
-                mail.sent_at = utcnow()
-            await mail.save(using_db=conn)
+        )
+    if not claimed:
+        return None  # another worker won it between our SELECT and UPDATE (SQLite only)
+    mail.attempts += 1
+    return mail
+
+
+async def _record(mail: OutboxMail, **outcome: object) -> None:
+    owned = await OutboxMail.filter(
+        id=mail.id, status=MailStatus.QUEUED, attempts=mail.attempts
+    ).update(**outcome)
+    if not owned:
+        log.warning("mail %s: lease ran out before its outcome was recorded", mail.id)
+
+
+async def deliver_claimed(mail: OutboxMail, settings: Settings) -> Exception | None:
+    """Deliver a claimed mail and record the outcome; returns the failure, if any.
+
+    Temporary failures are retried after `backoff()` until `MAIL_MAX_ATTEMPTS`,
+    then failed; permanent ones fail at once. The server's answer is kept in
+    `last_error`. An unexpected error counts as temporary, so a mail that
+    cannot be built still ends as failed instead of being claimed forever.
+    """
+    failure: Exception
+    try:
+        async with asyncio.timeout(settings.mail_lease_seconds / 2):
+            await deliver(mail, settings)
+    except (TemporaryFailure, PermanentFailure) as error:
+        failure = error
+    except TimeoutError:
+        failure = TemporaryFailure(
+            f"delivery took longer than {settings.mail_lease_seconds / 2:g} s", server_down=True
+        )
+    except Exception as error:
+        log.exception("mail %s could not be delivered", mail.id)
+        failure = TemporaryFailure(f"{type(error).__name__}: {error}")
+    else:
+        await _record(mail, status=MailStatus.SENT, sent_at=utcnow(), last_error="")
+        log.info("mail %s (%s) sent on attempt %s", mail.id, mail.kind, mail.attempts)
+        return None
+
+    reason = str(failure)[:1000]
+    if isinstance(failure, PermanentFailure) or mail.attempts >= settings.mail_max_attempts:
+        await _record(mail, status=MailStatus.FAILED, next_attempt_at=utcnow(), last_error=reason)
+        log.error("mail %s failed after %s attempt(s): %s", mail.id, mail.attempts, reason)
+    else:
+        await _record(
+            mail, next_attempt_at=utcnow() + backoff(mail.attempts, settings), last_error=reason
+        )
+        log.warning("mail %s not delivered (attempt %s): %s", mail.id, mail.attempts, reason)
+    return failure
+
+
+async def deliver_due(
+    settings: Settings, batch: int = BATCH, *, may_start: Callable[[], bool] = lambda: True
+) -> int:
+    """Deliver up to `batch` due mails; returns how many were tried.
+
+    Fewer than `batch` means nothing more is due now, the server is down (the
+    round ends at the first server-level failure instead of knocking once
+    per mail), or `may_start()` said stop.
+    """
+    tried = 0
+    while tried < batch and may_start():
+        mail = await claim(settings)
+        if mail is None:
+            break
+        tried += 1
+        failure = await deliver_claimed(mail, settings)
+        if isinstance(failure, TemporaryFailure) and failure.server_down:
+            break
     return tried
 
 
-async def work(settings: Settings, stop: asyncio.Event) -> None:
-    """Deliver until told to stop, then drain what is due."""
-    while not stop.is_set():
+class MailWorker:
+    """One delivery loop: rounds of `deliver_due`, a pause when idle, a bounded drain."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.idle = asyncio.Event()  # set while waiting for work (tests wait on it)
+        self._stopping = asyncio.Event()
+        self._deadline: float | None = None
+
+    def stop(self) -> None:
+        """Finish: deliver what is due for at most `MAIL_DRAIN_SECONDS`, then end."""
+        if self._deadline is None:
+            loop = asyncio.get_running_loop()
+            self._deadline = loop.time() + self.settings.mail_drain_seconds
+        self._stopping.set()
+
+    def _may_start(self) -> bool:
+        return self._deadline is None or asyncio.get_running_loop().time() < self._deadline
+
+    async def _round(self) -> int:
         try:
-            tried = await deliver_due(settings)
+            return await deliver_due(self.settings, may_start=self._may_start)
         except Exception:
             log.exception("mail worker round failed")
-            tried = 0
-        if tried == 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), settings.mail_poll_seconds)
-    with contextlib.suppress(Exception):
-        while await deliver_due(settings):
+            return 0
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            if await self._round() < BATCH:
+                self.idle.set()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self.settings.mail_poll_seconds)
+                self.idle.clear()
+        # Drain: what became due meanwhile goes out before the process ends.
+        while self._may_start() and await self._round() == BATCH:
             pass
 
 
 @contextlib.asynccontextmanager
-async def run_worker(settings: Settings) -> AsyncIterator[None]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(work(settings, stop), name="mail-worker")
+async def run_worker(settings: Settings) -> AsyncIterator[MailWorker]:
+    """The worker as a task for the app's lifespan; on exit it drains, bounded in time.
+
+    A delivery already under way when the drain time is up may finish (it
+    is cut off at half the lease); only if it does not is the task
+    cancelled, and its mail is retried after its lease by the next worker.
+    """
+    worker = MailWorker(settings)
+    task = asyncio.create_task(worker.run(), name="mail-worker")
     try:
-        yield
+        yield worker
     finally:
-        stop.set()
+        worker.stop()
+        limit = settings.mail_drain_seconds + settings.mail_lease_seconds / 2 + 1
         try:
-            await asyncio.wait_for(task, timeout=30)
+            await asyncio.wait_for(task, timeout=limit)
         except TimeoutError:
-            task.cancel()
+            log.error("mail worker did not stop within %s s", limit)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import strawberry
 
 from resolvers.meta import MetaQuery
+from resolvers.privacy import PrivacyQuery
 
 
 @strawberry.type(description="Entry point for reading data.")
-class Query(MetaQuery):
+class Query(MetaQuery, PrivacyQuery):
     pass
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from tortoise.transactions import in_transaction
 
@@ -55,8 +57,6 @@ async def test_sent_mail_is_marked_sent(app, settings, mailbox):
         mail = await OutboxMail.get(recipient="b@example.org")
         if mail.status == MailStatus.SENT:
             break
-        import asyncio
-
         await asyncio.sleep(0.02)
     assert mail.status == MailStatus.SENT and mail.sent_at is not None
 

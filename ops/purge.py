@@ -1,0 +1,63 @@
+"""Retention: personal data and secrets are kept no longer than needed (GDPR, R18).
+
+A periodic task in the app's lifespan runs every purge job; with several app
+processes each runs it, which is harmless: every job is an idempotent DELETE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from models import AuditEvent
+from settings import Settings
+
+log = logging.getLogger("kundenportal.purge")
+
+PurgeJob = Callable[[Settings], Awaitable[int]]
+
+
+async def purge_old_audit_events(settings: Settings) -> int:
+    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.audit_retention_days)
+    return await AuditEvent.filter(at__lt=cutoff).delete()
+
+
+def purge_jobs() -> list[tuple[str, PurgeJob]]:
+    """Every retention job of the service, by name."""
+    from mailers import purge_mail_bodies
+
+    return [
+        ("audit events", purge_old_audit_events),
+        ("mail bodies", purge_mail_bodies),
+    ]
+
+
+async def purge_all(settings: Settings) -> dict[str, int]:
+    done = {}
+    for name, job in purge_jobs():
+        try:
+            done[name] = await job(settings)
+        except Exception:
+            log.exception("purge of %s failed", name)
+    return done
+
+
+@contextlib.asynccontextmanager
+async def run_purges(settings: Settings) -> AsyncIterator[None]:
+    async def loop() -> None:
+        while True:
+            removed = await purge_all(settings)
+            if any(removed.values()):
+                log.info("purged %s", ", ".join(f"{n} {k}" for k, n in removed.items() if n))
+            await asyncio.sleep(settings.purge_interval_seconds)
+
+    task = asyncio.create_task(loop(), name="purge")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -1,0 +1,160 @@
+"""GDPR right of access and portability (R18): everything held about a login, as JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from models import (
+    AuditEvent,
+    BaseDataChange,
+    ContactMessage,
+    Customer,
+    Invoice,
+    Login,
+    LoginCustomer,
+    Meter,
+    MeterReading,
+    ReadingPeriod,
+    Session,
+)
+from resolvers.auth import require_login
+from resolvers.context import Context
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "value") and not isinstance(value, str | int | float | bool):
+        return value.value
+    return value
+
+
+def _row(model: Any, fields: list[str]) -> dict[str, Any]:
+    return {name: _plain(getattr(model, name)) for name in fields}
+
+
+async def export_login_data(login: Login) -> dict[str, Any]:
+    """Everything stored about `login` and the customers it holds; no secret or hash."""
+    links = await LoginCustomer.filter(login_id=login.id).order_by("id")
+    customer_ids = [link.customer_id for link in links]
+    customers = await Customer.filter(id__in=customer_ids).order_by("number")
+    meters = await Meter.filter(customer_id__in=customer_ids).order_by("number")
+    meter_ids = [m.id for m in meters]
+    invoices = await Invoice.filter(customer_id__in=customer_ids).order_by("-date")
+    readings = await MeterReading.filter(meter_id__in=meter_ids).order_by("read_on", "id")
+    periods = await ReadingPeriod.filter(meter_id__in=meter_ids).order_by("starts_on")
+    sessions = await Session.filter(login_id=login.id).order_by("created_at")
+    changes = await BaseDataChange.filter(login_id=login.id).order_by("created_at")
+    messages = await ContactMessage.filter(email__iexact=login.email).order_by("created_at")
+    audit = await AuditEvent.filter(login_id=login.id).order_by("at")
+    meter_numbers = {m.id: m.number for m in meters}
+    customer_numbers = {c.id: c.number for c in customers}
+    return {
+        "exportedAt": dt.datetime.now(dt.UTC).isoformat(),
+        "login": _row(
+            login,
+            [
+                "email",
+                "state",
+                "locale",
+                "created_at",
+                "confirmed_at",
+                "password_changed_at",
+                "last_login_at",
+            ],
+        ),
+        "sessions": [
+            _row(s, ["created_at", "last_used_at", "expires_at", "client", "client_address"])
+            for s in sessions
+        ],
+        "customers": [
+            {
+                **_row(
+                    c,
+                    [
+                        "number",
+                        "name",
+                        "street",
+                        "postal_code",
+                        "city",
+                        "phone",
+                        "email",
+                        "online_consent",
+                        "online_consent_at",
+                        "online_consent_version",
+                    ],
+                ),
+                "invoices": [
+                    _row(i, ["number", "date", "kind", "amount_cents"])
+                    for i in invoices
+                    if i.customer_id == c.id
+                ],
+                "meters": [
+                    {
+                        **_row(
+                            m, ["number", "is_main", "kind", "unit", "installed_on", "removed_on"]
+                        ),
+                        "readingPeriods": [
+                            _row(p, ["starts_on", "ends_on", "key_date"])
+                            for p in periods
+                            if p.meter_id == m.id
+                        ],
+                        "readings": [
+                            {
+                                **_row(r, ["value", "read_on", "source", "created_at"]),
+                                "submittedByYou": r.submitted_by_id == login.id,
+                                "corrected": r.replaced_by_id is not None,
+                            }
+                            for r in readings
+                            if r.meter_id == m.id
+                        ],
+                    }
+                    for m in meters
+                    if m.customer_id == c.id
+                ],
+            }
+            for c in customers
+        ],
+        "baseDataChangeRequests": [
+            {
+                "customerNumber": customer_numbers.get(ch.customer_id),
+                **_row(ch, ["changes", "created_at", "expires_at", "confirmed_at"]),
+            }
+            for ch in changes
+        ],
+        "contactMessages": [
+            _row(
+                m,
+                [
+                    "department",
+                    "name",
+                    "customer_number",
+                    "subject",
+                    "text",
+                    "status",
+                    "created_at",
+                ],
+            )
+            for m in messages
+        ],
+        "securityEvents": [_row(e, ["at", "action", "client_address", "outcome"]) for e in audit],
+        "meterNumbers": sorted(meter_numbers.values()),
+    }
+
+
+@strawberry.type
+class PrivacyQuery:
+    @strawberry.field(
+        description="All data held about the logged-in login and its customer numbers, as one "
+        "JSON document (GDPR right of access and portability). Contains no password hash, "
+        "token or PIN."
+    )
+    async def my_data_export(self, info: strawberry.Info[Context, None]) -> JSON:
+        return await export_login_data(require_login(info))  # type: ignore[return-value]

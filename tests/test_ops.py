@@ -1,0 +1,186 @@
+"""What operators and browsers see on every response: ids, headers, metrics, logs, TLS."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from app import create_app
+from ops.logs import JsonFormatter, request_id
+from ops.tls import tls12_context
+from tests.conftest import free_port
+
+
+async def test_every_response_carries_a_request_id(client):
+    first = await client.get("/healthz")
+    second = await client.get("/healthz")
+    assert len(first.headers["x-request-id"]) >= 16
+    assert first.headers["x-request-id"] != second.headers["x-request-id"]
+
+
+async def test_a_sane_request_id_from_the_caller_is_kept(client):
+    answer = await client.get("/healthz", headers={"X-Request-ID": "trace-0123456789"})
+    assert answer.headers["x-request-id"] == "trace-0123456789"
+    forged = await client.get("/healthz", headers={"X-Request-ID": "bad id\nwith newline"})
+    assert forged.headers["x-request-id"] != "bad id\nwith newline"
+
+
+async def test_security_headers_are_sent(client):
+    headers = (await client.post("/graphql", json={"query": "{ apiVersion }"})).headers
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["referrer-policy"] == "no-referrer"
+    assert "max-age=" in headers["strict-transport-security"]
+    assert "default-src 'self'" in headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+
+
+async def test_cors_only_for_configured_front_end_origins(settings):
+    settings.cors_origins = ["https://portal.wasser.example"]
+    application = create_app(settings)
+    transport = httpx.ASGITransport(app=application)
+    async with (
+        application.router.lifespan_context(application),
+        httpx.AsyncClient(transport=transport, base_url="https://testserver") as c,
+    ):
+        preflight = {"Access-Control-Request-Method": "POST"}
+        allowed = await c.options(
+            "/graphql", headers={"Origin": "https://portal.wasser.example", **preflight}
+        )
+        refused = await c.options(
+            "/graphql", headers={"Origin": "https://evil.example", **preflight}
+        )
+    assert allowed.headers["access-control-allow-origin"] == "https://portal.wasser.example"
+    assert allowed.headers["access-control-allow-credentials"] == "true"
+    assert "access-control-allow-origin" not in refused.headers
+
+
+async def test_metrics_expose_requests_and_mail_queue(client):
+    await client.post("/graphql", json={"query": "{ apiVersion }"})
+    text = (await client.get("/metrics")).text
+    assert 'kp_http_requests_total{route="/graphql",status="2xx"}' in text
+    assert 'kp_mail_queue{state="queued"}' in text
+    assert "kp_database_up 1.0" in text
+
+
+def test_json_log_line_carries_request_id_and_no_secret():
+    record = logging.LogRecord(
+        "kundenportal",
+        logging.INFO,
+        __file__,
+        1,
+        "login with Authorization: Bearer abcDEF123_-xyz and password=Geheim!123",
+        None,
+        None,
+    )
+    token = request_id.set("req-1234567890")
+    try:
+        line = json.loads(JsonFormatter().format(record))
+    finally:
+        request_id.reset(token)
+    assert line["request_id"] == "req-1234567890"
+    assert "abcDEF123" not in line["message"]
+    assert "Geheim" not in line["message"]
+
+
+@pytest.fixture(scope="module")
+def rsa_4096_certificate(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:4096",
+            "-sha256",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def test_serve_speaks_tls_12_or_newer_only(database_url, rsa_4096_certificate, tmp_path):
+    """R18: HTTPS with an RSA 4096 / SHA-256 certificate, no TLS 1.0 or 1.1."""
+    cert, key = rsa_4096_certificate
+    port = free_port()
+    env = {
+        **os.environ,
+        "ENV": "test",
+        "DATABASE_URL": database_url,
+        "MAIL_DIR": str(tmp_path),
+        "MAIL_WORKER_IN_APP": "false",
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cli",
+            "serve",
+            "--no-migrate",
+            "--port",
+            str(port),
+            "--certfile",
+            str(cert),
+            "--keyfile",
+            str(key),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        verify = ssl.create_default_context(cafile=str(cert))
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                answer = httpx.get(f"https://127.0.0.1:{port}/healthz", verify=verify)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None and time.monotonic() < deadline
+                time.sleep(0.2)
+        assert answer.json() == {"status": "ok"}
+        with (
+            socket.create_connection(("127.0.0.1", port)) as raw,
+            verify.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+        ):
+            assert tls.version() in ("TLSv1.2", "TLSv1.3")
+            assert tls.getpeercert()["subject"] == ((("commonName", "127.0.0.1"),),)
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=20)
+
+
+def test_tls_context_refuses_protocols_older_than_12(rsa_4096_certificate):
+    cert, key = rsa_4096_certificate
+
+    def default_factory():
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+        context.load_cert_chain(str(cert), str(key))
+        return context
+
+    assert tls12_context(None, default_factory).minimum_version == ssl.TLSVersion.TLSv1_2

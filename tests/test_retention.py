@@ -1,0 +1,40 @@
+"""Old audit events are purged after their retention; staff can list recent ones."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+
+import time_machine
+
+from models import AuditEvent
+from ops.purge import purge_all
+
+
+async def test_audit_events_older_than_retention_are_purged(app, settings):
+    settings.audit_retention_days = 30
+    with time_machine.travel(dt.datetime(2026, 1, 1, tzinfo=dt.UTC)):
+        await AuditEvent.create(action="login", actor="login:1", login_id=1, outcome="success")
+    with time_machine.travel(dt.datetime(2026, 1, 25, tzinfo=dt.UTC)):
+        await AuditEvent.create(action="login", actor="login:1", login_id=1, outcome="failure")
+    with time_machine.travel(dt.datetime(2026, 2, 5, tzinfo=dt.UTC)):
+        removed = await purge_all(settings)
+    assert removed["audit events"] == 1
+    assert [e.outcome for e in await AuditEvent.all()] == ["failure"]
+
+
+async def test_audit_command_lists_events(app, settings):
+    await AuditEvent.create(
+        action="login_failed", actor="anonymous", outcome="failure", client_address="203.0.113.9"
+    )
+    env = {**os.environ, "DATABASE_URL": settings.database_url}
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "audit", "--action", "login_failed"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "login_failed" in done.stdout and "203.0.113.9" in done.stdout
