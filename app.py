@@ -1,10 +1,10 @@
-"""The ASGI app: GraphQL at /graphql, liveness and readiness, lifespan of DB and workers."""
+"""The ASGI app: GraphQL at /graphql (GraphiQL's files under /static/graphiql/), liveness and
+readiness, lifespan of DB and workers."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -12,20 +12,16 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from strawberry.asgi import GraphQL
 
 import db
-from i18n import negotiate_locale
+from api import graphiql
+from api.http import GraphQLView
 from mailers.worker import run_worker
 from ops.logs import configure_logging
 from ops.metrics import metrics_endpoint
 from ops.middleware import RequestMiddleware
 from ops.purge import run_purges
-from resolvers.context import Context
-from schema import build_schema
-from security.clients import client_address
 from security.passwords import PasswordHasher
-from security.sessions import authenticate
 from settings import Settings, get_settings
 
 CORS_HEADERS = [
@@ -36,31 +32,6 @@ CORS_HEADERS = [
     "x-request-id",
     "accept-language",
 ]
-
-
-class GraphQLApp(GraphQL):
-    """strawberry's ASGI view with this project's context."""
-
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(
-            build_schema(),
-            graphql_ide="graphiql" if settings.graphiql_enabled else None,
-        )
-        self.settings = settings
-
-    async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
-        session, via_cookie = await authenticate(request, self.settings)
-        return Context(
-            request=request,
-            response=response,
-            settings=self.settings,
-            hasher=request.app.state.hasher,
-            locale=negotiate_locale(request.headers.get("accept-language")),
-            client_address=client_address(request, self.settings.trusted_proxies),
-            session=session,
-            login=session.login if session else None,
-            via_cookie=via_cookie,
-        )
 
 
 async def healthz(request: Request) -> Response:
@@ -77,9 +48,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     settings.check_for_production()
 
+    graphql = GraphQLView(settings)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
+            stack.push_async_callback(graphql.close)
             await stack.enter_async_context(db.database(settings.database_url))
             app.state.hasher = PasswordHasher(
                 settings.bcrypt_rounds, settings.hash_workers, settings.hash_queue_limit
@@ -92,7 +66,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
 
     configure_logging(settings.log_format_resolved, settings.log_level)
-    graphql = GraphQLApp(settings)
     middleware = [Middleware(RequestMiddleware, hsts=settings.hsts)]
     if settings.cors_origins:
         middleware.append(
@@ -111,7 +84,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", graphql),  # every method: the view answers 405 itself
+            Route(graphiql.ASSET_PATH + "{name}", graphiql.asset),
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import db
-from settings import ConfigurationError, get_settings
+from settings import ROOT, ConfigurationError, get_settings
+
+SCHEMA_FILE = ROOT / "schema.graphql"
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] = {}
 
@@ -89,6 +91,94 @@ def _date_argument(text: str) -> dt.date:
         return parse_date(text)
     except FieldError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+@command("partner")
+async def partner_command(args: argparse.Namespace) -> int:
+    """Partner apps: keys and the operations (trusted documents) they may run."""
+    from api import partners
+    from schema import build_schema
+
+    settings = get_settings()
+    async with db.database(settings.database_url):
+        try:
+            if args.action == "add":
+                partner, key = await partners.add_partner(args.name, settings)
+                print(f"Partner {partner.name!r} added. Its API key, shown only now:")
+                print(key)
+                print(
+                    "Send it as the X-Api-Key header. Next: kundenportal partner upload NAME FILE"
+                )
+            elif args.action == "rotate":
+                key = await partners.rotate_key(args.name, settings)
+                print(f"New API key for {args.name!r} (the old one no longer works):")
+                print(key)
+            elif args.action == "revoke":
+                partner = await partners.revoke(args.name)
+                print(
+                    f"Partner {partner.name!r} is revoked "
+                    f"since {partner.revoked_at:%Y-%m-%d %H:%M} UTC."
+                )
+            elif args.action == "list":
+                rows = await partners.listing()
+                if not rows:
+                    print("No partners.")
+                for partner, count in rows:
+                    state = (
+                        f"revoked {partner.revoked_at:%Y-%m-%d}" if partner.revoked_at else "active"
+                    )
+                    print(f"{partner.name}\t{partner.key_prefix}…\t{count} operations\t{state}")
+            elif args.action == "upload":
+                text = await asyncio.to_thread(Path(args.manifest).read_text, encoding="utf-8")
+                operations = partners.parse_manifest(text, build_schema()._schema)
+                added, kept, removed = await partners.upload(
+                    args.name, operations, replace=args.replace
+                )
+                print(
+                    f"{args.name}: {added} operations added, {kept} already registered"
+                    + (f", {removed} removed" if args.replace else "")
+                    + "."
+                )
+        except (partners.PartnerError, OSError) as error:
+            print(error, file=sys.stderr)
+            return 1
+    return 0
+
+
+@command("export-schema")
+async def export_schema_command(args: argparse.Namespace) -> int:
+    """Write the schema's SDL to schema.graphql, or with --check say whether it is current."""
+    from schema import build_schema
+
+    sdl = str(build_schema()) + "\n"
+    current = SCHEMA_FILE.read_text(encoding="utf-8") if SCHEMA_FILE.exists() else ""
+    if args.check:
+        if current != sdl:
+            print("schema.graphql differs from the code: run `kundenportal export-schema`.")
+            return 1
+        print("schema.graphql is current.")
+        return 0
+    if current != sdl:
+        SCHEMA_FILE.write_text(sdl, encoding="utf-8")
+        print(f"Wrote {SCHEMA_FILE.name}.")
+    else:
+        print(f"{SCHEMA_FILE.name} is current.")
+    return 0
+
+
+@command("fetch-graphiql")
+async def fetch_graphiql_command(args: argparse.Namespace) -> int:
+    """Download GraphiQL's pinned files from the npm registry, checked against their hashes."""
+    from api import graphiql
+
+    try:
+        await asyncio.to_thread(
+            graphiql.fetch, get_settings().graphiql_assets_dir, force=args.force
+        )
+    except (OSError, graphiql.IntegrityError) as error:
+        print(f"Could not fetch GraphiQL: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 @command("audit")
@@ -295,6 +385,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=100)
     sub.add_parser("purge", help="Run every retention job once.")
     sub.add_parser("seed-demo", help="Load a few demo customers and print how to register.")
+
+    p = sub.add_parser("partner", help="Partner apps: API keys and their trusted documents.")
+    actions = p.add_subparsers(dest="action", required=True)
+    actions.add_parser("add", help="Register a partner; prints its API key once.").add_argument(
+        "name"
+    )
+    actions.add_parser("rotate", help="Give a partner a new key; the old one stops.").add_argument(
+        "name"
+    )
+    actions.add_parser("revoke", help="Stop a partner's key for good.").add_argument("name")
+    actions.add_parser("list", help="List partners, key prefixes and operation counts.")
+    up = actions.add_parser(
+        "upload",
+        help="Register a partner's operations from a manifest: Apollo's persisted-query "
+        "manifest or GraphQL Code Generator's {hash: document} JSON.",
+    )
+    up.add_argument("name")
+    up.add_argument("manifest", help="Path of the manifest JSON file.")
+    up.add_argument(
+        "--replace", action="store_true", help="Remove the partner's operations not in it."
+    )
+
+    p = sub.add_parser("export-schema", help="Write the schema's SDL to schema.graphql.")
+    p.add_argument("--check", action="store_true", help="Only say whether the file is current.")
+    p = sub.add_parser("fetch-graphiql", help="Download GraphiQL's files (no CDN at run time).")
+    p.add_argument("--force", action="store_true", help="Download again even if present.")
 
     sub.add_parser(
         "worker",

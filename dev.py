@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 """Set-up from nothing but Python 3.11+: a virtual environment from the hashed lock file.
 
-python3 dev.py serve   install, migrate SQLite, load demo data, serve :8000/graphql
-python3 dev.py test    install, run the whole test suite with coverage
-python3 dev.py lock    regenerate requirements.lock from pyproject.toml (needs network)
+python3 dev.py serve           install, fetch GraphiQL, migrate SQLite, load demo data,
+                              serve :8000/graphql
+python3 dev.py test            install, run the whole test suite with coverage
+python3 dev.py check           ruff (lint, format) and mypy
+python3 dev.py schema          write the schema's SDL to schema.graphql
+python3 dev.py fetch-graphiql  download GraphiQL's files from the npm registry (hash-checked)
+python3 dev.py lock            regenerate requirements.lock from pyproject.toml (needs network)
 """
 
 from __future__ import annotations
@@ -69,9 +73,11 @@ def main(argv: list[str]) -> int:
         return 0
     ensure_environment()
     env = dict(os.environ)
+    kp = BIN / "kundenportal"
     if what == "serve":
         env.setdefault("ENV", "dev")
-        kp = BIN / "kundenportal"
+        if subprocess.run([str(kp), "fetch-graphiql"], cwd=ROOT, env=env).returncode:  # noqa: S603
+            print("GraphiQL stays unavailable; the API itself works.", flush=True)
         run(kp, "migrate", env=env)
         run(kp, "seed-demo", env=env)
         run(kp, "serve", "--no-migrate", *rest, env=env)
@@ -79,6 +85,12 @@ def main(argv: list[str]) -> int:
     if what == "test":
         cmd = [PYTHON, "-m", "pytest", "--cov", "--cov-report=term:skip-covered", *rest]
         return subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env).returncode  # noqa: S603
+    if what == "schema":
+        run(kp, "export-schema", *rest, env=env)
+        return 0
+    if what == "fetch-graphiql":
+        run(kp, "fetch-graphiql", *rest, env=env)
+        return 0
     if what == "check":
         run(BIN / "ruff", "check", ".")
         run(BIN / "ruff", "format", "--check", ".")

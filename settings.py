@@ -118,18 +118,61 @@ class Settings(BaseSettings):
     reading_confirm_factor: float = Field(
         3.0, description="A reading above this many times the expected use needs confirmation."
     )
+    reading_confirm_floor_m3: float = Field(
+        5.0,
+        description="Use up to this many m³ since the last reading never needs confirmation: "
+        "short gaps make the expected use tiny.",
+    )
+    utility_timezone: str = Field(
+        "Europe/Berlin",
+        description="Reading periods are calendar days at the utility: today is taken here.",
+    )
+    customer_claim_failures_per_login: int = Field(
+        10,
+        description="Failed addCustomerNumber attempts per login within rate_window_seconds "
+        "before it is refused: customer and invoice numbers must not be guessable.",
+    )
 
     # API.
     graphiql: bool | None = Field(None, description="Default: on in dev, off in prod.")
+    graphiql_assets_dir: Path = Field(
+        ROOT / "static" / "vendor" / "graphiql",
+        description="Where `kundenportal fetch-graphiql` puts GraphiQL's files (git-ignored).",
+    )
     introspection: bool | None = Field(None, description="Default: on in dev, off in prod.")
     allow_free_documents: bool | None = Field(
-        None, description="Whether non-partner clients may send documents not persisted."
+        None,
+        description="Whether clients without a partner key may send documents that are not "
+        "persisted (free documents, APQ registration). Default: on in dev, off in prod.",
     )
-    max_body_bytes: int = 100_000
-    max_depth: int = 10
-    max_aliases: int = 15
-    max_tokens: int = 2_000
-    max_cost: int = 5_000
+    max_body_bytes: int = Field(100_000, description="Larger request bodies get 413.")
+    max_depth: int = Field(10, description="Deepest selection nesting an operation may have.")
+    max_aliases: int = Field(15, description="Aliases per document; aliases multiply work.")
+    max_tokens: int = Field(2_000, description="Tokens per document; bounds parsing work.")
+    max_cost: int = Field(
+        5_000, description="Cost per operation: each field counts once per object it is read on."
+    )
+    cost_assumed_page_size: int = Field(
+        100,
+        description="Page size the cost limit assumes for a list argument (first, last, limit) "
+        "given by a variable without a default; the largest page any area serves.",
+    )
+    document_cache_size: int = Field(
+        1_000, description="Parsed and validated documents kept per process, keyed by hash."
+    )
+    apq_cache_size: int = Field(
+        1_000, description="Registered APQ documents kept in-process when REDIS_URL is unset."
+    )
+    apq_ttl_seconds: int = Field(
+        7 * 24 * 3600, description="How long Redis keeps a registered APQ document unused."
+    )
+    apq_redis_prefix: str = Field("kp:apq:", description="Key prefix of APQ entries in Redis.")
+    apq_registrations_per_address: int = Field(
+        200,
+        description="New APQ hashes one client address may register per window; each is a "
+        "document the server parses, validates and keeps.",
+    )
+    apq_registration_window_seconds: int = 3600
 
     # Data exchange with the billing system.
     local_timezone: str = Field(
@@ -169,6 +212,12 @@ class Settings(BaseSettings):
     @property
     def introspection_enabled(self) -> bool:
         return self.introspection if self.introspection is not None else not self.is_prod
+
+    @property
+    def free_documents_allowed(self) -> bool:
+        if self.allow_free_documents is not None:
+            return self.allow_free_documents
+        return not self.is_prod
 
     def check_for_production(self) -> None:
         """Refuse to run `prod` with a development default left in place."""

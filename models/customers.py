@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
@@ -26,6 +29,30 @@ class ReadingSource(StrEnum):
     RADIO = "radio"
     STAFF = "staff"
     ESTIMATE = "estimate"
+
+
+class WindowState(StrEnum):
+    """Where a meter stands with respect to customer readings."""
+
+    OPEN = "open"
+    UPCOMING = "upcoming"
+    NONE = "none"
+    RADIO = "radio"
+    REMOVED = "removed"
+
+
+@dataclass(frozen=True)
+class ReadingWindow:
+    """A meter's reading window on a day: open until …, next from … to …, or radio read on …"""
+
+    state: WindowState
+    starts_on: dt.date | None = None
+    ends_on: dt.date | None = None
+    key_date: dt.date | None = None
+
+    @property
+    def accepts_readings(self) -> bool:
+        return self.state == WindowState.OPEN
 
 
 class Customer(Model):
@@ -108,6 +135,103 @@ class Meter(Model):
                 name="ck_meter_removed_after_installed",
             ),
         ]
+
+    @property
+    def is_read_remotely(self) -> bool:
+        """R14: radio meters are read by the utility on the key date, never by the customer."""
+        return self.kind == MeterKind.RADIO
+
+    def is_removed(self, on: dt.date) -> bool:
+        return self.removed_on is not None and self.removed_on <= on
+
+    def reading_window(self, periods: Iterable[ReadingPeriod], on: dt.date) -> ReadingWindow:
+        """R15: whether the customer can submit a reading on `on`, and if not, why.
+
+        `periods` are those of this meter and of its group. Open: until when.
+        Not open: when the next period is (or that none is announced). Radio
+        meter: the key date it is read remotely on, the next one if known,
+        else the last one.
+        """
+        ordered = sorted(periods, key=lambda p: (p.starts_on, p.ends_on))
+        if self.is_removed(on):
+            return ReadingWindow(WindowState.REMOVED)
+        if self.is_read_remotely:
+            coming = [p.key_date for p in ordered if p.key_date >= on]
+            past = [p.key_date for p in ordered if p.key_date < on]
+            key_date = min(coming) if coming else (max(past) if past else None)
+            return ReadingWindow(WindowState.RADIO, key_date=key_date)
+        current = next((p for p in ordered if p.is_open(on)), None)
+        if current is not None:
+            return ReadingWindow(
+                WindowState.OPEN, current.starts_on, current.ends_on, current.key_date
+            )
+        upcoming = next((p for p in ordered if p.starts_on > on), None)
+        if upcoming is not None:
+            return ReadingWindow(
+                WindowState.UPCOMING, upcoming.starts_on, upcoming.ends_on, upcoming.key_date
+            )
+        return ReadingWindow(WindowState.NONE)
+
+    def was_exchanged_since(self, reading: MeterReading) -> bool:
+        """The device was replaced after `reading` was taken: the count started anew,
+        so a lower value is no error. The billing system records an exchange as a
+        new `installed_on` of the meter."""
+        return self.installed_on > reading.read_on
+
+    def usual_ceiling(
+        self,
+        history: Sequence[MeterReading],
+        last: MeterReading,
+        on: dt.date,
+        *,
+        factor: float,
+        floor_m3: float,
+        years: int = 3,
+    ) -> Decimal | None:
+        """The highest value on `on` that is not unusual, or None when nothing is known.
+
+        Expected use per day comes from the readings of the present device
+        (since `installed_on`) in the last `years` years before `last`; a value
+        is unusual when the use since `last` exceeds `factor` times the expected
+        use and also `floor_m3` (short gaps make the expectation tiny).
+        """
+        if self.was_exchanged_since(last):
+            return None
+        start = last.read_on - dt.timedelta(days=365 * years)
+        known = [
+            r
+            for r in history
+            if r.replaced_by_id is None
+            and max(self.installed_on, start) <= r.read_on <= last.read_on
+        ]
+        if not known:
+            return None
+        first = min(known, key=lambda r: (r.read_on, r.id or 0))
+        days = (last.read_on - first.read_on).days
+        if days < 30:
+            return None
+        per_day = (Decimal(last.value) - Decimal(first.value)) / days
+        expected = max(per_day, Decimal(0)) * (on - last.read_on).days
+        allowed = max(expected * Decimal(str(factor)), Decimal(str(floor_m3)))
+        return Decimal(last.value) + allowed
+
+    def yearly_consumption(self, history: Iterable[MeterReading]) -> list[tuple[int, Decimal]]:
+        """Use per calendar year, for charts: each step between two consecutive valid
+        readings counts for the year of the later one. A step across a device
+        exchange is left out (the new device started at its own count); corrected
+        (replaced) readings are ignored."""
+        valid = sorted(
+            (r for r in history if r.replaced_by_id is None),
+            key=lambda r: (r.read_on, r.id or 0),
+        )
+        totals: dict[int, Decimal] = {}
+        for before, after in itertools.pairwise(valid):
+            if before.read_on < self.installed_on <= after.read_on:
+                continue
+            use = Decimal(after.value) - Decimal(before.value)
+            year = after.read_on.year
+            totals[year] = totals.get(year, Decimal(0)) + max(use, Decimal(0))
+        return sorted(totals.items())
 
 
 class ReadingPeriod(Model):

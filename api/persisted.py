@@ -1,0 +1,380 @@
+"""Persisted documents: Apollo's automatic persisted queries, partners' trusted documents,
+and a cache that spares known documents parsing and validation.
+
+A request names its document in one of four ways:
+
+- `query`: a free document. Allowed for clients without a partner key only
+  while `allow_free_documents` is on; a partner may send it only when its
+  SHA-256 is one of the partner's operations.
+- `extensions.persistedQuery = {version: 1, sha256Hash}` without `query`
+  (Apollo APQ, by POST or GET): the document registered under that hash, or
+  `PersistedQueryNotFound`. For a partner: its operation with that hash.
+- the same with `query`: registers the document under the hash after checking
+  the hash and validating the document (rate-limited per client address).
+- `documentId` (top level, or GET parameter; `sha256:<hex>`, `sha1:<hex>` or
+  the bare hex): a partner's operation from its uploaded manifest.
+
+`PersistedDocuments.on_operation` settles which, and fills
+`execution_context.query` before strawberry parses it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from graphql import DocumentNode, GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
+
+from api.errors import (
+    ApiErrorCode,
+    locale_of,
+    mask,
+    persisted_query_not_found,
+    request_error,
+)
+from api.partners import (
+    API_KEY_HEADER,
+    SHA256_HEX,
+    operation_by_hash,
+    operation_by_id,
+    partner_for_key,
+    sha256_hex,
+)
+from models import Partner
+from ops.metrics import RATE_LIMIT_HITS
+from resolvers.auth import RequestErrorCode
+from settings import Settings
+
+log = logging.getLogger("kundenportal.api")
+
+DOCUMENT_ID = "documentId"
+
+
+class _LRU:
+    """A bounded mapping that forgets the least recently used entry first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[str, Any] = OrderedDict()
+
+    def get(self, key: str) -> Any:
+        value = self.items.get(key)
+        if value is not None:
+            self.items.move_to_end(key)
+        return value
+
+    def put(self, key: str, value: Any) -> None:
+        self.items[key] = value
+        self.items.move_to_end(key)
+        while len(self.items) > self.size:
+            self.items.popitem(last=False)
+
+
+# ---------------------------------------------------------------- APQ store
+
+
+class DocumentStore(Protocol):
+    async def get(self, sha256: str) -> str | None: ...
+    async def put(self, sha256: str, document: str) -> None: ...
+    async def close(self) -> None: ...
+
+
+class MemoryStore:
+    """Registered APQ documents of this process, bounded (least recently used go first)."""
+
+    def __init__(self, size: int) -> None:
+        self.lru = _LRU(size)
+
+    async def get(self, sha256: str) -> str | None:
+        return self.lru.get(sha256)
+
+    async def put(self, sha256: str, document: str) -> None:
+        self.lru.put(sha256, document)
+
+    async def close(self) -> None:
+        pass
+
+
+class RedisStore:
+    """Registered APQ documents in Redis, so every app process sees a registration.
+
+    Entries expire when unused for `ttl` seconds; each hit renews them.
+    """
+
+    def __init__(self, client: Any, prefix: str, ttl: int) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.ttl = ttl
+
+    async def get(self, sha256: str) -> str | None:
+        value = await self.client.getex(self.prefix + sha256, ex=self.ttl)
+        return value.decode() if value is not None else None
+
+    async def put(self, sha256: str, document: str) -> None:
+        await self.client.set(self.prefix + sha256, document.encode(), ex=self.ttl)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+class RegistrationLimiter:
+    """At most `limit` new APQ registrations per client address and window.
+
+    A fixed window: in Redis when configured (shared by all processes), else
+    in this process. Registration is the costly path (parse, validate, store),
+    and an open door for filling the store.
+    """
+
+    def __init__(self, limit: int, window: int, client: Any = None, prefix: str = "") -> None:
+        self.limit = limit
+        self.window = window
+        self.client = client
+        self.prefix = prefix
+        self.counts: dict[tuple[str, int], int] = {}
+
+    async def hit(self, address: str) -> int | None:
+        """Count one registration; seconds to wait when over the limit, else None."""
+        now = time.time()
+        slot = int(now // self.window)
+        retry_after = max(1, int((slot + 1) * self.window - now))
+        if self.client is not None:
+            key = f"{self.prefix}limit:{address}:{slot}"
+            count = await self.client.incr(key)
+            if count == 1:
+                await self.client.expire(key, self.window)
+        else:
+            if len(self.counts) > 10_000:
+                self.counts = {k: v for k, v in self.counts.items() if k[1] == slot}
+            count = self.counts.get((address, slot), 0) + 1
+            self.counts[(address, slot)] = count
+        return retry_after if count > self.limit else None
+
+
+@dataclass
+class PersistedQueries:
+    """What the persisted-document extensions share across requests of one app."""
+
+    settings: Settings
+    store: DocumentStore
+    limiter: RegistrationLimiter
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PersistedQueries:
+        store: DocumentStore
+        if settings.redis_url:
+            from redis.asyncio import Redis
+
+            client = Redis.from_url(settings.redis_url)
+            store = RedisStore(client, settings.apq_redis_prefix, settings.apq_ttl_seconds)
+            limiter = RegistrationLimiter(
+                settings.apq_registrations_per_address,
+                settings.apq_registration_window_seconds,
+                client,
+                settings.apq_redis_prefix,
+            )
+        else:
+            store = MemoryStore(settings.apq_cache_size)
+            limiter = RegistrationLimiter(
+                settings.apq_registrations_per_address,
+                settings.apq_registration_window_seconds,
+            )
+        return cls(settings, store, limiter)
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+# ---------------------------------------------------------------- extension
+
+
+def _persisted_query(extensions: dict[str, Any], locale: str) -> str | None:
+    """The APQ hash the request names, checked for form; None when it names none."""
+    pq = extensions.get("persistedQuery")
+    if pq is None:
+        return None
+    if not isinstance(pq, dict):
+        raise request_error(
+            ApiErrorCode.PERSISTED_QUERY_INVALID, locale, reason="must be an object"
+        )
+    if pq.get("version") != 1:
+        raise request_error(
+            ApiErrorCode.PERSISTED_QUERY_INVALID, locale, reason="version must be 1"
+        )
+    sha = pq.get("sha256Hash")
+    if not isinstance(sha, str) or not SHA256_HEX.match(sha):
+        raise request_error(
+            ApiErrorCode.PERSISTED_QUERY_INVALID,
+            locale,
+            reason="sha256Hash must be 64 lower-case hex digits",
+        )
+    return sha
+
+
+class PersistedDocuments(SchemaExtension):
+    """Settles the document of a request (see the module's docstring); first in the list."""
+
+    def __init__(self, queries: PersistedQueries) -> None:
+        self.queries = queries
+        self.register: tuple[str, str] | None = None
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        ec = self.execution_context
+        try:
+            ec.query = await self._document(ec)
+        except GraphQLError:
+            raise
+        except Exception as error:  # an outage (database, Redis) must not leak its text
+            raise mask(GraphQLError(str(error), original_error=error), locale_of(ec)) from error
+        yield
+
+    async def on_validate(self) -> AsyncIterator[None]:
+        yield
+        ec = self.execution_context
+        if self.register and not ec.pre_execution_errors:
+            sha, document = self.register
+            try:
+                await self.queries.store.put(sha, document)
+            except Exception:  # the operation can still run; the client will resend
+                log.warning("could not store persisted query %s", sha, exc_info=True)
+
+    async def _document(self, ec: ExecutionContext) -> str | None:
+        context = ec.context
+        locale = locale_of(ec)
+        settings = self.queries.settings
+        extensions = ec.operation_extensions or {}
+        sha = _persisted_query(extensions, locale)
+        document_id = extensions.get(DOCUMENT_ID)
+        query = ec.query
+        if query is not None and sha is not None and sha256_hex(query) != sha:
+            raise request_error(ApiErrorCode.PERSISTED_QUERY_HASH_MISMATCH, locale)
+
+        key = context.request.headers.get(API_KEY_HEADER)
+        if key is not None:
+            partner = await partner_for_key(key, settings)
+            if partner is None:
+                raise request_error(ApiErrorCode.INVALID_API_KEY, locale)
+            context.request.state.partner = partner.name
+            return await self._partner_document(partner, query, sha, document_id, locale)
+
+        if document_id is not None:
+            raise request_error(ApiErrorCode.PERSISTED_DOCUMENT_NOT_FOUND, locale)
+        if query is not None:
+            if not settings.free_documents_allowed:
+                raise request_error(ApiErrorCode.FREE_DOCUMENTS_DISABLED, locale)
+            if sha is not None and await self.queries.store.get(sha) is None:
+                retry_after = await self.queries.limiter.hit(context.client_address)
+                if retry_after is not None:
+                    RATE_LIMIT_HITS.labels("apq_registration").inc()
+                    raise request_error(
+                        RequestErrorCode.RATE_LIMITED, locale, retryAfter=retry_after
+                    )
+                self.register = (sha, query)
+            return query
+        if sha is not None:
+            stored = await self.queries.store.get(sha)
+            if stored is None:
+                raise persisted_query_not_found()
+            return stored
+        return None
+
+    async def _partner_document(
+        self,
+        partner: Partner,
+        query: str | None,
+        sha: str | None,
+        document_id: Any,
+        locale: str,
+    ) -> str | None:
+        """A partner runs only its own operations: by hash, by documentId or as the document."""
+        if query is not None:
+            if await operation_by_hash(partner, sha256_hex(query)) is None:
+                raise request_error(ApiErrorCode.OPERATION_NOT_ALLOWED, locale)
+            return query
+        if sha is not None:
+            document = await operation_by_hash(partner, sha)
+            if document is None:
+                raise request_error(ApiErrorCode.OPERATION_NOT_ALLOWED, locale)
+            return document
+        if document_id is not None:
+            document = (
+                await operation_by_id(partner, document_id)
+                if isinstance(document_id, str)
+                else None
+            )
+            if document is None:
+                raise request_error(ApiErrorCode.PERSISTED_DOCUMENT_NOT_FOUND, locale)
+            return document
+        return None
+
+
+# ------------------------------------------------------------ document cache
+
+
+@dataclass
+class _Entry:
+    document: DocumentNode
+    errors: tuple[GraphQLError, ...] | None = None
+
+
+class DocumentCache:
+    """Parsed documents and their validation outcome, keyed by the document's SHA-256.
+
+    One per schema: validation depends on the schema and its rules (limits,
+    introspection), which are fixed when the schema is built.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.lru = _LRU(size)
+
+    def get(self, sha: str) -> _Entry | None:
+        return self.lru.get(sha)
+
+    def put(self, sha: str, entry: _Entry) -> None:
+        self.lru.put(sha, entry)
+
+
+def _mark(ec: ExecutionContext, stage: str) -> None:
+    """Tell the HTTP view how far the request got, for its status codes and error codes."""
+    request = getattr(ec.context, "request", None)
+    if request is not None:
+        request.state.graphql_stage = stage
+
+
+class CachedDocuments(SchemaExtension):
+    """Persisted and repeated documents skip parsing and validation after the first time."""
+
+    def __init__(self, cache: DocumentCache) -> None:
+        self.cache = cache
+        self.sha: str | None = None
+        self.entry: _Entry | None = None
+
+    def on_parse(self) -> Iterator[None]:
+        ec = self.execution_context
+        if ec.query is not None:
+            self.sha = sha256_hex(ec.query)
+            self.entry = self.cache.get(self.sha)
+            if self.entry is not None:
+                ec.graphql_document = self.entry.document
+        yield
+        if ec.graphql_document is not None:
+            _mark(ec, "parsed")
+            if self.entry is None and self.sha is not None:
+                self.entry = _Entry(ec.graphql_document)
+                self.cache.put(self.sha, self.entry)
+
+    def on_validate(self) -> Iterator[None]:
+        ec = self.execution_context
+        cached = self.entry.errors if self.entry is not None else None
+        if cached is not None:
+            ec.pre_execution_errors = list(cached)
+        yield
+        if self.entry is not None and cached is None:
+            self.entry.errors = tuple(ec.pre_execution_errors or ())
+        if not ec.pre_execution_errors:
+            _mark(ec, "validated")

@@ -1,0 +1,279 @@
+"""Meter readings: what a customer sees of their meters and how they submit a
+reading (R13–R15).
+
+The rules of when a reading is accepted are pure functions (`Meter.reading_window`,
+`assess_reading`) that tests call without a database; `submit_reading` loads
+what they need, inside one transaction that locks the meter, and stores.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import strawberry
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from mailers import mask_address, queue_mail
+from models import Customer, Login, Meter, MeterReading, ReadingPeriod, ReadingSource
+from models.customers import ReadingWindow, WindowState
+from resolvers.auth import require_login
+from resolvers.context import Context
+from resolvers.customers import (
+    C,
+    Outcome,
+    Problem,
+    find_meter,
+    local_today,
+    require_active_customer,
+)
+from resolvers.loaders import forget, period_key, periods_by_meter, readings_by_meter
+
+Info = strawberry.Info[Context, None]
+
+MAX_VALUE = Decimal("999999999.999")
+MAX_IDEMPOTENCY_KEY = 100
+
+
+def current_readings(history: Sequence[MeterReading]) -> list[MeterReading]:
+    """Readings that stand, newest first: corrected ones are kept but replaced."""
+    valid = [r for r in history if r.replaced_by_id is None]
+    return sorted(valid, key=lambda r: (r.read_on, r.id or 0), reverse=True)
+
+
+async def reading_window(info: Info, meter: Meter) -> ReadingWindow:
+    periods = await periods_by_meter(info).load(period_key(meter))
+    return meter.reading_window(periods, local_today(info.context.settings))
+
+
+async def reading_history(info: Info, meter: Meter) -> list[MeterReading]:
+    """All readings of the meter, newest first, corrected ones included."""
+    return await readings_by_meter(info).load(meter.id)
+
+
+async def last_reading(info: Info, meter: Meter) -> MeterReading | None:
+    standing = current_readings(await reading_history(info, meter))
+    return standing[0] if standing else None
+
+
+def window_problem(window: ReadingWindow) -> Problem | None:
+    """The error for a meter that takes no reading now: why, and when it will
+    (what `Meter.reading_window` found)."""
+    dates = {"startsOn": window.starts_on, "endsOn": window.ends_on, "keyDate": window.key_date}
+    match window.state:
+        case WindowState.OPEN:
+            return None
+        case WindowState.RADIO:
+            return Problem(C.RADIO_METER, ("input", "meterId"), dates)
+        case WindowState.REMOVED:
+            return Problem(C.METER_REMOVED, ("input", "meterId"))
+        case _:
+            return Problem(C.OUTSIDE_READING_PERIOD, ("input", "value"), dates)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What a new value means: a problem, or the reading it corrects (if any)."""
+
+    problem: Problem | None = None
+    corrects: MeterReading | None = None
+
+
+def assess_reading(
+    meter: Meter,
+    window: ReadingWindow,
+    history: Sequence[MeterReading],
+    value: Decimal,
+    *,
+    on: dt.date,
+    confirm_unusual: bool,
+    factor: float,
+    floor_m3: float,
+) -> Assessment:
+    """Whether the customer's `value` is taken now (pure, no database).
+
+    Refused outside the period or for radio meters (`window_problem`); refused
+    below the last reading unless the meter was exchanged since; a value far
+    above the expected use needs `confirm_unusual`. A customer's reading already
+    sent in the open period is corrected, not added to: the new value is checked
+    against the reading before it.
+    """
+    if problem := window_problem(window):
+        return Assessment(problem)
+    assert window.starts_on is not None and window.ends_on is not None
+    standing = current_readings(history)
+    corrects = next(
+        (
+            r
+            for r in standing
+            if r.source == ReadingSource.CUSTOMER
+            and window.starts_on <= r.read_on <= window.ends_on
+        ),
+        None,
+    )
+    before = [r for r in standing if r is not corrects]
+    last = before[0] if before else None
+    if last is None:
+        return Assessment(corrects=corrects)
+    if value < Decimal(last.value) and not meter.was_exchanged_since(last):
+        params = {"lastValue": Decimal(last.value), "lastReadOn": last.read_on}
+        return Assessment(Problem(C.BELOW_LAST_READING, ("input", "value"), params))
+    ceiling = meter.usual_ceiling(before, last, on, factor=factor, floor_m3=floor_m3)
+    if ceiling is not None and value > ceiling and not confirm_unusual:
+        params = {"usualMaximum": ceiling.quantize(Decimal("0.001"))}
+        return Assessment(Problem(C.UNUSUAL_CONSUMPTION, ("input", "confirmUnusual"), params))
+    return Assessment(corrects=corrects)
+
+
+def parse_value(value: Decimal) -> Decimal | None:
+    """A reading in m³: not negative, at most 3 decimals, fits the column."""
+    try:
+        if not value.is_finite() or value < 0 or value > MAX_VALUE:
+            return None
+        exact = value.quantize(Decimal("0.001"))
+    except InvalidOperation:
+        return None
+    return exact if exact == value else None
+
+
+@dataclass(frozen=True)
+class Submitted:
+    reading: MeterReading
+    corrected: MeterReading | None
+    meter: Meter
+
+
+async def submit_reading(
+    info: Info,
+    *,
+    meter_pk: int | None,
+    meter_number: str | None,
+    value: Decimal,
+    confirm_unusual: bool,
+    idempotency_key: str | None,
+) -> Outcome[Submitted]:
+    """Take a reading of a meter of the active customer, and mail it back."""
+    login = require_login(info)
+    customer = await require_active_customer(info)
+    if (meter_pk is None) == (meter_number is None):
+        return Outcome(problems=[Problem(C.AMBIGUOUS, ("input", "meterId"))])
+    meter = await find_meter(info, customer, meter_pk, meter_number)
+    if meter is None:
+        return Outcome(problems=[Problem(C.NOT_FOUND, ("input", "meterId"))])
+    amount = parse_value(value)
+    if amount is None:
+        return Outcome(problems=[Problem(C.VALUE_INVALID, ("input", "value"))])
+    key = (idempotency_key or "").strip() or None
+    if key is not None and len(key) > MAX_IDEMPOTENCY_KEY:
+        problem = Problem(C.TOO_LONG, ("input", "idempotencyKey"), {"maximum": MAX_IDEMPOTENCY_KEY})
+        return Outcome(problems=[problem])
+    try:
+        outcome = await _store_reading(info, customer, meter, amount, confirm_unusual, key)
+    except IntegrityError:
+        # The same key, sent for another meter at the same moment, won the race
+        # (the database's unique key): answer as a retry would be answered.
+        if key is not None and (replay := await _replay(login, key, meter, amount)) is not None:
+            return replay
+        raise
+    forget(readings_by_meter(info), meter.id)
+    return outcome
+
+
+async def _replay(
+    login: Login, key: str, meter: Meter, value: Decimal, conn: Any = None
+) -> Outcome[Submitted] | None:
+    """A retried submission with the same idempotency key: the first answer again, no new row."""
+    earlier = (
+        await MeterReading.filter(submitted_by_id=login.id, idempotency_key=key)
+        .using_db(conn)
+        .first()
+    )
+    if earlier is None:
+        return None
+    if earlier.meter_id != meter.id or Decimal(earlier.value) != value:
+        return Outcome(problems=[Problem(C.IDEMPOTENCY_KEY_REUSED, ("input", "idempotencyKey"))])
+    corrected = await MeterReading.filter(replaced_by_id=earlier.id).using_db(conn).first()
+    return Outcome(Submitted(earlier, corrected, meter), mailed_to=mask_address(login.email))
+
+
+async def _store_reading(
+    info: Info,
+    customer: Customer,
+    meter: Meter,
+    value: Decimal,
+    confirm_unusual: bool,
+    key: str | None,
+) -> Outcome[Submitted]:
+    login = require_login(info)
+    settings = info.context.settings
+    today = local_today(settings)
+    async with in_transaction() as conn:
+        # One submission per meter at a time: the checks below see what the other wrote,
+        # a retry included (SQLite runs one transaction at a time anyway).
+        await Meter.filter(id=meter.id).select_for_update().using_db(conn).first()
+        if key is not None and (replay := await _replay(login, key, meter, value, conn)):
+            return replay
+        applies = Q(meter_id=meter.id)
+        if meter.group:
+            applies |= Q(meter_group=meter.group)
+        periods = await ReadingPeriod.filter(applies).using_db(conn)
+        history = await MeterReading.filter(meter_id=meter.id).using_db(conn)
+        window = meter.reading_window(periods, today)
+        assessment = assess_reading(
+            meter,
+            window,
+            history,
+            value,
+            on=today,
+            confirm_unusual=confirm_unusual,
+            factor=settings.reading_confirm_factor,
+            floor_m3=settings.reading_confirm_floor_m3,
+        )
+        if assessment.problem is not None:
+            return Outcome(problems=[assessment.problem])
+        reading = await MeterReading.create(
+            meter_id=meter.id,
+            value=value,
+            read_on=today,
+            source=ReadingSource.CUSTOMER,
+            submitted_by_id=login.id,
+            idempotency_key=key,
+            using_db=conn,
+        )
+        corrected = assessment.corrects
+        if corrected is not None:
+            corrected.replaced_by_id = reading.id
+            await corrected.save(using_db=conn, update_fields=["replaced_by_id"])
+        await queue_mail(
+            "reading_received",
+            to=login.email,
+            locale=login.locale,
+            settings=settings,
+            using_db=conn,
+            customer_number=customer.number,
+            name=customer.name,
+            meter_number=meter.number,
+            value=format_m3(value, login.locale),
+            read_on=format_day(today, login.locale),
+            corrected_value=format_m3(Decimal(corrected.value), login.locale)
+            if corrected
+            else None,
+        )
+    return Outcome(Submitted(reading, corrected, meter), mailed_to=mask_address(login.email))
+
+
+def format_m3(value: Decimal, locale: str) -> str:
+    """`1.234,5` in German, `1,234.5` in English; trailing zeros of the 3 decimals dropped."""
+    text = f"{value.quantize(Decimal('0.001')):,.3f}".rstrip("0").rstrip(".")
+    if locale == "de":
+        text = text.translate(str.maketrans(",.", ".,"))
+    return text
+
+
+def format_day(day: dt.date, locale: str) -> str:
+    return day.strftime("%d.%m.%Y") if locale == "de" else day.isoformat()

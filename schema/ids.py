@@ -1,0 +1,32 @@
+"""Opaque IDs: base64 of "Type:primary key", so that clients never build or parse them.
+
+An ID names its type: a meter's ID given where an invoice's is expected is not
+found, rather than silently reading invoice number so-and-so. Opaque is not
+secret: whoever may see an object is checked by loading it through the login.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import strawberry
+
+
+def encode_id(type_name: str, pk: int) -> strawberry.ID:
+    raw = f"{type_name}:{pk}".encode()
+    return strawberry.ID(base64.urlsafe_b64encode(raw).decode().rstrip("="))
+
+
+def decode_id(value: str | None, type_name: str) -> int | None:
+    """The primary key inside `value` if it is an ID of `type_name`, else None."""
+    if not value or len(value) > 100:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    prefix, _, pk = raw.partition(":")
+    if prefix != type_name or not pk.isascii() or not pk.isdigit() or len(pk) > 18:
+        return None
+    return int(pk)
