@@ -632,7 +632,12 @@ class CustomerMutation:
         "the main meter's number (R9)."
     )
     async def add_customer_number(
-        self, info: Info, input: AddCustomerNumberInput
+        self,
+        info: Info,
+        input: Annotated[
+            AddCustomerNumberInput,
+            strawberry.argument(description="The customer number to add and its proof."),
+        ],
     ) -> AddCustomerNumberPayload:
         outcome = await ops.add_customer_number(
             info, input.customer_number, input.invoice_number, input.meter_number
@@ -658,7 +663,14 @@ class CustomerMutation:
         "(R11): answers what will change and changes nothing until confirmed."
     )
     async def request_base_data_change(
-        self, info: Info, input: BaseDataInput
+        self,
+        info: Info,
+        input: Annotated[
+            BaseDataInput,
+            strawberry.argument(
+                description="The base data as it should become; omitted fields stay."
+            ),
+        ],
     ) -> RequestBaseDataChangePayload:
         values = {
             "name": input.name,
@@ -709,7 +721,16 @@ class CustomerMutation:
         description="Submit a reading of a meter of the active customer (R13–R15), confirmed by "
         "mail. Within the open period a second submission corrects the first."
     )
-    async def submit_reading(self, info: Info, input: SubmitReadingInput) -> SubmitReadingPayload:
+    async def submit_reading(
+        self,
+        info: Info,
+        input: Annotated[
+            SubmitReadingInput,
+            strawberry.argument(
+                description="The meter, the value and the options of the submission."
+            ),
+        ],
+    ) -> SubmitReadingPayload:
         meter_pk = None
         if input.meter_id is not None:
             # An ID that is not a meter's is a meter that is not found, not a missing one.
