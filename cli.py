@@ -181,6 +181,58 @@ async def fetch_graphiql_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _staff(args: argparse.Namespace) -> str:
+    import getpass
+
+    return args.actor or getpass.getuser()
+
+
+@command("delete-login")
+async def delete_login_command(args: argparse.Namespace) -> int:
+    """R8: delete a login on request, by e-mail or customer number, with a reason."""
+    from resolvers.accounts.profile import delete_login_by_staff
+
+    settings = get_settings()
+    async with db.database(settings.database_url):
+        mailed = await delete_login_by_staff(
+            settings,
+            staff=_staff(args),
+            reason=args.reason,
+            email=args.email,
+            customer_number=args.customer,
+        )
+    if mailed is None:
+        print("No login found.", file=sys.stderr)
+        return 1
+    print(f"Login deleted; confirmation mailed to {mailed}. The customer numbers are free.")
+    return 0
+
+
+@command("contact")
+async def contact_command(args: argparse.Namespace) -> int:
+    """Staff handle contact-form messages: list the open ones, close one when done."""
+    from resolvers.accounts.contact import close_contact_message, list_contact_messages
+
+    settings = get_settings()
+    async with db.database(settings.database_url):
+        if args.action == "close":
+            if not await close_contact_message(args.id, staff=_staff(args)):
+                print(f"No open message #{args.id}.", file=sys.stderr)
+                return 1
+            print(f"Message #{args.id} closed.")
+            return 0
+        messages = await list_contact_messages(include_closed=args.all)
+    for m in messages:
+        print(
+            f"#{m.id}  {m.created_at:%Y-%m-%d %H:%M}  {m.status.value:<6}  {m.department:<7}  "
+            f"{m.name} <{m.email}>  Kd.-Nr. {m.customer_number or '-'}\n"
+            f"      {m.subject}\n      " + m.text.replace("\n", "\n      ")
+        )
+    if not messages:
+        print("No open messages." if not args.all else "No messages.")
+    return 0
+
+
 @command("audit")
 async def audit_command(args: argparse.Namespace) -> int:
     """List security-relevant events, newest first."""
@@ -379,6 +431,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sub.add_parser("migrate", help="Create or upgrade the database schema.")
+
+    p = sub.add_parser(
+        "delete-login",
+        help="Delete a login on request (R8); its customer numbers can be registered again.",
+    )
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--email", help="The login's e-mail address.")
+    who.add_argument("--customer", help="A customer number the login holds.")
+    p.add_argument(
+        "--reason",
+        required=True,
+        help="Why, for the audit trail, without personal data (e.g. 'contact message #12').",
+    )
+    p.add_argument("--actor", help="Who deletes (default: the operating-system user).")
+
+    p = sub.add_parser("contact", help="List or close contact-form messages.")
+    contact = p.add_subparsers(dest="action", required=True)
+    listing = contact.add_parser("list", help="Show open messages, oldest first.")
+    listing.add_argument("--all", action="store_true", help="Include closed messages.")
+    closing = contact.add_parser("close", help="Mark a message as handled.")
+    closing.add_argument("id", type=int)
+    closing.add_argument("--actor", help="Who closes (default: the operating-system user).")
+
     p = sub.add_parser("audit", help="List security-relevant events, newest first.")
     p.add_argument("--login", type=int, help="Only events of this login id.")
     p.add_argument("--action", help="Only this action, e.g. login_failed.")

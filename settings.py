@@ -109,6 +109,51 @@ class Settings(BaseSettings):
     rate_window_seconds: int = 15 * 60
     mails_per_address_per_day: int = 10
     cookie_secure: bool = True
+
+    # Accounts: links in mails point to these pages of the front end (PORTAL_URL + path).
+    reset_password_path: str = Field(
+        "/reset-password", description="Page that sets a new password from `?token=`."
+    )
+    forgot_password_path: str = Field(
+        "/forgot-password", description="Page that asks for a reset link: 'this was not me'."
+    )
+    confirm_email_path: str = Field(
+        "/confirm-email", description="Page that confirms a new login e-mail from `?token=`."
+    )
+    undo_email_change_path: str = Field(
+        "/undo-email-change", description="Page that restores the old login e-mail."
+    )
+    email_undo_valid_days: int = Field(
+        7, description="How long the old address can undo an e-mail change (issue 9)."
+    )
+    mail_timezone: str = Field(
+        "Europe/Berlin", description="Times in mails are shown in the customers' time zone."
+    )
+
+    # Accounts: rate limits (security/ratelimit.py; in Redis when REDIS_URL is set).
+    rate_limit_prefix: str = Field("kp:rl", description="Prefix of rate-limit keys in Redis.")
+    link_resend_minutes: int = Field(
+        5, description="Cooldown between two reset or e-mail-change mails, like the PIN's."
+    )
+    register_attempts_per_address: int = Field(
+        20, description="Registrations per client address per hour: proofs are guessable."
+    )
+    proof_failures_per_customer: int = Field(
+        10, description="Wrong invoice/meter numbers per customer number per day."
+    )
+    pin_attempts_per_address: int = Field(
+        30, description="PIN entries per client address per rate window, across logins."
+    )
+    link_failures_per_address: int = Field(
+        20, description="Unknown link tokens per client address per rate window."
+    )
+    contact_messages_per_address: int = Field(
+        5, description="Contact-form messages per client address per hour."
+    )
+    mails_per_client_per_day: int = Field(
+        20, description="Mails of one kind one client address may cause per day (mail floods)."
+    )
+    contact_text_max_chars: int = 5000
     trusted_proxies: list[str] = Field(default_factory=list)
     cors_origins: list[str] = Field(default_factory=list)
 

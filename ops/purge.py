@@ -28,8 +28,16 @@ async def purge_old_audit_events(settings: Settings) -> int:
 def purge_jobs() -> list[tuple[str, PurgeJob]]:
     """Every retention job of the service, by name."""
     from mailers import purge_mail_bodies
+    from resolvers.accounts.registration import (
+        purge_expired_registrations,
+        purge_expired_secrets,
+        purge_expired_sessions,
+    )
 
     return [
+        ("pending registrations", purge_expired_registrations),
+        ("one-time secrets", purge_expired_secrets),
+        ("sessions", purge_expired_sessions),
         ("audit events", purge_old_audit_events),
         ("mail bodies", purge_mail_bodies),
     ]

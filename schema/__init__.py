@@ -1,59 +1,17 @@
-"""The GraphQL schema: Query and Mutation assembled from each area's resolvers."""
+"""The GraphQL schema: types, inputs and errors of each area; `root` assembles them.
+
+Importing `schema.errors` (as every resolver does) must not build the schema, so
+the root types are loaded only when asked for.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-import strawberry
-
-from resolvers.meta import MetaQuery
-from resolvers.privacy import PrivacyQuery
-from schema.customers import CustomerMutation, CustomerQuery
-
-if TYPE_CHECKING:
-    from api.persisted import PersistedQueries
-    from settings import Settings
+from typing import Any
 
 
-@strawberry.type(description="Entry point for reading data.")
-class Query(MetaQuery, PrivacyQuery, CustomerQuery):
-    pass
+def __getattr__(name: str) -> Any:
+    if name in ("Query", "Mutation", "build_schema"):
+        from schema import root
 
-
-@strawberry.type(description="Entry point for changing data.")
-class Mutation(CustomerMutation):
-    @strawberry.field(description="Always true; lets tools check that mutations are reachable.")
-    def ping(self) -> bool:
-        return True
-
-
-def build_schema(
-    settings: Settings | None = None,
-    queries: PersistedQueries | None = None,
-    *,
-    query: type = Query,
-) -> strawberry.Schema:
-    """The schema; with `settings`, guarded as served (persisted documents, limits, masking).
-
-    Without settings it is the bare schema, for its SDL and its descriptions.
-    `query` lets tests add fields to the real Query type.
-    """
-    # Imported here: these modules import `schema.errors`, which imports this package.
-    from api.errors import ApiErrorCode, ApiSchema, MaskUnexpectedErrors
-    from api.limits import operation_guards
-    from api.persisted import CachedDocuments, DocumentCache, PersistedDocuments
-    from resolvers.auth import RequestErrorCode
-
-    extensions: list = []
-    if settings is not None:
-        cache = DocumentCache(settings.document_cache_size)
-        extensions = [
-            *([lambda: PersistedDocuments(queries)] if queries is not None else []),
-            *operation_guards(settings),
-            lambda: CachedDocuments(cache),
-            MaskUnexpectedErrors,
-        ]
-    # The codes of `errors[].extensions.code` are returned by no field: listed here, they are
-    # part of the schema, so of GraphiQL's documentation and of schema.graphql.
-    error_codes = [ApiErrorCode, RequestErrorCode]
-    return ApiSchema(query=query, mutation=Mutation, types=error_codes, extensions=extensions)
+        return getattr(root, name)
+    raise AttributeError(name)

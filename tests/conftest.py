@@ -180,6 +180,7 @@ def settings(database_url: str, mailbox: Mailbox, tmp_path: Path) -> Settings:
         bcrypt_rounds=4,
         portal_url="https://portal.wasser.example",
         cookie_secure=True,
+        purge_interval_seconds=0,  # tests run purges themselves; no scheduled race
     )
 
 

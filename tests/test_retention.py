@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import subprocess
@@ -38,3 +39,21 @@ async def test_audit_command_lists_events(app, settings):
     )
     assert done.returncode == 0, done.stderr
     assert "login_failed" in done.stdout and "203.0.113.9" in done.stdout
+
+
+async def test_the_app_purges_on_a_schedule(settings):
+    from app import create_app
+
+    settings.purge_interval_seconds = 3600
+    settings.audit_retention_days = 30
+    application = create_app(settings)
+    with time_machine.travel(dt.datetime(2026, 1, 1, tzinfo=dt.UTC), tick=True):
+        async with application.router.lifespan_context(application):
+            await AuditEvent.create(action="login", actor="login:1", login_id=1, outcome="ok")
+    with time_machine.travel(dt.datetime(2026, 3, 1, tzinfo=dt.UTC), tick=True):
+        async with application.router.lifespan_context(application):
+            for _ in range(100):
+                if await AuditEvent.all().count() == 0:
+                    break
+                await asyncio.sleep(0.01)
+            assert await AuditEvent.all().count() == 0

@@ -1,0 +1,273 @@
+"""What every account operation shares: clock, addresses, limits, hashing, links, mail gate."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import NoReturn
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import strawberry
+
+from models import Login, LoginCustomer
+from resolvers.auth import RequestErrorCode
+from resolvers.context import Context
+from schema.accounts import CHARACTER_CLASS_NAMES, AccountError, AccountErrorCode
+from schema.errors import PublicError
+from security.password_policy import (
+    MIN_LENGTH,
+    PasswordProblem,
+    password_problems,
+    r3_shortfalls,
+)
+from security.passwords import HashingBusy
+from security.ratelimit import Decision, Limit, RateLimiter, rate_limiter
+from security.tokens import hash_secret
+from settings import Settings
+
+Info = strawberry.Info[Context, None]
+
+# Deliberately simple: one @, a dot in the domain, no spaces. The PIN mail proves the rest.
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+MAX_EMAIL = 254
+DAY = 24 * 3600.0
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def clean_email(raw: str) -> str:
+    return raw.strip()
+
+
+def email_key(email: str) -> str:
+    return email.lower()
+
+
+def is_valid_email(email: str) -> bool:
+    """One @, a dotted domain, no spaces; non-ASCII letters only in lower case, because
+    the databases' lower() (which checks the case-free key) lowers ASCII letters alone."""
+    if len(email) > MAX_EMAIL or not _EMAIL.match(email):
+        return False
+    return all(c.isascii() or c == c.lower() for c in email)
+
+
+def user_agent(info: Info) -> str:
+    return info.context.request.headers.get("user-agent", "")[:200]
+
+
+def error(info: Info, code: AccountErrorCode, *field: str, **params: object) -> AccountError:
+    return AccountError.of(code, info.context.locale, list(field) or None, **params)
+
+
+# ------------------------------------------------------------------ limits
+
+
+def limiter(info: Info) -> RateLimiter:
+    settings = info.context.settings
+    return rate_limiter(
+        info.context.request.app.state, settings.redis_url, prefix=settings.rate_limit_prefix
+    )
+
+
+class Limits:
+    """Every limit of the account area, from settings."""
+
+    @staticmethod
+    def login_failures_per_login(s: Settings) -> Limit:
+        return Limit("login-failures-per-login", s.login_failures_per_login, s.rate_window_seconds)
+
+    @staticmethod
+    def login_failures_per_address(s: Settings) -> Limit:
+        return Limit(
+            "login-failures-per-address", s.login_failures_per_address, s.rate_window_seconds
+        )
+
+    @staticmethod
+    def register_per_address(s: Settings) -> Limit:
+        return Limit("register-per-address", s.register_attempts_per_address, 3600)
+
+    @staticmethod
+    def proof_failures_per_customer(s: Settings) -> Limit:
+        return Limit("proof-failures-per-customer", s.proof_failures_per_customer, DAY)
+
+    @staticmethod
+    def pin_attempts_per_address(s: Settings) -> Limit:
+        return Limit("pin-attempts-per-address", s.pin_attempts_per_address, s.rate_window_seconds)
+
+    @staticmethod
+    def link_failures_per_address(s: Settings) -> Limit:
+        return Limit(
+            "link-failures-per-address", s.link_failures_per_address, s.rate_window_seconds
+        )
+
+    @staticmethod
+    def contact_per_address(s: Settings) -> Limit:
+        return Limit("contact-per-address", s.contact_messages_per_address, 3600)
+
+
+def refuse_rate_limited(info: Info, decision: Decision) -> NoReturn:
+    """Too many attempts: HTTP 429 with Retry-After, and a RATE_LIMITED error."""
+    seconds = decision.retry_after_seconds
+    response = info.context.response
+    if response is not None:
+        response.status_code = 429
+        response.headers["Retry-After"] = str(seconds)
+    raise PublicError(RequestErrorCode.RATE_LIMITED, info.context.locale, retryAfter=seconds)
+
+
+async def enforce(info: Info, limit: Limit, key: str) -> None:
+    """Count one attempt; refuse the request when the limit is reached."""
+    decision = await limiter(info).hit(limit, key)
+    if not decision.allowed:
+        refuse_rate_limited(info, decision)
+
+
+async def enforce_not_exceeded(info: Info, limit: Limit, key: str) -> None:
+    """Refuse the request when the limit is reached, without counting (failures count)."""
+    decision = await limiter(info).peek(limit, key)
+    if not decision.allowed:
+        refuse_rate_limited(info, decision)
+
+
+# ----------------------------------------------------------------- mail gate
+
+
+async def mail_gate(
+    info: Info, kind: str, address: str, cooldown: dt.timedelta, *, cooldown_key: str = ""
+) -> Decision:
+    """Whether a mail of `kind` may go to `address` now, and count it if so.
+
+    Three limits at once: the cooldown between two such mails (keyed by
+    `cooldown_key`, default the address), and the daily caps per recipient
+    address and per client address, so nobody can flood a stranger's inbox.
+    Counted for addresses that have no login too, so the answers reveal nothing.
+    """
+    s = info.context.settings
+    key = email_key(address)
+    checks = [
+        (Limit(f"mail-cooldown:{kind}", 1, cooldown.total_seconds()), cooldown_key or key),
+        (Limit(f"mail-per-address:{kind}", s.mails_per_address_per_day, DAY), key),
+        (
+            Limit(f"mail-per-client:{kind}", s.mails_per_client_per_day, DAY),
+            info.context.client_address,
+        ),
+    ]
+    return await limiter(info).hit_all(checks)
+
+
+def available_at(decision: Decision) -> dt.datetime:
+    return utcnow() + dt.timedelta(seconds=decision.retry_after_seconds)
+
+
+def resend_refused(info: Info, decision: Decision) -> AccountError:
+    minutes = max(1, -(-decision.retry_after_seconds // 60))
+    return error(info, AccountErrorCode.RESEND_NOT_YET_AVAILABLE, minutes=minutes)
+
+
+# ----------------------------------------------------------------- passwords
+
+
+async def hash_password(info: Info, password: str) -> str:
+    try:
+        return await info.context.hasher.hash(password)
+    except HashingBusy:
+        refuse_busy(info)
+
+
+async def check_password(info: Info, password: str, hashed: str | None) -> bool:
+    """bcrypt off the event loop; with no hash it checks a dummy so timing reveals nothing."""
+    try:
+        return await info.context.hasher.verify(password, hashed)
+    except HashingBusy:
+        refuse_busy(info)
+
+
+def refuse_busy(info: Info) -> NoReturn:
+    response = info.context.response
+    if response is not None:
+        response.status_code = 429
+        response.headers["Retry-After"] = "1"
+    raise PublicError(RequestErrorCode.BUSY, info.context.locale)
+
+
+_PROBLEM_CODES = {
+    PasswordProblem.TOO_SHORT: AccountErrorCode.PASSWORD_TOO_SHORT,
+    PasswordProblem.MISSING_CHARACTER_CLASSES: AccountErrorCode.PASSWORD_CHARACTER_CLASSES_MISSING,
+    PasswordProblem.TOO_LONG: AccountErrorCode.PASSWORD_TOO_LONG,
+    PasswordProblem.CONTAINS_PERSONAL_DATA: AccountErrorCode.PASSWORD_CONTAINS_PERSONAL_DATA,
+    PasswordProblem.TOO_COMMON: AccountErrorCode.PASSWORD_TOO_COMMON,
+}
+
+
+def password_errors(
+    info: Info, password: str, *, email: str, customer_numbers: list[str], field: list[str]
+) -> list[AccountError]:
+    """The password policy's problems as typed errors on `field`."""
+    english = info.context.locale == "en"
+    errors = []
+    for problem in password_problems(password, email=email, customer_numbers=customer_numbers):
+        params: dict[str, object] = {}
+        if problem is PasswordProblem.TOO_SHORT:
+            params["min"] = MIN_LENGTH
+        if problem is PasswordProblem.MISSING_CHARACTER_CLASSES:
+            names = [CHARACTER_CLASS_NAMES[c][english] for c in r3_shortfalls(password)[1]]
+            params["missing"] = ", ".join(names)
+        errors.append(error(info, _PROBLEM_CODES[problem], *field, **params))
+    return errors
+
+
+async def customer_numbers_of(login: Login) -> list[str]:
+    numbers = (
+        await LoginCustomer.filter(login_id=login.id)
+        .order_by("added_at", "id")
+        .values_list("customer__number", flat=True)
+    )
+    return [str(n) for n in numbers]
+
+
+# --------------------------------------------------------------- mail helpers
+
+
+def portal_link(settings: Settings, path: str, **query: str) -> str:
+    """A link to a page of the front end; tokens are URL-safe, so links survive copying."""
+    base = settings.portal_url.rstrip("/") + "/" + path.lstrip("/")
+    return base + ("?" + urlencode(query) if query else "")
+
+
+def format_when(moment: dt.datetime, locale: str, settings: Settings) -> str:
+    """A time as people read it in mails: local time with its zone's abbreviation."""
+    try:
+        zone: dt.tzinfo = ZoneInfo(settings.mail_timezone)
+    except ZoneInfoNotFoundError:
+        zone = dt.UTC
+    local = moment.astimezone(zone)
+    if locale == "en":
+        return local.strftime("%d %B %Y, %H:%M %Z")
+    return local.strftime("%d.%m.%Y, %H:%M Uhr %Z")
+
+
+_URL_LIKE = re.compile(r"[a-z][a-z0-9+.-]*://\S*|www\.\S*", re.IGNORECASE)
+_UNSAFE = re.compile(r"[^A-Za-z0-9 ._/();,:+\-]")
+
+
+def describe_client(info: Info, locale: str) -> str:
+    """The client as a notice names it: its User-Agent and network address.
+
+    The User-Agent is whatever the client sent, so links and odd characters are
+    taken out: a notice must not carry text an attacker wrote for the victim.
+    """
+    agent = " ".join(_UNSAFE.sub("", _URL_LIKE.sub("", user_agent(info))).split())[:120]
+    agent = agent or ("unknown program" if locale == "en" else "unbekanntes Programm")
+    return f"{agent} ({info.context.client_address or '?'})"
+
+
+def client_key(info: Info) -> str:
+    """A keyed fingerprint of the client (User-Agent and address), for 'seen before?'.
+
+    Stored in audit details instead of the User-Agent and address themselves.
+    """
+    seen = f"{user_agent(info)}|{info.context.client_address}"
+    return hash_secret(seen, info.context.settings.secret_key, scope="client")[:16]

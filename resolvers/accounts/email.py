@@ -1,0 +1,183 @@
+"""Changing the login e-mail (R6), and undoing a change from the old address."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from mailers.outbox import mask_address, queue_mail
+from models import Login, SecretPurpose
+from resolvers.accounts.common import (
+    Info,
+    available_at,
+    clean_email,
+    email_key,
+    error,
+    is_valid_email,
+    mail_gate,
+    portal_link,
+    resend_refused,
+)
+from resolvers.accounts.links import (
+    find_link_token,
+    issue_link_token,
+    use_link_token,
+    void_link_tokens,
+)
+from resolvers.accounts.notices import notify_email_changed
+from resolvers.accounts.password import send_reset_link
+from resolvers.accounts.reauth import reauthenticate
+from resolvers.auth import require_login
+from schema.accounts import (
+    AccountErrorCode,
+    ChangeEmailPayload,
+    ConfirmEmailChangePayload,
+    UndoEmailChangePayload,
+)
+from security.audit import actor_for_login, record_audit
+from security.sessions import clear_session_cookie, end_sessions
+
+CONFIRM_MAIL = "email_change_confirm"
+
+
+async def _in_use(address: str, except_login_id: int) -> bool:
+    return await Login.filter(email_key=email_key(address)).exclude(id=except_login_id).exists()
+
+
+async def change_email(
+    info: Info, current_password: str | None, new_email: str
+) -> ChangeEmailPayload:
+    """R6: the new address takes effect only when confirmed from it; needs the password."""
+    login = require_login(info)
+    ctx, settings = info.context, info.context.settings
+    if not await reauthenticate(info, current_password, always=True):
+        return ChangeEmailPayload(
+            errors=[error(info, AccountErrorCode.REAUTHENTICATION_REQUIRED, "currentPassword")]
+        )
+    address = clean_email(new_email)
+    if not is_valid_email(address):
+        return ChangeEmailPayload(errors=[error(info, AccountErrorCode.INVALID_EMAIL, "newEmail")])
+    if email_key(address) == login.email_key:
+        return ChangeEmailPayload(
+            errors=[error(info, AccountErrorCode.EMAIL_UNCHANGED, "newEmail")]
+        )
+    if await _in_use(address, login.id):
+        return ChangeEmailPayload(errors=[error(info, AccountErrorCode.EMAIL_IN_USE, "newEmail")])
+    cooldown = dt.timedelta(minutes=settings.link_resend_minutes)
+    gate = await mail_gate(info, CONFIRM_MAIL, address, cooldown, cooldown_key=f"login:{login.id}")
+    if not gate.allowed:
+        return ChangeEmailPayload(
+            errors=[resend_refused(info, gate)], resend_available_at=available_at(gate)
+        )
+    async with in_transaction():
+        token, secret = await issue_link_token(
+            login.id,
+            SecretPurpose.EMAIL_CHANGE,
+            dt.timedelta(hours=settings.email_change_valid_hours),
+            settings,
+            payload={"email": address},
+        )
+        await queue_mail(
+            CONFIRM_MAIL,
+            to=address,
+            locale=login.locale,
+            settings=settings,
+            link=portal_link(settings, settings.confirm_email_path, token=token),
+            valid_hours=settings.email_change_valid_hours,
+        )
+        await record_audit(
+            "email_change_requested",
+            actor=actor_for_login(login.id),
+            login_id=login.id,
+            client_address=ctx.client_address,
+        )
+    return ChangeEmailPayload(
+        mailed_to=mask_address(address),
+        expires_at=secret.expires_at,
+        resend_available_at=secret.created_at + cooldown,
+    )
+
+
+async def confirm_email_change(info: Info, token: str) -> ConfirmEmailChangePayload:
+    """The link from the new address makes it the login e-mail; the old one is told,
+    with a link that undoes the change."""
+    ctx, settings = info.context, info.context.settings
+    secret, failure = await find_link_token(info, token, SecretPurpose.EMAIL_CHANGE, "token")
+    if failure or secret is None:
+        return ConfirmEmailChangePayload(errors=[failure] if failure else [])
+    login = secret.login
+    new_address, old_address = str(secret.payload["email"]), login.email
+    if await _in_use(new_address, login.id):
+        return ConfirmEmailChangePayload(
+            errors=[error(info, AccountErrorCode.EMAIL_IN_USE, "token")]
+        )
+    try:
+        async with in_transaction():
+            if not await use_link_token(secret):
+                return ConfirmEmailChangePayload(
+                    errors=[error(info, AccountErrorCode.LINK_INVALID, "token")]
+                )
+            login.email, login.email_key = new_address, email_key(new_address)
+            await login.save(update_fields=["email", "email_key"])
+            undo_token, _ = await issue_link_token(
+                login.id,
+                SecretPurpose.EMAIL_CHANGE_UNDO,
+                dt.timedelta(days=settings.email_undo_valid_days),
+                settings,
+                payload={"email": old_address},
+            )
+            mailed_to = await notify_email_changed(
+                info,
+                login,
+                old_email=old_address,
+                undo_link=portal_link(settings, settings.undo_email_change_path, token=undo_token),
+                undo_valid_days=settings.email_undo_valid_days,
+            )
+            await record_audit(
+                "email_changed",
+                actor=actor_for_login(login.id),
+                login_id=login.id,
+                client_address=ctx.client_address,
+            )
+    except IntegrityError:
+        return ConfirmEmailChangePayload(
+            errors=[error(info, AccountErrorCode.EMAIL_IN_USE, "token")]
+        )
+    return ConfirmEmailChangePayload(mailed_to=mailed_to)
+
+
+async def undo_email_change(info: Info, token: str) -> UndoEmailChangePayload:
+    """From the old address's notice: restore it, end every session, start a password reset."""
+    ctx, settings = info.context, info.context.settings
+    secret, failure = await find_link_token(info, token, SecretPurpose.EMAIL_CHANGE_UNDO, "token")
+    if failure or secret is None:
+        return UndoEmailChangePayload(errors=[failure] if failure else [])
+    login = secret.login
+    old_address = str(secret.payload["email"])
+    if await _in_use(old_address, login.id):
+        return UndoEmailChangePayload(errors=[error(info, AccountErrorCode.EMAIL_IN_USE, "token")])
+    try:
+        async with in_transaction():
+            if not await use_link_token(secret):
+                return UndoEmailChangePayload(
+                    errors=[error(info, AccountErrorCode.LINK_INVALID, "token")]
+                )
+            await void_link_tokens(login.id, SecretPurpose.EMAIL_CHANGE)
+            await void_link_tokens(login.id, SecretPurpose.EMAIL_CHANGE_UNDO)
+            login.email, login.email_key = old_address, email_key(old_address)
+            await login.save(update_fields=["email", "email_key"])
+            await end_sessions(login.id)
+            reset = await send_reset_link(login, settings)
+            await record_audit(
+                "email_change_undone",
+                actor=actor_for_login(login.id),
+                login_id=login.id,
+                client_address=ctx.client_address,
+            )
+    except IntegrityError:
+        return UndoEmailChangePayload(errors=[error(info, AccountErrorCode.EMAIL_IN_USE, "token")])
+    if ctx.response is not None and ctx.login is not None and ctx.login.id == login.id:
+        clear_session_cookie(ctx.response, settings)
+    return UndoEmailChangePayload(mailed_to=mask_address(old_address), expires_at=reset.expires_at)

@@ -1,0 +1,87 @@
+"""Links in mails: a 256-bit URL-safe token, stored only as a keyed hash, single use."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from models import OneTimeSecret, SecretPurpose
+from resolvers.accounts.common import (
+    Info,
+    Limits,
+    enforce_not_exceeded,
+    error,
+    limiter,
+    utcnow,
+)
+from schema.accounts import AccountError, AccountErrorCode
+from security.tokens import hash_secret, new_token
+from settings import Settings
+
+
+def _hash(token: str, purpose: SecretPurpose, settings: Settings) -> str:
+    return hash_secret(token, settings.secret_key, scope=purpose.value)
+
+
+async def issue_link_token(
+    login_id: int,
+    purpose: SecretPurpose,
+    valid_for: dt.timedelta,
+    settings: Settings,
+    payload: dict[str, Any] | None = None,
+) -> tuple[str, OneTimeSecret]:
+    """A new token for `purpose`; it voids the login's earlier ones. Call in a transaction."""
+    now = utcnow()
+    await void_link_tokens(login_id, purpose)
+    token = new_token()
+    secret = await OneTimeSecret.create(
+        login_id=login_id,
+        purpose=purpose,
+        secret_hash=_hash(token, purpose, settings),
+        payload=payload or {},
+        created_at=now,
+        expires_at=now + valid_for,
+    )
+    return token, secret
+
+
+async def void_link_tokens(login_id: int, purpose: SecretPurpose) -> None:
+    await OneTimeSecret.filter(
+        login_id=login_id, purpose=purpose, used_at=None, voided_at=None
+    ).update(voided_at=utcnow())
+
+
+async def find_link_token(
+    info: Info, token: str, purpose: SecretPurpose, *field: str
+) -> tuple[OneTimeSecret | None, AccountError | None]:
+    """The live secret behind a token from a link, or the error to answer.
+
+    Unknown tokens count against the client address, so links cannot be guessed.
+    """
+    ctx = info.context
+    failures = Limits.link_failures_per_address(ctx.settings)
+    await enforce_not_exceeded(info, failures, ctx.client_address)
+    token = token.strip()
+    secret = None
+    if token and len(token) <= 200:
+        secret = (
+            await OneTimeSecret.filter(
+                secret_hash=_hash(token, purpose, ctx.settings), purpose=purpose
+            )
+            .select_related("login")
+            .first()
+        )
+    if secret is None or secret.used_at is not None or secret.voided_at is not None:
+        await limiter(info).hit(failures, ctx.client_address)
+        return None, error(info, AccountErrorCode.LINK_INVALID, *field)
+    if secret.expires_at <= utcnow():
+        return None, error(info, AccountErrorCode.LINK_EXPIRED, *field)
+    return secret, None
+
+
+async def use_link_token(secret: OneTimeSecret) -> bool:
+    """Mark the secret used; False when another request used it first. In a transaction."""
+    updated = await OneTimeSecret.filter(id=secret.id, used_at=None, voided_at=None).update(
+        used_at=utcnow()
+    )
+    return updated == 1

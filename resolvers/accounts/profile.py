@@ -1,0 +1,103 @@
+"""Deleting a login: by its owner (R16, R17) or by staff on request (R8)."""
+
+from __future__ import annotations
+
+from tortoise.transactions import in_transaction
+
+from mailers.outbox import mask_address, queue_mail
+from models import Customer, Login, LoginCustomer
+from resolvers.accounts.common import Info, email_key, error, format_when, utcnow
+from resolvers.accounts.reauth import reauthenticate
+from resolvers.auth import require_login
+from schema.accounts import AccountErrorCode, DeleteProfilePayload
+from security.audit import actor_for_login, actor_for_staff, record_audit
+from security.sessions import clear_session_cookie
+from settings import Settings
+
+
+async def delete_login(
+    login: Login,
+    settings: Settings,
+    *,
+    action: str,
+    actor: str,
+    client_address: str = "",
+    **details: str,
+) -> str:
+    """R16, R17: remove the login with its sessions, secrets and customer links.
+
+    The customers' master data stays (it belongs to the billing system), so
+    their numbers can be registered again at once. The address is told by mail;
+    returns it masked.
+    """
+    async with in_transaction():
+        await queue_mail(
+            "profile_deleted",
+            to=login.email,
+            locale=login.locale,
+            settings=settings,
+            when=format_when(utcnow(), login.locale, settings),
+            by_staff=action != "profile_deleted",
+        )
+        await record_audit(
+            action,
+            actor=actor,
+            login_id=login.id,
+            client_address=client_address,
+            **details,
+        )
+        await Login.filter(id=login.id).delete()
+    return mask_address(login.email)
+
+
+async def delete_profile(info: Info, current_password: str | None) -> DeleteProfilePayload:
+    """'Remove profile' in the settings; needs the current password."""
+    login = require_login(info)
+    ctx = info.context
+    if not await reauthenticate(info, current_password, always=True):
+        return DeleteProfilePayload(
+            errors=[error(info, AccountErrorCode.REAUTHENTICATION_REQUIRED, "currentPassword")]
+        )
+    mailed_to = await delete_login(
+        login,
+        ctx.settings,
+        action="profile_deleted",
+        actor=actor_for_login(login.id),
+        client_address=ctx.client_address,
+    )
+    if ctx.response is not None:
+        clear_session_cookie(ctx.response, ctx.settings)
+    return DeleteProfilePayload(mailed_to=mailed_to)
+
+
+async def delete_login_by_staff(
+    settings: Settings,
+    *,
+    staff: str,
+    reason: str,
+    email: str | None = None,
+    customer_number: str | None = None,
+) -> str | None:
+    """R8: staff delete the login of a person who lost access to its e-mail, on request
+    (contact form to the billing department); the person can then register again.
+
+    Found by login e-mail or by a customer number it holds. The audit event
+    records who, what and why; returns the mailed address masked, None if no
+    such login exists.
+    """
+    login = None
+    if email:
+        login = await Login.get_or_none(email_key=email_key(email.strip()))
+    elif customer_number:
+        customer = await Customer.get_or_none(number=customer_number.strip())
+        link = await LoginCustomer.get_or_none(customer_id=customer.id) if customer else None
+        login = await Login.get_or_none(id=link.login_id) if link else None
+    if login is None:
+        return None
+    return await delete_login(
+        login,
+        settings,
+        action="login_deleted_by_staff",
+        actor=actor_for_staff(staff),
+        reason=reason[:200],
+    )

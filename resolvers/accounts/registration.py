@@ -1,0 +1,401 @@
+"""Registration (R1–R5): prove the customer, choose a password, confirm with a PIN."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import secrets
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from mailers.outbox import mask_address, queue_mail
+from models import (
+    Customer,
+    Invoice,
+    InvoiceKind,
+    Login,
+    LoginCustomer,
+    LoginState,
+    Meter,
+    OneTimeSecret,
+    SecretPurpose,
+    Session,
+)
+from resolvers.accounts.common import (
+    Info,
+    Limits,
+    available_at,
+    clean_email,
+    client_key,
+    email_key,
+    enforce,
+    enforce_not_exceeded,
+    error,
+    hash_password,
+    is_valid_email,
+    limiter,
+    mail_gate,
+    password_errors,
+    resend_refused,
+    utcnow,
+)
+from schema.accounts import (
+    AccountError,
+    AccountErrorCode,
+    ConfirmPinPayload,
+    RegisterInput,
+    RegisterPayload,
+    ResendPinPayload,
+)
+from security.audit import actor_for_login, record_audit
+from security.tokens import hash_secret, new_pin, same
+from settings import Settings
+
+PIN_MAIL = "registration_pin"
+
+# ------------------------------------------------------------------ the rules
+
+
+async def verified_customer(
+    number: str, invoice_number: str | None, meter_number: str | None
+) -> Customer | None:
+    """R1: the customer number plus the number of its *latest* invoice or of its *main* meter.
+
+    Every number given must match. None for any mismatch, so a caller cannot
+    tell a wrong customer number from a wrong invoice or meter number.
+    """
+    customer = await Customer.get_or_none(number=number)
+    if customer is None or not (invoice_number or meter_number):
+        return None
+    if invoice_number:
+        latest = await Invoice.filter(customer_id=customer.id).order_by("-date", "-id").first()
+        if latest is None or not same(latest.number.casefold(), invoice_number.casefold()):
+            return None
+    if meter_number:
+        main = await Meter.get_or_none(customer_id=customer.id, is_main=True)
+        if main is None or not same(main.number.casefold(), meter_number.casefold()):
+            return None
+    return customer
+
+
+async def has_annual_bill(customer: Customer) -> bool:
+    """R2: only customers who have received at least one annual bill can register."""
+    return await Invoice.filter(customer_id=customer.id, kind=InvoiceKind.ANNUAL).exists()
+
+
+async def current_holder(customer: Customer) -> Login | None:
+    """R5: a customer number belongs to at most one login; this is it, if any.
+
+    A registration left unconfirmed past its expiry no longer holds it: the
+    purge removes such logins before this is asked.
+    """
+    link = await LoginCustomer.filter(customer_id=customer.id).select_related("login").first()
+    return link.login if link else None
+
+
+def pin_times(settings: Settings, issued_at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """R4: a PIN is valid for 15 minutes; a new one can be requested after 5 minutes.
+
+    Returns (valid until, new PIN available from); both minutes are settings.
+    """
+    return (
+        issued_at + dt.timedelta(minutes=settings.pin_valid_minutes),
+        issued_at + dt.timedelta(minutes=settings.pin_resend_minutes),
+    )
+
+
+def registration_expires_at(settings: Settings, login: Login) -> dt.datetime:
+    return login.created_at + dt.timedelta(hours=settings.registration_expiry_hours)
+
+
+def _pin_hash(pin: str, login_id: int, salt: str, settings: Settings) -> str:
+    return hash_secret(pin, settings.secret_key, scope=f"pin:{login_id}:{salt}")
+
+
+async def issue_pin(login: Login, settings: Settings) -> tuple[str, OneTimeSecret]:
+    """A new PIN for a pending login; it voids every earlier one. Call in a transaction."""
+    now = utcnow()
+    await OneTimeSecret.filter(
+        login_id=login.id, purpose=SecretPurpose.PIN, used_at=None, voided_at=None
+    ).update(voided_at=now)
+    pin, salt = new_pin(), secrets.token_hex(8)
+    expires_at, _ = pin_times(settings, now)
+    secret = await OneTimeSecret.create(
+        login=login,
+        purpose=SecretPurpose.PIN,
+        secret_hash=_pin_hash(pin, login.id, salt, settings),
+        payload={"salt": salt},
+        created_at=now,
+        expires_at=expires_at,
+    )
+    return pin, secret
+
+
+async def pending_login(address: str, settings: Settings) -> Login | None:
+    """The unconfirmed, unexpired login of an address, if any."""
+    await purge_expired_registrations(settings)
+    return await Login.get_or_none(email_key=email_key(address), state=LoginState.PENDING)
+
+
+# ------------------------------------------------------------------ purging
+
+
+async def purge_expired_registrations(settings: Settings) -> int:
+    """Remove registrations left unconfirmed past `registration_expiry_hours`.
+
+    Their customer numbers and e-mail addresses are free again at once.
+    """
+    cutoff = utcnow() - dt.timedelta(hours=settings.registration_expiry_hours)
+    expired = await Login.filter(state=LoginState.PENDING, created_at__lt=cutoff).values_list(
+        "id", flat=True
+    )
+    if expired:
+        await Login.filter(id__in=list(expired), state=LoginState.PENDING).delete()
+    return len(expired)
+
+
+async def purge_expired_secrets(
+    settings: Settings, grace: dt.timedelta = dt.timedelta(days=1)
+) -> int:
+    """Forget PINs and links a day after they expired (until then they answer 'expired')."""
+    return await OneTimeSecret.filter(expires_at__lt=utcnow() - grace).delete()
+
+
+async def purge_expired_sessions(settings: Settings) -> int:
+    now = utcnow()
+    idle_cutoff = now - dt.timedelta(minutes=settings.session_idle_minutes)
+    expired = await Session.filter(expires_at__lte=now).delete()
+    return expired + await Session.filter(last_used_at__lte=idle_cutoff).delete()
+
+
+async def purge_accounts(settings: Settings) -> dict[str, int]:
+    """What a scheduled purge runs for the account area; returns counts per kind."""
+    return {
+        "registrations": await purge_expired_registrations(settings),
+        "secrets": await purge_expired_secrets(settings),
+        "sessions": await purge_expired_sessions(settings),
+    }
+
+
+# --------------------------------------------------------------- operations
+
+
+def _input_errors(info: Info, data: RegisterInput, email: str) -> list[AccountError]:
+    errors = []
+    if not data.customer_number.strip():
+        errors.append(error(info, AccountErrorCode.VALUE_REQUIRED, "input", "customerNumber"))
+    elif len(data.customer_number.strip()) > 20:
+        errors.append(
+            error(info, AccountErrorCode.CUSTOMER_NOT_VERIFIED, "input", "customerNumber")
+        )
+    if not (data.invoice_number or "").strip() and not (data.meter_number or "").strip():
+        errors.append(error(info, AccountErrorCode.PROOF_REQUIRED, "input", "invoiceNumber"))
+    if not is_valid_email(email):
+        errors.append(error(info, AccountErrorCode.INVALID_EMAIL, "input", "email"))
+    errors += password_errors(
+        info,
+        data.password,
+        email=email,
+        customer_numbers=[data.customer_number.strip()],
+        field=["input", "password"],
+    )
+    return errors
+
+
+async def register(info: Info, data: RegisterInput) -> RegisterPayload:
+    """Create a pending login holding the customer number and mail it a PIN."""
+    ctx, settings = info.context, info.context.settings
+    await enforce(info, Limits.register_per_address(settings), ctx.client_address)
+    email = clean_email(data.email)
+    errors = _input_errors(info, data, email)
+    if errors:
+        return RegisterPayload(errors=errors)
+
+    number = data.customer_number.strip()
+    proof_limit = Limits.proof_failures_per_customer(settings)
+    await enforce_not_exceeded(info, proof_limit, number)
+    customer = await verified_customer(
+        number, (data.invoice_number or "").strip(), (data.meter_number or "").strip()
+    )
+    if customer is None:
+        await limiter(info).hit(proof_limit, number)
+        await record_audit(
+            "registration_refused",
+            actor="anonymous",
+            outcome="refused",
+            client_address=ctx.client_address,
+            reason="customer_not_verified",
+        )
+        return RegisterPayload(
+            errors=[error(info, AccountErrorCode.CUSTOMER_NOT_VERIFIED, "input", "customerNumber")]
+        )
+    if not await has_annual_bill(customer):
+        return RegisterPayload(
+            errors=[error(info, AccountErrorCode.NO_ANNUAL_BILL, "input", "customerNumber")]
+        )
+    await purge_expired_registrations(settings)
+    if refused := await _customer_or_email_taken(info, customer, email):
+        return RegisterPayload(errors=[refused])
+
+    gate = await mail_gate(info, PIN_MAIL, email, dt.timedelta(minutes=settings.pin_resend_minutes))
+    if not gate.allowed:
+        return RegisterPayload(
+            errors=[resend_refused(info, gate)], resend_available_at=available_at(gate)
+        )
+
+    password_hash = await hash_password(info, data.password)
+    try:
+        async with in_transaction():
+            login = await Login.create(
+                email=email,
+                email_key=email_key(email),
+                password_hash=password_hash,
+                locale=ctx.locale,
+            )
+            await LoginCustomer.create(login=login, customer=customer)
+            pin, secret = await issue_pin(login, settings)
+            await queue_mail(
+                PIN_MAIL,
+                to=email,
+                locale=login.locale,
+                settings=settings,
+                pin=pin,
+                valid_minutes=settings.pin_valid_minutes,
+            )
+            await record_audit(
+                "register",
+                actor=actor_for_login(login.id),
+                login_id=login.id,
+                client_address=ctx.client_address,
+                client_key=client_key(info),
+            )
+    except IntegrityError:
+        # Someone registered the same customer or address a moment ago.
+        refused = await _customer_or_email_taken(info, customer, email)
+        return RegisterPayload(
+            errors=[refused or error(info, AccountErrorCode.CUSTOMER_NUMBER_TAKEN, "input")]
+        )
+    expires_at, resend_at = pin_times(settings, secret.created_at)
+    return RegisterPayload(
+        mailed_to=mask_address(email),
+        expires_at=expires_at,
+        resend_available_at=resend_at,
+        registration_expires_at=registration_expires_at(settings, login),
+    )
+
+
+async def _customer_or_email_taken(
+    info: Info, customer: Customer, email: str
+) -> AccountError | None:
+    holder = await current_holder(customer)
+    if holder is not None and holder.state == LoginState.PENDING:
+        left = registration_expires_at(info.context.settings, holder) - utcnow()
+        hours = max(1, math.ceil(left.total_seconds() / 3600))
+        return error(
+            info, AccountErrorCode.REGISTRATION_PENDING, "input", "customerNumber", hours=hours
+        )
+    if holder is not None:
+        return error(info, AccountErrorCode.CUSTOMER_NUMBER_TAKEN, "input", "customerNumber")
+    if await Login.filter(email_key=email_key(email)).exists():
+        return error(info, AccountErrorCode.EMAIL_IN_USE, "input", "email")
+    return None
+
+
+async def confirm_pin(info: Info, email: str, pin: str) -> ConfirmPinPayload:
+    """The PIN from the mail confirms the registration; `pin_max_attempts` wrong entries
+    void it."""
+    ctx, settings = info.context, info.context.settings
+    await enforce(info, Limits.pin_attempts_per_address(settings), ctx.client_address)
+    login = await pending_login(clean_email(email), settings)
+    if login is None:
+        return ConfirmPinPayload(errors=[error(info, AccountErrorCode.PIN_INVALID, "pin")])
+    now = utcnow()
+    async with in_transaction():
+        secret = (
+            await OneTimeSecret.filter(login_id=login.id, purpose=SecretPurpose.PIN, used_at=None)
+            .order_by("-created_at", "-id")
+            .select_for_update()
+            .first()
+        )
+        if secret is None or secret.voided_at is not None:
+            return ConfirmPinPayload(errors=[error(info, AccountErrorCode.PIN_VOID, "pin")])
+        if secret.expires_at <= now:
+            return ConfirmPinPayload(errors=[error(info, AccountErrorCode.PIN_EXPIRED, "pin")])
+        expected = _pin_hash(pin.strip(), login.id, secret.payload.get("salt", ""), settings)
+        if not same(expected, secret.secret_hash):
+            secret.attempts += 1
+            code = AccountErrorCode.PIN_INVALID
+            if secret.attempts >= settings.pin_max_attempts:
+                secret.voided_at = now
+                code = AccountErrorCode.PIN_VOID
+            await secret.save(update_fields=["attempts", "voided_at"])
+            return ConfirmPinPayload(errors=[error(info, code, "pin")])
+        secret.used_at = now
+        await secret.save(update_fields=["used_at"])
+        login.state = LoginState.ACTIVE
+        login.confirmed_at = now
+        await login.save(update_fields=["state", "confirmed_at"])
+        await record_audit(
+            "registration_confirmed",
+            actor=actor_for_login(login.id),
+            login_id=login.id,
+            client_address=ctx.client_address,
+        )
+    return ConfirmPinPayload(confirmed=True)
+
+
+async def resend_pin(info: Info, email: str) -> ResendPinPayload:
+    """A new PIN, no sooner than `pin_times` allows; it voids the old.
+
+    Answers the same for an address without a pending registration (no mail
+    goes out), so the operation cannot tell who is registering.
+    """
+    _ctx, settings = info.context, info.context.settings
+    address = clean_email(email)
+    if not is_valid_email(address):
+        return ResendPinPayload(errors=[error(info, AccountErrorCode.INVALID_EMAIL, "email")])
+    login = await pending_login(address, settings)
+    if login is not None:
+        last = (
+            await OneTimeSecret.filter(login_id=login.id, purpose=SecretPurpose.PIN)
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        if last is not None:
+            _, resend_at = pin_times(settings, last.created_at)
+            if resend_at > utcnow():
+                return ResendPinPayload(
+                    errors=[
+                        error(
+                            info,
+                            AccountErrorCode.RESEND_NOT_YET_AVAILABLE,
+                            minutes=math.ceil((resend_at - utcnow()).total_seconds() / 60),
+                        )
+                    ],
+                    resend_available_at=resend_at,
+                )
+    gate = await mail_gate(
+        info, PIN_MAIL, address, dt.timedelta(minutes=settings.pin_resend_minutes)
+    )
+    if not gate.allowed:
+        return ResendPinPayload(
+            errors=[resend_refused(info, gate)], resend_available_at=available_at(gate)
+        )
+    now = utcnow()
+    if login is not None:
+        async with in_transaction():
+            pin, secret = await issue_pin(login, settings)
+            await queue_mail(
+                PIN_MAIL,
+                to=login.email,
+                locale=login.locale,
+                settings=settings,
+                pin=pin,
+                valid_minutes=settings.pin_valid_minutes,
+            )
+        now = secret.created_at
+    expires_at, resend_at = pin_times(settings, now)
+    return ResendPinPayload(
+        mailed_to=mask_address(address), expires_at=expires_at, resend_available_at=resend_at
+    )

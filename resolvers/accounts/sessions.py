@@ -1,0 +1,221 @@
+"""Logging in and out: sessions for apps (Bearer token) and browsers (cookie + CSRF token)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+from tortoise.transactions import in_transaction
+
+from models import AuditEvent, Login, LoginState, Session
+from resolvers.accounts.common import (
+    Info,
+    Limits,
+    check_password,
+    clean_email,
+    client_key,
+    customer_numbers_of,
+    email_key,
+    error,
+    is_valid_email,
+    limiter,
+    refuse_rate_limited,
+    user_agent,
+    utcnow,
+)
+from resolvers.accounts.notices import notify_new_client
+from resolvers.auth import require_login
+from schema.accounts import (
+    AccountErrorCode,
+    EndSessionsPayload,
+    LoginPayload,
+    LoginType,
+    SessionType,
+)
+from security.audit import actor_for_login, record_audit
+from security.passwords import BCRYPT_MAX_BYTES
+from security.sessions import (
+    clear_session_cookie,
+    csrf_token,
+    end_sessions,
+    set_session_cookie,
+    start_session,
+)
+
+
+async def count_login_failure(info: Info, key: str, login_id: int | None) -> None:
+    """A wrong password counts against the login and the client address.
+
+    Reaching the per-login limit is a lockout, recorded in the audit trail.
+    """
+    ctx, settings = info.context, info.context.settings
+    per_login = await limiter(info).hit(Limits.login_failures_per_login(settings), key)
+    await limiter(info).hit(Limits.login_failures_per_address(settings), ctx.client_address)
+    await record_audit(
+        "login_failed",
+        actor="anonymous" if login_id is None else actor_for_login(login_id),
+        outcome="failure",
+        login_id=login_id,
+        client_address=ctx.client_address,
+    )
+    if per_login.allowed and per_login.remaining == 0:
+        await record_audit(
+            "lockout",
+            actor="system",
+            outcome="refused",
+            login_id=login_id,
+            client_address=ctx.client_address,
+            minutes=settings.rate_window_seconds // 60,
+        )
+
+
+async def is_new_client(login: Login, fingerprint: str, history: int = 500) -> bool:
+    """Issue 9: has this login never registered or logged in from this client before?
+
+    Clients are compared by the keyed fingerprint the audit trail keeps of
+    User-Agent and address. A login with no history at all is not told.
+    """
+    seen = (
+        await AuditEvent.filter(
+            login_id=login.id, action__in=["register", "login"], outcome="success"
+        )
+        .order_by("-id")
+        .limit(history)
+        .values_list("details", flat=True)
+    )
+    keys: set[object] = set()
+    for details in seen:
+        if isinstance(details, dict):
+            keys.add(details.get("client_key"))
+    return bool(keys) and fingerprint not in keys
+
+
+async def refuse_if_throttled(info: Info, key: str) -> None:
+    settings = info.context.settings
+    decision = await limiter(info).hit_all(
+        [
+            (Limits.login_failures_per_login(settings), key),
+            (Limits.login_failures_per_address(settings), info.context.client_address),
+        ],
+        consume=False,
+    )
+    if not decision.allowed:
+        refuse_rate_limited(info, decision)
+
+
+async def login(info: Info, email: str, password: str) -> LoginPayload:
+    """E-mail and password; the same error, after the same work, for either being wrong."""
+    ctx, settings = info.context, info.context.settings
+    address = clean_email(email)
+    key = email_key(address)
+    await refuse_if_throttled(info, key)
+    row = await Login.get_or_none(email_key=key) if is_valid_email(address) else None
+    too_long = len(password.encode()) > BCRYPT_MAX_BYTES
+    ok = await check_password(info, password, row.password_hash if row and not too_long else None)
+    if not ok or row is None:
+        await count_login_failure(info, key, row.id if row else None)
+        return LoginPayload(errors=[error(info, AccountErrorCode.INVALID_CREDENTIALS, "password")])
+    if row.state == LoginState.PENDING:
+        return LoginPayload(errors=[error(info, AccountErrorCode.LOGIN_NOT_CONFIRMED, "email")])
+    await limiter(info).clear(Limits.login_failures_per_login(settings), key)
+
+    async with in_transaction():
+        session, token = await start_session(
+            row, settings, client=user_agent(info), address=ctx.client_address
+        )
+        row.last_login_at = session.created_at
+        row.locale = ctx.locale
+        await row.save(update_fields=["last_login_at", "locale"])
+        fingerprint = client_key(info)
+        mailed_to = None
+        if await is_new_client(row, fingerprint):
+            mailed_to = await notify_new_client(info, row)
+        await record_audit(
+            "login",
+            actor=actor_for_login(row.id),
+            login_id=row.id,
+            client_address=ctx.client_address,
+            client_key=fingerprint,
+        )
+    if ctx.response is not None:
+        set_session_cookie(ctx.response, token, settings)
+    return LoginPayload(
+        token=token,
+        csrf_token=csrf_token(session, settings),
+        session_expires_at=session.expires_at,
+        login=LoginType.from_model(row, await customer_numbers_of(row)),
+        mailed_to=mailed_to,
+    )
+
+
+async def logout(info: Info, all_sessions: bool) -> EndSessionsPayload:
+    """End this session, or every session of the login."""
+    login_row = require_login(info)
+    ctx = info.context
+    assert ctx.session is not None
+    if all_sessions:
+        ended = await end_sessions(login_row.id)
+    else:
+        ended = await Session.filter(id=ctx.session.id).delete()
+    if ctx.response is not None:
+        clear_session_cookie(ctx.response, ctx.settings)
+    await record_audit(
+        "logout",
+        actor=actor_for_login(login_row.id),
+        login_id=login_row.id,
+        client_address=ctx.client_address,
+        all_sessions=all_sessions,
+    )
+    return EndSessionsPayload(ended_sessions=ended)
+
+
+async def me(info: Info) -> LoginType | None:
+    """The logged-in login, or null for an anonymous request."""
+    login_row = info.context.login
+    if login_row is None:
+        return None
+    return LoginType.from_model(login_row, await customer_numbers_of(login_row))
+
+
+async def sessions(info: Info) -> list[SessionType]:
+    """The login's live sessions, the newest first."""
+    login_row = require_login(info)
+    ctx = info.context
+    now = utcnow()
+    rows = await Session.filter(
+        login_id=login_row.id,
+        expires_at__gt=now,
+        last_used_at__gt=now - dt.timedelta(minutes=ctx.settings.session_idle_minutes),
+    ).order_by("-created_at", "-id")
+    current = ctx.session.id if ctx.session else None
+    return [SessionType.from_model(row, current) for row in rows]
+
+
+async def end_sessions_of_login(
+    info: Info, session_id: strawberry.ID | None, all_others: bool
+) -> EndSessionsPayload:
+    """Issue 9: end one session of the login (e.g. a lost phone), or all but this one."""
+    login_row = require_login(info)
+    ctx = info.context
+    assert ctx.session is not None
+    if (session_id is None) == (not all_others):
+        return EndSessionsPayload(errors=[error(info, AccountErrorCode.CHOICE_REQUIRED)])
+    if all_others:
+        ended = await end_sessions(login_row.id, keep=ctx.session)
+    else:
+        target = int(session_id) if session_id and str(session_id).isdigit() else 0
+        ended = await Session.filter(id=target, login_id=login_row.id).delete()
+        if not ended:
+            return EndSessionsPayload(
+                errors=[error(info, AccountErrorCode.SESSION_NOT_FOUND, "sessionId")]
+            )
+        if target == ctx.session.id and ctx.response is not None:
+            clear_session_cookie(ctx.response, ctx.settings)
+    await record_audit(
+        "sessions_ended",
+        actor=actor_for_login(login_row.id),
+        login_id=login_row.id,
+        client_address=ctx.client_address,
+        count=ended,
+    )
+    return EndSessionsPayload(ended_sessions=ended)

@@ -1,0 +1,272 @@
+"""Rate limits: one mechanism for everything guessable or floodable.
+
+A `Limit` names a purpose (`login-failures-per-login`, `contact-per-address`,
+`persisted-query-registration`, …), how many hits it allows and in what
+window. `hit(limit, key)` counts one hit for `key` under that purpose and says
+whether it was allowed and, if not, how long to wait. `hit_all` checks several
+limits together and counts on all of them only if every one allows it; with
+`consume=False` it only asks.
+
+Counting is a sliding log: each hit is a timestamp, a hit is allowed while
+fewer than `limit` timestamps lie inside the last `window` seconds, and
+`retry_after` is exactly when enough of them leave the window. So a limit of
+1 per 5 minutes is a precise cooldown.
+
+Where the counts live:
+- in the process (`MemoryRateLimiter`), the default: enough for one process;
+  with several processes each counts on its own (limits then apply per process).
+- in Redis (`RedisRateLimiter`) when `REDIS_URL` is set: shared by all
+  processes, atomic by a Lua script. If Redis cannot be reached, the limiter
+  falls back to its in-process counts and logs a warning: the limits stay
+  closed (per process) rather than open, and Redis is tried again after a pause.
+
+Keys are hashed before they are stored, so Redis holds no e-mail or client
+addresses. Time is `time.time()`, so a test can move the clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import secrets
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger("kundenportal.ratelimit")
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most `limit` hits per `window` seconds for one key of this purpose."""
+
+    purpose: str
+    limit: int
+    window: float
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    retry_after: float = 0.0
+    """Seconds until the hit would be allowed (0 when allowed)."""
+    limited_by: str | None = None
+    """Purpose of the limit that refused, when one did."""
+    remaining: int = 0
+    """Hits left under the tightest limit after this one (when allowed)."""
+
+    @property
+    def retry_after_seconds(self) -> int:
+        """Whole seconds to wait, rounded up; what a Retry-After header says."""
+        return max(1, math.ceil(self.retry_after)) if not self.allowed else 0
+
+
+def _digest(purpose: str, key: str) -> str:
+    return purpose + ":" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+class RateLimiter:
+    """The interface every area uses; see the module docstring."""
+
+    async def hit_all(
+        self, checks: Sequence[tuple[Limit, str]], *, cost: int = 1, consume: bool = True
+    ) -> Decision:
+        raise NotImplementedError
+
+    async def clear(self, limit: Limit, key: str) -> None:
+        raise NotImplementedError
+
+    async def hit(self, limit: Limit, key: str, *, cost: int = 1) -> Decision:
+        """Count `cost` hits for `key`, if allowed."""
+        return await self.hit_all([(limit, key)], cost=cost)
+
+    async def peek(self, limit: Limit, key: str) -> Decision:
+        """Would one more hit be allowed? Counts nothing."""
+        return await self.hit_all([(limit, key)], consume=False)
+
+    async def aclose(self) -> None:
+        return None
+
+
+class MemoryRateLimiter(RateLimiter):
+    """Counts in this process: a deque of timestamps per (purpose, key)."""
+
+    SWEEP_EVERY = 10_000
+
+    def __init__(self) -> None:
+        self._hits: dict[str, tuple[float, deque[float]]] = {}
+        self._since_sweep = 0
+
+    def _entries(self, name: str, window: float, now: float) -> deque[float]:
+        _, entries = self._hits.get(name, (window, deque()))
+        while entries and entries[0] <= now - window:
+            entries.popleft()
+        self._hits[name] = (window, entries)
+        return entries
+
+    async def hit_all(
+        self, checks: Sequence[tuple[Limit, str]], *, cost: int = 1, consume: bool = True
+    ) -> Decision:
+        now = time.time()
+        worst: Decision | None = None
+        remaining: int | None = None
+        for limit, key in checks:
+            entries = self._entries(_digest(limit.purpose, key), limit.window, now)
+            if len(entries) + cost > limit.limit:
+                need = len(entries) + cost - limit.limit
+                if need <= len(entries):
+                    wait = entries[need - 1] + limit.window - now
+                else:  # more than the limit at once: never allowed, say a whole window
+                    wait = limit.window
+                if worst is None or wait > worst.retry_after:
+                    worst = Decision(False, wait, limit.purpose)
+            else:
+                left = limit.limit - len(entries) - (cost if consume else 0)
+                remaining = left if remaining is None else min(remaining, left)
+        if worst is not None:
+            return worst
+        if consume and cost > 0:
+            for limit, key in checks:
+                self._hits[_digest(limit.purpose, key)][1].extend([now] * cost)
+            self._sweep(now)
+        return Decision(True, remaining=remaining or 0)
+
+    async def clear(self, limit: Limit, key: str) -> None:
+        self._hits.pop(_digest(limit.purpose, key), None)
+
+    def _sweep(self, now: float) -> None:
+        """Forget keys whose hits all left their window, so memory stays bounded."""
+        self._since_sweep += 1
+        if self._since_sweep < self.SWEEP_EVERY:
+            return
+        self._since_sweep = 0
+        for name, (window, entries) in list(self._hits.items()):
+            if not entries or entries[-1] <= now - window:
+                del self._hits[name]
+
+
+# KEYS: one sorted set per limit. ARGV: now, cost, consume, member, then limit and
+# window for each key. Returns {allowed, retry_after (string), index of the refusing
+# key, remaining}. Checks every key first, then adds to all: all or nothing.
+_LUA = """
+local now = tonumber(ARGV[1])
+local cost = tonumber(ARGV[2])
+local consume = ARGV[3] == '1'
+local member = ARGV[4]
+local worst, worst_index, remaining = -1, 0, -1
+for i = 1, #KEYS do
+  local limit = tonumber(ARGV[3 + 2 * i])
+  local window = tonumber(ARGV[4 + 2 * i])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
+  local count = redis.call('ZCARD', KEYS[i])
+  if count + cost > limit then
+    local need = count + cost - limit
+    local wait = window
+    if need <= count then
+      local entry = redis.call('ZRANGE', KEYS[i], need - 1, need - 1, 'WITHSCORES')
+      wait = tonumber(entry[2]) + window - now
+    end
+    if wait > worst then
+      worst = wait
+      worst_index = i
+    end
+  else
+    local left = limit - count
+    if consume then left = left - cost end
+    if remaining < 0 or left < remaining then remaining = left end
+  end
+end
+if worst >= 0 then
+  return {0, tostring(worst), worst_index, 0}
+end
+if consume and cost > 0 then
+  for i = 1, #KEYS do
+    local window = tonumber(ARGV[4 + 2 * i])
+    for c = 1, cost do
+      redis.call('ZADD', KEYS[i], now, member .. ':' .. c)
+    end
+    redis.call('PEXPIRE', KEYS[i], math.ceil(window * 1000))
+  end
+end
+return {1, '0', 0, remaining}
+"""
+
+
+class RedisRateLimiter(RateLimiter):
+    """Counts in Redis, shared by all processes; in-process counts while Redis is down."""
+
+    RETRY_REDIS_AFTER = 10.0
+
+    def __init__(self, url: str, *, prefix: str = "kp:rl", timeout: float = 0.5) -> None:
+        import redis.asyncio as redis
+
+        self.prefix = prefix
+        self._redis = redis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout
+        )
+        self._script = self._redis.register_script(_LUA)
+        self.fallback = MemoryRateLimiter()
+        self._down_until = 0.0
+
+    def _key(self, limit: Limit, key: str) -> str:
+        return f"{self.prefix}:{_digest(limit.purpose, key)}"
+
+    def _redis_down(self, error: Exception) -> None:
+        if time.monotonic() >= self._down_until:
+            log.warning(
+                "Redis unreachable for rate limits (%s); counting in this process for now",
+                type(error).__name__,
+            )
+        self._down_until = time.monotonic() + self.RETRY_REDIS_AFTER
+
+    async def hit_all(
+        self, checks: Sequence[tuple[Limit, str]], *, cost: int = 1, consume: bool = True
+    ) -> Decision:
+        if not checks:
+            return Decision(True)
+        if time.monotonic() < self._down_until:
+            return await self.fallback.hit_all(checks, cost=cost, consume=consume)
+        args: list[Any] = [repr(time.time()), cost, "1" if consume else "0", secrets.token_hex(8)]
+        for limit, _ in checks:
+            args += [limit.limit, repr(float(limit.window))]
+        try:
+            allowed, wait, index, remaining = await self._script(
+                keys=[self._key(limit, key) for limit, key in checks], args=args
+            )
+        except Exception as error:  # any Redis or socket failure: never open the limits
+            self._redis_down(error)
+            return await self.fallback.hit_all(checks, cost=cost, consume=consume)
+        if int(allowed):
+            return Decision(True, remaining=max(int(remaining), 0))
+        return Decision(False, float(wait), checks[int(index) - 1][0].purpose)
+
+    async def clear(self, limit: Limit, key: str) -> None:
+        await self.fallback.clear(limit, key)
+        try:
+            await self._redis.delete(self._key(limit, key))
+        except Exception as error:
+            self._redis_down(error)
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()
+
+
+def build_rate_limiter(redis_url: str | None, *, prefix: str = "kp:rl") -> RateLimiter:
+    """Redis when a URL is configured, otherwise counts in this process."""
+    return RedisRateLimiter(redis_url, prefix=prefix) if redis_url else MemoryRateLimiter()
+
+
+def rate_limiter(state: Any, redis_url: str | None, *, prefix: str = "kp:rl") -> RateLimiter:
+    """The app's one limiter, made on first use and kept on `app.state`.
+
+    `state` is the Starlette app's `state` (`request.app.state`), so each app,
+    and each test's app, has its own counts.
+    """
+    limiter = getattr(state, "rate_limiter", None)
+    if limiter is None:
+        limiter = build_rate_limiter(redis_url, prefix=prefix)
+        state.rate_limiter = limiter
+    return limiter

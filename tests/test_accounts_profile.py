@@ -1,0 +1,129 @@
+"""Deleting a login: by its owner (R16, R17) and by staff from the command line (R8)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+from models import AuditEvent, Customer, Login, LoginCustomer, OneTimeSecret, Session
+from tests.builders import LOGIN, PASSWORD, make_customer, register, register_and_login
+from tests.conftest import gql
+
+DELETE = """
+mutation Delete($current: String) {
+  deleteProfile(currentPassword: $current) { errors { code field message } mailedTo }
+}
+"""
+ME = "{ me { email } }"
+
+
+def codes(payload: dict) -> list[str]:
+    return [e["code"] for e in payload["errors"]]
+
+
+async def kundenportal(settings, *args: str) -> tuple[int, str, str]:
+    """Run the real command line against the test database."""
+    env = {**os.environ, "ENV": "test", "DATABASE_URL": settings.database_url}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "cli",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    return process.returncode or 0, out.decode(), err.decode()
+
+
+async def test_delete_profile_needs_the_current_password(client, mailbox):
+    token = await register_and_login(client, mailbox)
+    for current in (None, "Wrong#Pass1"):
+        result = await gql(client, DELETE, {"current": current}, token=token)
+        assert codes(result.data["deleteProfile"]) == ["REAUTHENTICATION_REQUIRED"]
+    assert (await gql(client, ME, token=token)).data["me"] is not None
+
+
+async def test_deleted_profile_is_gone_and_its_number_registers_again_at_once(client, mailbox):
+    # given a login with two sessions and a pending reset link
+    customer = await make_customer()
+    token = await register_and_login(client, mailbox, customer=customer)
+    other = await gql(client, LOGIN, {"email": "erika@example.org", "password": PASSWORD})
+    await gql(client, 'mutation { requestPasswordReset(email: "erika@example.org") { mailedTo } }')
+
+    # when it deletes its profile
+    result = await gql(client, DELETE, {"current": PASSWORD}, token=token)
+
+    # then a confirmation is mailed, and login, sessions, secrets and links are gone
+    assert result.data["deleteProfile"] == {"errors": [], "mailedTo": "e***a@example.org"}
+    mail = (await mailbox.wait_for("erika@example.org", 3))[-1]
+    assert mail["Subject"] == "Ihr Benutzerkonto wurde gelöscht"
+    assert (await gql(client, ME, token=token)).data["me"] is None
+    assert (await gql(client, ME, token=other.data["login"]["token"])).data["me"] is None
+    refused = await gql(client, LOGIN, {"email": "erika@example.org", "password": PASSWORD})
+    assert codes(refused.data["login"]) == ["INVALID_CREDENTIALS"]
+    for model in (Login, Session, OneTimeSecret, LoginCustomer):
+        assert await model.all().count() == 0
+    # the customer's master data stays
+    assert await Customer.filter(number="100001").exists()
+
+    # and the customer number can be registered again at once (R17)
+    await register(client, mailbox, customer, email="erika.neu@example.org")
+
+
+async def test_staff_delete_a_login_by_customer_number_with_a_reason(client, mailbox, settings):
+    # given a login whose owner lost access to its e-mail and asked billing to delete it
+    customer = await make_customer()
+    token = await register_and_login(client, mailbox, customer=customer)
+    login_id = (await Login.get()).id
+
+    # when staff delete it from the command line
+    code, out, err = await kundenportal(
+        settings,
+        "delete-login",
+        "--customer",
+        "100001",
+        "--reason",
+        "contact message #7",
+        "--actor",
+        "b.meier",
+    )
+
+    # then it is gone, the address is told, and the number is free again
+    assert code == 0, err
+    assert "e***a@example.org" in out
+    assert (await gql(client, ME, token=token)).data["me"] is None
+    mail = (await mailbox.wait_for("erika@example.org", 2))[-1]
+    assert "Kundenservice" in mail.get_body(preferencelist=("plain",)).get_content()
+    await register(client, mailbox, customer, email="erika.neu@example.org")
+
+    # and the audit trail says who, what and why, with no personal data
+    event = await AuditEvent.get(action="login_deleted_by_staff")
+    assert event.actor == "staff:b.meier"
+    assert event.login_id == login_id
+    assert event.details == {"reason": "contact message #7"}
+
+
+async def test_staff_delete_a_login_by_email(client, mailbox, settings):
+    await register_and_login(client, mailbox)
+    code, _out, _ = await kundenportal(
+        settings, "delete-login", "--email", "ERIKA@example.org", "--reason", "request by phone"
+    )
+    assert code == 0
+    assert await Login.all().count() == 0
+
+
+async def test_staff_delete_of_an_unknown_login_says_so(client, settings):
+    code, _, err = await kundenportal(
+        settings, "delete-login", "--email", "nobody@example.org", "--reason", "x"
+    )
+    assert code == 1
+    assert "No login found" in err
+
+
+async def test_staff_delete_needs_a_reason(client, settings):
+    code, _, err = await kundenportal(settings, "delete-login", "--email", "a@example.org")
+    assert code == 2
+    assert "--reason" in err
