@@ -74,7 +74,7 @@ async def export_readings_command(args: argparse.Namespace) -> int:
     settings = get_settings()
     text = io.StringIO(newline="")
     async with db.database(settings.database_url):
-        count = await export_readings(text, args.since, settings.local_timezone)
+        count = await export_readings(text, args.since, settings.utility_timezone)
     if args.output is None:
         sys.stdout.buffer.write(text.getvalue().encode())
         sys.stdout.buffer.flush()

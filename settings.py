@@ -170,7 +170,8 @@ class Settings(BaseSettings):
     )
     utility_timezone: str = Field(
         "Europe/Berlin",
-        description="Reading periods are calendar days at the utility: today is taken here.",
+        description="Reading periods are calendar days at the utility: today is taken here "
+        "(also for the import's readings and the export's --since).",
     )
     customer_claim_failures_per_login: int = Field(
         10,
@@ -218,12 +219,6 @@ class Settings(BaseSettings):
         "document the server parses, validates and keeps.",
     )
     apq_registration_window_seconds: int = 3600
-
-    # Data exchange with the billing system.
-    local_timezone: str = Field(
-        "Europe/Berlin",
-        description="The utility's time zone: dates in CSV files and `--since` are local dates.",
-    )
 
     # Operations.
     log_format: Literal["json", "text"] | None = Field(

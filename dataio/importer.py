@@ -72,11 +72,11 @@ class _DryRun(Exception):
 
 
 def local_today(timezone: str | None = None) -> dt.date:
-    """Today in the utility's time zone (settings.local_timezone)."""
+    """Today in the utility's time zone (settings.utility_timezone)."""
     if timezone is None:
         from settings import get_settings
 
-        timezone = get_settings().local_timezone
+        timezone = get_settings().utility_timezone
     return dt.datetime.now(zoneinfo.ZoneInfo(timezone)).date()
 
 
