@@ -68,6 +68,7 @@ class LoginCustomer(Model):
 
     class Meta:
         table = "login_customer"
+        indexes = [("login_id",)]
 
 
 class Session(Model):

@@ -127,6 +127,7 @@ class Meter(Model):
 
     class Meta:
         table = "meter"
+        indexes = [("customer_id",)]
         constraints = [
             CheckConstraint(check="kind IN ('manual', 'radio')", name="ck_meter_kind"),
             CheckConstraint(check="unit = 'm3'", name="ck_meter_unit"),
