@@ -57,7 +57,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             stack.push_async_callback(graphql.close)
             await stack.enter_async_context(db.database(settings.database_url))
             app.state.hasher = PasswordHasher(
-                settings.bcrypt_rounds, settings.hash_workers, settings.hash_queue_limit
+                settings.bcrypt_rounds,
+                settings.hash_workers,
+                settings.hash_queue_limit,
+                nice=settings.hash_thread_nice,
             )
             stack.callback(app.state.hasher.close)
             limiter = rate_limiter(app.state, settings.redis_url, prefix=settings.rate_limit_prefix)

@@ -95,6 +95,13 @@ class Settings(BaseSettings):
         2, ge=1, description="Threads for bcrypt, so hashing never blocks the event loop."
     )
     hash_queue_limit: int = Field(64, description="Pending hashes before logins get 'try again'.")
+    hash_thread_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="Nice value of the bcrypt threads (Linux): requests get the CPU first, "
+        "so logins do not slow everyone else down on a small machine (0: same priority).",
+    )
     pin_valid_minutes: int = 15
     pin_resend_minutes: int = 5
     pin_max_attempts: int = 5
