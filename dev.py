@@ -8,6 +8,7 @@ python3 dev.py check           ruff (lint, format) and mypy
 python3 dev.py schema          write the schema's SDL to schema.graphql
 python3 dev.py fetch-graphiql  download GraphiQL's files from the npm registry (hash-checked)
 python3 dev.py lock            regenerate requirements.lock from pyproject.toml (needs network)
+python3 dev.py bench           load benchmark on PostgreSQL with wrk (README "Performance")
 """
 
 from __future__ import annotations
@@ -84,6 +85,9 @@ def main(argv: list[str]) -> int:
         return 0
     if what == "test":
         cmd = [PYTHON, "-m", "pytest", "--cov", "--cov-report=term:skip-covered", *rest]
+        return subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env).returncode  # noqa: S603
+    if what == "bench":
+        cmd = [PYTHON, "-m", "benchmarks.load", *rest]
         return subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env).returncode  # noqa: S603
     if what == "schema":
         run(kp, "export-schema", *rest, env=env)

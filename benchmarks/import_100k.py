@@ -87,9 +87,9 @@ def write_csv_files(folder: Path, customers: int, seed: int = 1) -> dict[str, Pa
         out["meters"]("zaehlernummer;kundennummer;hauptzaehler;art;gruppe;eingebaut_am\r\n")
         out["reading-periods"]("zaehlernummer;gruppe;beginn;ende;stichtag\r\n")
         out["radio-readings"]("zaehlernummer;ablesedatum;zaehlerstand;quelle\r\n")
-        for group in range(GROUPS):
+        for district in range(GROUPS):
             out["reading-periods"](
-                f";FUNK-{group:02d};{german_date(KEY_DATE - dt.timedelta(days=14))};"
+                f";FUNK-{district:02d};{german_date(KEY_DATE - dt.timedelta(days=14))};"
                 f"{german_date(KEY_DATE + dt.timedelta(days=14))};{german_date(KEY_DATE)}\r\n"
             )
         for index in range(customers):

@@ -1,0 +1,1060 @@
+"""Load benchmark: the real service under uvicorn, driven by wrk, against its own ceilings.
+
+    python3 dev.py bench [--quick] [--seconds 10] [--customers 100000] ...
+    .venv/bin/python -m benchmarks.load compare OLD.json NEW.json
+
+One run, about five minutes on 2 cores (see README "Performance"):
+
+1. A fresh PostgreSQL database (`kp_bench_<random>`, dropped at the end),
+   migrated, filled through the import path with N customers, meters, invoices,
+   readings and reading periods open today, and 10,000 active logins with
+   sessions (`benchmarks.population`).
+2. The service (`benchmarks.server:create_app`, the real app plus ceiling
+   endpoints and an SQL counter) under uvicorn with ENV=test, BCRYPT_ROUNDS=12,
+   mail into a temporary folder, Redis database 14 when it answers.
+3. From this process: wrk (`benchmarks/mixes.lua`) for the dashboard query, its
+   ceiling, the same query as a persisted (hash-only) GET, `login`,
+   `submitReading` and its ceiling; an httpx client for `register` + `confirmPin`
+   (the PIN read from the mail file). Then the dashboard's p99 with 2 connections,
+   alone and while 20 clients keep logging in; then 2 app processes.
+4. A table on stdout and the same figures as JSON in `benchmarks/results/`.
+
+A benchmark, not a test: nothing is asserted about time; the targets are
+printed as met or missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import email
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from email import policy
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+
+from benchmarks import documents  # noqa: E402
+from benchmarks.population import (  # noqa: E402
+    PASSWORD,
+    Account,
+    Population,
+    build_population,
+    drop_database,
+    load_population,
+    save_population,
+)
+
+LUA = Path(__file__).resolve().parent / "mixes.lua"
+RESULTS = Path(__file__).resolve().parent / "results"
+SECRET_KEY = "bench-" + "k" * 40
+ROUNDS = 12
+TARGETS = {
+    "dashboard_vs_ceiling": 0.50,
+    "submit_vs_ceiling": 0.40,
+    "p99_login_factor": 2.0,
+}
+
+
+def log(text: str) -> None:
+    print(text, flush=True)
+
+
+@dataclass
+class MixResult:
+    """One mix: what wrk (or the httpx client) measured, latencies in milliseconds."""
+
+    name: str
+    requests: int
+    seconds: float
+    errors: int
+    p50: float
+    p95: float
+    p99: float
+    connections: int
+    statements_per_request: float | None = None
+    app_cpu_ms: float | None = None  # CPU of the app processes per request
+    db_cpu_ms: float | None = None  # CPU of PostgreSQL's backends per request
+    sample_error: str = ""
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class Report:
+    started: str
+    machine: dict[str, Any]
+    config: dict[str, Any]
+    population: dict[str, Any] = field(default_factory=dict)
+    checks: dict[str, Any] = field(default_factory=dict)
+    mixes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sql: dict[str, int] = field(default_factory=dict)
+    memory_mb: dict[str, float] = field(default_factory=dict)
+    ratios: dict[str, float] = field(default_factory=dict)
+    targets: dict[str, bool] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+# --------------------------------------------------------------------- server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                stat = (entry / "stat").read_text()
+                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+def _status_kb(pid: int, key: str) -> int:
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU time of each process (from /proc/PID/stat)."""
+    found = {}
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            found[pid] = (int(fields[11]) + int(fields[12])) / TICK
+    return found
+
+
+def postgres_backends(database: str) -> list[int]:
+    """PostgreSQL's processes serving `database` (their title names it)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                title = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+                if title.startswith(b"postgres: ") and f" {database} ".encode() in title:
+                    pids.append(int(entry.name))
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds the app processes and the database's backends spend between two points."""
+
+    def __init__(self, server: Server, database: str) -> None:
+        self.server, self.database = server, database
+        self.app = cpu_seconds(server.app_pids())
+        self.db = cpu_seconds(postgres_backends(database))
+
+    def spent(self) -> tuple[float, float]:
+        app = cpu_seconds(self.server.app_pids())
+        db = cpu_seconds(postgres_backends(self.database))
+        return (
+            sum(v - self.app.get(pid, 0.0) for pid, v in app.items()),
+            sum(v - self.db.get(pid, 0.0) for pid, v in db.items()),
+        )
+
+
+class Server:
+    """uvicorn with the bench factory in a process group of its own."""
+
+    def __init__(self, env: dict[str, str], workers: int) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.workers = workers
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "benchmarks.server:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+        )
+
+    def app_pids(self) -> list[int]:
+        """The processes that serve requests: the workers, or uvicorn itself with one."""
+        if self.workers == 1:
+            return [self.process.pid]
+        return _children(self.process.pid)
+
+    def peak_rss_mb(self) -> float:
+        """Peak resident memory (VmHWM) summed over the serving processes."""
+        return sum(_status_kb(pid, "VmHWM") for pid in self.app_pids()) / 1024
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited with {self.process.returncode}")
+            with contextlib.suppress(httpx.HTTPError):
+                ready = httpx.get(self.base + "/readyz", timeout=2).status_code == 200
+                if ready and (self.workers == 1 or len(self.app_pids()) >= self.workers):
+                    return
+            time.sleep(0.2)
+        raise RuntimeError("the server did not get ready")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+# ------------------------------------------------------------------------ wrk
+
+
+def wrk(
+    server: Server,
+    mix: str,
+    *,
+    seconds: float,
+    connections: int,
+    threads: int,
+    data: Path,
+    work: Path,
+    query: str | None = None,
+    path: str = "/graphql",
+    run_id: str = "run",
+) -> subprocess.Popen[str]:
+    """Start wrk on one mix; `finish_wrk` waits for it and reads its result line."""
+    env = dict(os.environ)
+    env.update(
+        BENCH_MIX=mix,
+        BENCH_DATA=str(data),
+        BENCH_THREADS=str(threads),
+        BENCH_PATH=path,
+        BENCH_RUN=run_id,
+        BENCH_PASSWORD=PASSWORD,
+        BENCH_SAMPLE=str(work / f"sample-{mix}-{run_id}.txt"),
+    )
+    if query is not None:
+        query_file = work / f"query-{mix}.json"
+        query_file.write_text(json.dumps(query))
+        env["BENCH_QUERY"] = str(query_file)
+    return subprocess.Popen(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "30s",
+            "-s",
+            str(LUA),
+            server.base,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def finish_wrk(
+    process: subprocess.Popen[str], name: str, connections: int, sample: Path | None = None
+) -> MixResult:
+    out, _ = process.communicate()
+    match = re.search(r"BENCH_RESULT (\{.*\})", out)
+    if not match:
+        raise RuntimeError(f"wrk gave no result for {name}:\n{out}")
+    r = json.loads(match.group(1))
+    text = ""
+    if sample is not None and sample.exists():
+        text = sample.read_text()[:400]
+    return MixResult(
+        name=name,
+        requests=r["requests"],
+        seconds=r["duration_us"] / 1e6,
+        errors=r["errors"] + r["socket_errors"],
+        p50=r["p50"] / 1000,
+        p95=r["p95"] / 1000,
+        p99=r["p99"] / 1000,
+        connections=connections,
+        sample_error=text,
+    )
+
+
+# ------------------------------------------------------ register + confirmPin
+
+
+class Mailbox:
+    """PINs from the .eml files the file back end writes."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.seen: set[str] = set()
+        self.pins: dict[str, str] = {}
+
+    def scan(self) -> None:
+        if not self.folder.exists():
+            return
+        for path in self.folder.glob("*-registration_pin.eml"):
+            if path.name in self.seen:
+                continue
+            self.seen.add(path.name)
+            message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+            body = message.get_body(preferencelist=("plain",))
+            text = body.get_content() if body is not None else ""
+            found = re.search(r"\b(\d{6})\b", text)
+            if found:
+                self.pins[str(message["To"]).strip().lower()] = found.group(1)
+
+    async def pin_for(self, address: str, wait: float = 30) -> str:
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            self.scan()
+            if address in self.pins:
+                return self.pins.pop(address)
+            await asyncio.sleep(0.05)
+        raise TimeoutError(f"no PIN mail for {address}")
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+async def register_mix(
+    base: str, registrable: list[tuple[str, str]], mailbox: Mailbox, seconds: float, flows: int
+) -> tuple[MixResult, MixResult, MixResult]:
+    """`flows` clients each registering (a fresh customer, the main meter as proof),
+    reading the PIN from the mail and confirming, until `seconds` are over."""
+    run = uuid.uuid4().hex[:6]
+    queue = list(registrable)
+    random.shuffle(queue)  # a reused population has the first ones registered already
+    register_ms: list[float] = []
+    confirm_ms: list[float] = []
+    flow_ms: list[float] = []
+    errors = {"register": 0, "confirm": 0}
+    samples: list[str] = []
+    deadline = time.monotonic() + seconds
+
+    async def post(client: httpx.AsyncClient, query: str, variables: dict[str, Any]) -> Any:
+        response = await client.post("/graphql", json={"query": query, "variables": variables})
+        return response.status_code, response.json()
+
+    async def flow(client: httpx.AsyncClient) -> None:
+        while time.monotonic() < deadline and queue:
+            number, meter = queue.pop()
+            address = f"new.{run}.{number}@example.org"
+            started = time.perf_counter()
+            status, body = await post(
+                client,
+                documents.REGISTER,
+                {
+                    "input": {
+                        "customerNumber": number,
+                        "meterNumber": meter,
+                        "email": address,
+                        "password": PASSWORD,
+                    }
+                },
+            )
+            register_ms.append((time.perf_counter() - started) * 1000)
+            payload = (body.get("data") or {}).get("register") or {}
+            if status != 200 or body.get("errors") or payload.get("errors"):
+                errors["register"] += 1
+                samples.append(json.dumps(body)[:400])
+                continue
+            pin = await mailbox.pin_for(address)
+            confirm_started = time.perf_counter()
+            status, body = await post(client, documents.CONFIRM_PIN, {"email": address, "pin": pin})
+            confirm_ms.append((time.perf_counter() - confirm_started) * 1000)
+            payload = (body.get("data") or {}).get("confirmPin") or {}
+            if status != 200 or not payload.get("confirmed"):
+                errors["confirm"] += 1
+                samples.append(json.dumps(body)[:400])
+                continue
+            flow_ms.append((time.perf_counter() - started) * 1000)
+
+    started = time.perf_counter()
+    limits = httpx.Limits(max_connections=flows)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
+        await asyncio.gather(*(flow(client) for _ in range(flows)))
+    elapsed = time.perf_counter() - started
+
+    def result(name: str, values: list[float], failed: int) -> MixResult:
+        return MixResult(
+            name=name,
+            requests=len(values),
+            seconds=elapsed,
+            errors=failed,
+            p50=_percentile(values, 50),
+            p95=_percentile(values, 95),
+            p99=_percentile(values, 99),
+            connections=flows,
+            sample_error=samples[0] if samples else "",
+        )
+
+    return (
+        result("register", register_ms, errors["register"]),
+        result("confirmPin", confirm_ms, errors["confirm"]),
+        result("register+PIN mail+confirmPin", flow_ms, sum(errors.values())),
+    )
+
+
+# ------------------------------------------------------------------- helpers
+
+
+def write_accounts(path: Path, accounts: list[Account]) -> Path:
+    lines = [f"{a.token}\t{a.meter}\t{a.last_value_milli}\t{a.email}\n" for a in accounts]
+    path.write_text("".join(lines))
+    return path
+
+
+def gql(
+    base: str, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    body: dict[str, Any] = {"query": query}
+    if variables:
+        body["variables"] = variables
+    return httpx.post(base + "/graphql", json=body, headers=headers, timeout=30)
+
+
+def statements(response: httpx.Response) -> int:
+    return int(response.headers.get("x-sql-statements", "-1"))
+
+
+async def queued_mails(database_url: str) -> int:
+    import asyncpg
+
+    url = database_url.split("?")[0].replace("postgres://", "postgresql://", 1)
+    connection = await asyncpg.connect(url)
+    try:
+        count: int = await connection.fetchval(
+            "SELECT count(*) FROM outbox_mail WHERE status = 'queued'"
+        )
+        return count
+    finally:
+        await connection.close()
+
+
+def drain_mail(database_url: str, timeout: float = 60) -> float:
+    """Wait until the outbox is empty, so the next mix does not pay for this one's mail."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if asyncio.run(queued_mails(database_url)) == 0:
+            break
+        time.sleep(0.25)
+    return time.monotonic() - started
+
+
+def settle(server: Server, timeout: float = 30) -> None:
+    """Wait until the app processes are idle: requests a mix left in flight (a bcrypt
+    queue) would otherwise be paid for by the next mix."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        before = sum(cpu_seconds(server.app_pids()).values())
+        time.sleep(0.3)
+        if sum(cpu_seconds(server.app_pids()).values()) - before < 0.03:
+            return
+
+
+def sql_totals(base: str, reset: bool = False) -> dict[str, dict[str, int]]:
+    body: dict[str, dict[str, int]] = httpx.get(
+        base + "/bench/sql" + ("?reset=1" if reset else ""), timeout=10
+    ).json()
+    return body
+
+
+def per_request(totals: dict[str, dict[str, int]], path: str) -> float | None:
+    entry = totals.get(path)
+    if not entry or not entry.get("requests"):
+        return None
+    return entry["statements"] / entry["requests"]
+
+
+def git_commit() -> str:
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        return head + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def redis_reachable(url: str) -> bool:
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=1)
+        ok = bool(client.ping())
+        client.close()
+        return ok
+    except redis.RedisError:
+        return False
+
+
+def flush_redis(url: str, prefix: str) -> int:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    try:
+        keys = list(client.scan_iter(match=prefix + "*", count=1000))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start : start + 500])
+        return len(keys)
+    finally:
+        client.close()
+
+
+@contextlib.contextmanager
+def step(name: str) -> Iterator[None]:
+    started = time.perf_counter()
+    log(f"- {name} …")
+    yield
+    log(f"  ({time.perf_counter() - started:.0f} s)")
+
+
+# ---------------------------------------------------------------------- run
+
+
+def server_env(args: argparse.Namespace, population: Population, mail_dir: Path) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key in ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "PYTHONPATH")
+    }
+    env.update(
+        ENV="test",
+        DATABASE_URL=population.database_url,
+        SECRET_KEY=SECRET_KEY,
+        BCRYPT_ROUNDS=str(ROUNDS),
+        MAIL_BACKEND="file",
+        MAIL_DIR=str(mail_dir),
+        LOG_LEVEL="WARNING",
+        GRAPHIQL="false",
+        # Every client of the benchmark comes from 127.0.0.1: per-address limits that
+        # protect a real deployment would refuse the register mix after 20 attempts.
+        REGISTER_ATTEMPTS_PER_ADDRESS="1000000",
+        MAILS_PER_CLIENT_PER_DAY="1000000",
+        PIN_ATTEMPTS_PER_ADDRESS="1000000",
+        # The hourly purge would run once at start-up, in the middle of the first mix.
+        PURGE_INTERVAL_SECONDS="0",
+    )
+    if args.redis_prefix:
+        env.update(
+            REDIS_URL=args.redis_url,
+            RATE_LIMIT_PREFIX=args.redis_prefix + "rl",
+            APQ_REDIS_PREFIX=args.redis_prefix + "apq:",
+        )
+    return env
+
+
+def check_answers(report: Report, base: str, single: Account, multi: Account, run_id: str) -> None:
+    """The GraphQL answers and the ceilings' answers are the same JSON; record SQL counts."""
+    for account, label in ((single, "1"), (multi, str(len(multi.customers)))):
+        graphql = gql(base, documents.DASHBOARD, token=account.token)
+        ceiling = httpx.get(
+            base + "/bench/dashboard",
+            headers={"Authorization": f"Bearer {account.token}"},
+            timeout=30,
+        )
+        if graphql.json() != ceiling.json():
+            raise RuntimeError(
+                f"ceiling and GraphQL dashboard differ:\n{graphql.text[:600]}\n{ceiling.text[:600]}"
+            )
+        if graphql.json().get("errors"):
+            raise RuntimeError(f"dashboard failed: {graphql.text[:600]}")
+        report.sql[f"dashboard, {label} customer number(s)"] = statements(graphql)
+        report.sql[f"dashboard ceiling, {label} customer number(s)"] = statements(ceiling)
+    report.checks["ceiling dashboard JSON identical"] = True
+
+    submitted = []
+    for target in ("/graphql", "/bench/submit"):
+        value = (single.last_value_milli + 500) / 1000
+        body = {
+            "query": documents.SUBMIT_READING,
+            "variables": {
+                "input": {
+                    "meterNumber": single.meter,
+                    "value": f"{value:.3f}",
+                    "idempotencyKey": f"check-{run_id}-{target}",
+                }
+            },
+        }
+        response = httpx.post(
+            base + target,
+            json=body,
+            headers={"Authorization": f"Bearer {single.token}"},
+            timeout=30,
+        )
+        payload = response.json()["data"]["submitReading"]
+        if payload["errors"] or not payload["reading"]:
+            raise RuntimeError(f"submitReading through {target} failed: {response.text[:600]}")
+        submitted.append((payload, statements(response)))
+    (graphql_payload, graphql_sql), (ceiling_payload, ceiling_sql) = submitted
+    same_shape = set(graphql_payload) == set(ceiling_payload)
+    report.checks["ceiling submitReading JSON same shape"] = same_shape
+    report.sql["submitReading"] = graphql_sql
+    report.sql["submitReading ceiling"] = ceiling_sql
+    login = gql(base, documents.LOGIN, {"email": single.email, "password": PASSWORD})
+    if not (login.json().get("data") or {}).get("login", {}).get("token"):
+        raise RuntimeError(f"login of a generated account failed: {login.text[:600]}")
+    report.sql["login"] = statements(login)
+
+
+def run(args: argparse.Namespace) -> Report:
+    started = time.perf_counter()
+    report = Report(
+        started=dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        machine={
+            "cores": os.cpu_count(),
+            "load_average_at_start": os.getloadavg(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "commit": git_commit(),
+        },
+        config={
+            k: v for k, v in vars(args).items() if k not in ("command", "func", "redis_prefix")
+        },
+    )
+    log(
+        f"Load benchmark {report.started}, commit {report.machine['commit']}, "
+        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
+    )
+    args.redis_prefix = ""
+    if not args.no_redis and redis_reachable(args.redis_url):
+        args.redis_prefix = f"kpbench:{uuid.uuid4().hex[:8]}:"
+    report.config["redis"] = bool(args.redis_prefix)
+    work = Path(tempfile.mkdtemp(prefix="kp-load-"))
+    population: Population | None = None
+    try:
+        if args.reuse:
+            population = load_population(args.reuse)
+            log(f"- reusing {population.database_name} ({population.customers:,} customers)")
+        else:
+            population = make_population(args, work)
+        report.population = {
+            "customers": population.customers,
+            "logins": len(population.accounts),
+            "logins_with_many": sum(len(a.customers) > 1 for a in population.accounts),
+            "rows_imported": population.rows.get("imported", 0),
+            "seconds": {k: round(v, 1) for k, v in population.seconds.items()},
+        }
+        run_mixes(args, report, population, work)
+    finally:
+        if population is not None and (args.keep_database or args.reuse):
+            if not args.reuse:
+                RESULTS.mkdir(exist_ok=True)
+                kept = RESULTS / f"population-{population.database_name}.json"
+                save_population(population, kept)
+                log(f"kept database {population.database_name}: --reuse {kept}")
+        elif population is not None:
+            asyncio.run(drop_database(args.admin_url, population.database_name))
+        if args.redis_prefix:
+            removed = flush_redis(args.redis_url, args.redis_prefix)
+            log(f"- removed {removed} Redis keys of this run")
+        shutil.rmtree(work, ignore_errors=True)
+    report.seconds = round(time.perf_counter() - started, 1)
+    return report
+
+
+def make_population(args: argparse.Namespace, work: Path) -> Population:
+    with step(
+        f"population: {args.customers:,} customers through the import, "
+        f"{args.logins:,} logins ({args.multi_logins} with {args.multi_size} customer numbers)"
+    ):
+        (work / "csv").mkdir()
+        population = asyncio.run(
+            build_population(
+                args.admin_url,
+                work / "csv",
+                customers=args.customers,
+                logins=args.logins,
+                multi_logins=args.multi_logins,
+                multi_size=args.multi_size,
+                secret_key=SECRET_KEY,
+                rounds=ROUNDS,
+                pool=f"minsize=1&maxsize={args.pool}",
+                log=log,
+            )
+        )
+        shutil.rmtree(work / "csv")
+    return population
+
+
+def run_mixes(args: argparse.Namespace, report: Report, population: Population, work: Path) -> None:
+    accounts = population.accounts
+    singles = [a for a in accounts if len(a.customers) == 1]
+    multis = [a for a in accounts if len(a.customers) > 1]
+    everyone = write_accounts(work / "accounts.tsv", accounts)
+    logins_file = write_accounts(work / "logins.tsv", singles[: max(50, len(singles) // 10)])
+    probe_file = write_accounts(work / "probe.tsv", singles[len(singles) // 2 :])
+    # Each submitReading mix starts on meters without a reading in the open period, so
+    # that none of them corrects more earlier readings than another.
+    third = len(singles) // 3
+    submit_files = [
+        write_accounts(work / f"submit-{i}.tsv", singles[i * third : (i + 1) * third])
+        for i in range(3)
+    ]
+    mail_dir = work / "mail"
+    env = server_env(args, population, mail_dir)
+    seconds, conns, threads = args.seconds, args.connections, args.threads
+    run_id = uuid.uuid4().hex[:8]
+    results: dict[str, MixResult] = {}
+
+    def measure(name: str, mix: str, server: Server, connections: int = conns, **kw: Any) -> None:
+        sql_totals(server.base, reset=True)
+        cpu = CpuMeter(server, population.database_name)
+        process = wrk(
+            server,
+            mix,
+            seconds=seconds,
+            connections=connections,
+            threads=min(threads, connections),
+            work=work,
+            run_id=run_id,
+            **kw,
+        )
+        result = finish_wrk(process, name, connections, work / f"sample-{mix}-{run_id}.txt")
+        path = "/graphql" if mix in ("dashboard", "apq", "submit", "login") else f"/bench/{mix}"
+        path = path.replace("dashboard_ceiling", "dashboard").replace("submit_ceiling", "submit")
+        drained = drain_mail(population.database_url)
+        settle(server)
+        app_cpu, db_cpu = cpu.spent()
+        if result.requests:
+            result.app_cpu_ms = round(app_cpu * 1000 / result.requests, 2)
+            result.db_cpu_ms = round(db_cpu * 1000 / result.requests, 2)
+        result.statements_per_request = per_request(sql_totals(server.base), path)
+        results[name] = result
+        log(
+            f"  {name:<34} {result.rps:8.1f} req/s  p99 {result.p99:7.1f} ms  "
+            f"errors {result.errors}"
+            + (f"  (mail drained in {drained:.0f} s)" if drained > 1 else "")
+        )
+
+    server = Server(env, workers=1)
+    try:
+        with step("service: 1 process"):
+            server.wait_ready()
+            check_answers(
+                report, server.base, singles[0], multis[0] if multis else singles[1], run_id
+            )
+            apq_hash = documents.sha256(documents.DASHBOARD)
+            extensions = {"persistedQuery": {"version": 1, "sha256Hash": apq_hash}}
+            registered = httpx.post(
+                server.base + "/graphql",
+                json={"query": documents.DASHBOARD, "extensions": extensions},
+                headers={"Authorization": f"Bearer {singles[0].token}"},
+                timeout=30,
+            )
+            if registered.json().get("errors"):
+                raise RuntimeError(f"APQ registration failed: {registered.text[:400]}")
+            apq_path = "/graphql?extensions=" + quote(json.dumps(extensions, separators=(",", ":")))
+            log("  answers checked: ceilings give the same JSON; SQL counted")
+        with step(f"mixes, {seconds:.0f} s each, {conns} connections"):
+            warm = wrk(
+                server, "dashboard", seconds=min(3, seconds), connections=conns, threads=threads,
+                data=everyone, work=work, query=documents.DASHBOARD, run_id=run_id,
+            )  # fmt: skip
+            finish_wrk(warm, "warm-up", conns)
+            measure("dashboard", "dashboard", server, data=everyone, query=documents.DASHBOARD)
+            measure("dashboard ceiling", "dashboard_ceiling", server, data=everyone)
+            measure("dashboard, persisted (APQ GET)", "apq", server, data=everyone, path=apq_path)
+            measure(
+                "login (bcrypt cost 12)",
+                "login",
+                server,
+                connections=args.login_clients,
+                data=logins_file,
+                query=documents.LOGIN,
+            )
+            mailbox = Mailbox(mail_dir)
+            mailbox.scan()
+            flows = asyncio.run(
+                register_mix(
+                    server.base, population.registrable, mailbox, seconds, args.register_flows
+                )
+            )
+            for flow in flows:
+                results[flow.name] = flow
+            drain_mail(population.database_url)
+            settle(server)
+            log(
+                f"  {'register + confirmPin':<34} {flows[2].rps:8.1f} flows/s "
+                f"errors {flows[2].errors}"
+            )
+            measure(
+                "submitReading",
+                "submit",
+                server,
+                data=submit_files[0],
+                query=documents.SUBMIT_READING,
+            )
+            measure(
+                "submitReading ceiling",
+                "submit_ceiling",
+                server,
+                data=submit_files[1],
+                query=documents.SUBMIT_READING,
+            )
+        with step(f"dashboard p99 with {args.probe_connections} connections, without/with logins"):
+            measure(
+                "dashboard probe alone",
+                "dashboard",
+                server,
+                connections=args.probe_connections,
+                data=probe_file,
+                query=documents.DASHBOARD,
+            )
+            logins = wrk(
+                server, "login", seconds=seconds + 2, connections=args.login_clients,
+                threads=1, data=logins_file, work=work, query=documents.LOGIN, run_id=run_id,
+            )  # fmt: skip
+            time.sleep(1.5)
+            measure(
+                f"dashboard probe, {args.login_clients} logging in",
+                "dashboard",
+                server,
+                connections=args.probe_connections,
+                data=probe_file,
+                query=documents.DASHBOARD,
+            )
+            results["login beside the probe"] = finish_wrk(
+                logins, "login beside the probe", args.login_clients
+            )
+        report.memory_mb["peak RSS, 1 process"] = round(server.peak_rss_mb(), 1)
+    finally:
+        server.stop()
+
+    server = Server(env, workers=2)
+    try:
+        with step("service: 2 processes (--workers 2)"):
+            server.wait_ready()
+            warm = wrk(
+                server, "dashboard", seconds=min(3, seconds), connections=conns, threads=threads,
+                data=everyone, work=work, query=documents.DASHBOARD, run_id=run_id,
+            )  # fmt: skip
+            finish_wrk(warm, "warm-up", conns)
+            measure(
+                "dashboard, 2 processes",
+                "dashboard",
+                server,
+                data=everyone,
+                query=documents.DASHBOARD,
+            )
+            measure(
+                "submitReading, 2 processes",
+                "submit",
+                server,
+                data=submit_files[2],
+                query=documents.SUBMIT_READING,
+            )
+        report.memory_mb["peak RSS, 2 processes (sum)"] = round(server.peak_rss_mb(), 1)
+    finally:
+        server.stop()
+
+    for name, result in results.items():
+        report.mixes[name] = {**asdict(result), "rps": round(result.rps, 1)}
+    summarize(report, results)
+
+
+def summarize(report: Report, results: dict[str, MixResult]) -> None:
+    def ratio(a: str, b: str, by: str = "rps") -> float:
+        x, y = getattr(results[a], by), getattr(results[b], by)
+        return round(x / y, 3) if y else 0.0
+
+    r = report.ratios
+    r["dashboard / ceiling"] = ratio("dashboard", "dashboard ceiling")
+    r["submitReading / ceiling"] = ratio("submitReading", "submitReading ceiling")
+    r["APQ dashboard / ceiling"] = ratio("dashboard, persisted (APQ GET)", "dashboard ceiling")
+    pairs = (("dashboard", "dashboard ceiling"), ("submitReading", "submitReading ceiling"))
+    for mix, ceiling in pairs:
+        own, best = results[mix].app_cpu_ms, results[ceiling].app_cpu_ms
+        if own and best:
+            r[f"{mix} / ceiling, by app CPU per request"] = round(best / own, 3)
+    probe = next(k for k in results if k.startswith("dashboard probe, "))
+    r["dashboard p99 with logins / without"] = ratio(probe, "dashboard probe alone", "p99")
+    r["dashboard, 2 processes / 1"] = ratio("dashboard, 2 processes", "dashboard")
+    r["submitReading, 2 processes / 1"] = ratio("submitReading, 2 processes", "submitReading")
+    sql = report.sql
+    dashboards = {k: v for k, v in sql.items() if k.startswith("dashboard, ")}
+    single = [v for k, v in dashboards.items() if k.startswith("dashboard, 1 ")]
+    multi = [v for k, v in dashboards.items() if not k.startswith("dashboard, 1 ")]
+    t = report.targets
+    t["dashboard >= 50 % of ceiling"] = r["dashboard / ceiling"] >= TARGETS["dashboard_vs_ceiling"]
+    t["submitReading >= 40 % of ceiling, no error"] = (
+        r["submitReading / ceiling"] >= TARGETS["submit_vs_ceiling"]
+        and results["submitReading"].errors == 0
+    )
+    t["dashboard p99 with 20 logging in <= 2x"] = (
+        r["dashboard p99 with logins / without"] <= TARGETS["p99_login_factor"]
+    )
+    t["same SQL count for 1 and 20 customer numbers"] = bool(single) and single == multi
+
+
+def print_report(report: Report) -> None:
+    log("")
+    log(
+        f"{'mix':<36}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>7}"
+        f"{'conns':>6}{'SQL/req':>8}{'app CPU':>9}{'db CPU':>8}"
+    )
+
+    def shown(value: float | None, digits: int = 1) -> str:
+        return "" if value is None else f"{value:.{digits}f}"
+
+    for name, m in report.mixes.items():
+        log(
+            f"{name:<36}{m['rps']:>8.1f}{m['p50']:>9.1f}{m['p95']:>9.1f}{m['p99']:>9.1f}"
+            f"{m['errors']:>7}{m['connections']:>6}{shown(m['statements_per_request']):>8}"
+            f"{shown(m['app_cpu_ms'], 2):>9}{shown(m['db_cpu_ms'], 2):>8}"
+        )
+        if m["sample_error"]:
+            log(f"    first error: {m['sample_error'][:300]}")
+    log("(app CPU, db CPU: milliseconds of CPU per request in the app processes and in")
+    log(" PostgreSQL's backends: less sensitive than req/s to what else runs on the machine)")
+    log("")
+    log("SQL statements of one request:")
+    for name, count in report.sql.items():
+        log(f"  {name:<44}{count:>4}")
+    log("Ratios:")
+    for name, value in report.ratios.items():
+        log(f"  {name:<44}{value:>7.2f}")
+    log("Memory:")
+    for name, value in report.memory_mb.items():
+        log(f"  {name:<44}{value:>7.0f} MB")
+    log("Targets:")
+    for name, met in report.targets.items():
+        log(f"  {name:<50}{'met' if met else 'MISSED'}")
+    log(f"Checks: {report.checks}")
+    log(f"Whole run: {report.seconds:.0f} s; load average at the end {os.getloadavg()[0]:.1f}")
+
+
+def write_report(report: Report) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = RESULTS / f"load-{stamp}-{report.machine['commit']}.json"
+    path.write_text(json.dumps(asdict(report), indent=2, default=str) + "\n")
+    return path
+
+
+def compare(old_path: Path, new_path: Path) -> None:
+    """Two result files side by side: requests/s and p99 per mix, and the ratios."""
+    old, new = (json.loads(p.read_text()) for p in (old_path, new_path))
+    log(f"{'':<38}{old['machine']['commit']:>16}{new['machine']['commit']:>16}{'change':>9}")
+    for name, m in new["mixes"].items():
+        before = old["mixes"].get(name)
+        if before is None:
+            continue
+        for what in ("rps", "p99"):
+            a, b = before[what], m[what]
+            change = f"{(b / a - 1) * 100:+.0f} %" if a else ""
+            log(f"{name + ' ' + what:<38}{a:>16.1f}{b:>16.1f}{change:>9}")
+    for name, b in new["ratios"].items():
+        a = old["ratios"].get(name)
+        if a is not None:
+            log(f"{name:<38}{a:>16.2f}{b:>16.2f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command")
+    cmp = sub.add_parser("compare", help="Compare two result files.")
+    cmp.add_argument("old", type=Path)
+    cmp.add_argument("new", type=Path)
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--logins", type=int, default=10_000)
+    parser.add_argument("--multi-logins", type=int, default=100, help="Logins with many numbers.")
+    parser.add_argument("--multi-size", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=10, help="Length of each mix.")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads.")
+    parser.add_argument("--login-clients", type=int, default=20)
+    parser.add_argument("--probe-connections", type=int, default=2)
+    parser.add_argument("--register-flows", type=int, default=8)
+    parser.add_argument("--pool", type=int, default=10, help="Database connections per process.")
+    parser.add_argument("--admin-url", default="postgres://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
+    parser.add_argument("--no-redis", action="store_true")
+    parser.add_argument(
+        "--keep-database", action="store_true", help="Keep it, and write a file for --reuse."
+    )
+    parser.add_argument(
+        "--reuse", type=Path, help="Run against a kept database (for profiling, not figures)."
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="12,000 customers, 1,000 logins, 3 s per mix."
+    )
+    args = parser.parse_args(argv)
+    if args.command == "compare":
+        compare(args.old, args.new)
+        return 0
+    if args.quick:
+        args.customers, args.logins, args.multi_logins, args.seconds = 12_000, 1_000, 20, 3
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: apt-get install -y wrk")
+    report = run(args)
+    print_report(report)
+    log(f"Results: {write_report(report)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

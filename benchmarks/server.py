@@ -1,0 +1,306 @@
+"""The app as the load benchmark serves it: the real one, plus ceilings and an SQL counter.
+
+    uvicorn benchmarks.server:create_app --factory
+
+`create_app` is `app.create_app` (same settings, middleware, lifespan, GraphQL view)
+with three routes added, for the benchmark only:
+
+- `GET /bench/dashboard`: the dashboard query's database reads (the same loader
+  batch functions, one statement each), answered with the same JSON as the
+  GraphQL query `benchmarks.documents.DASHBOARD`, without GraphQL. Its
+  throughput is the ceiling the GraphQL dashboard is measured against.
+- `POST /bench/submit`: takes the `submitReading` request body and runs the same
+  resolver function (`resolvers.readings.submit_reading`: same checks, same
+  writes, same mail) without GraphQL; the ceiling of `submitReading`.
+- `GET /bench/sql`: SQL statements counted per route since the last
+  `?reset=1`. Every statement a request sends through the ORM is counted (the
+  Tortoise client's execute methods are wrapped, in this module only); the mail
+  worker's and other background statements are not. Each response also carries
+  its own count in `X-SQL-Statements`. BEGIN/COMMIT are not counted.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from decimal import Decimal, InvalidOperation
+from types import SimpleNamespace
+from typing import Any
+
+from graphql import OperationType
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+import app as product
+from models import Customer, Invoice, Login, Meter, MeterReading, ReadingPeriod, Session
+from resolvers.accounts.common import customer_numbers_of
+from resolvers.customers import local_today
+from resolvers.loaders import (
+    _customers_by_login,
+    _invoices_by_customer,
+    _meters_by_customer,
+    _periods_by_meter,
+    _readings_by_meter,
+    period_key,
+)
+from resolvers.readings import current_readings, submit_reading
+from schema.customers import errors_of
+from schema.ids import encode_id
+from security.sessions import authenticate
+from settings import Settings, get_settings
+
+# ------------------------------------------------------------ SQL statements
+
+_statements: ContextVar[list[int] | None] = ContextVar("bench_statements", default=None)
+_totals: dict[str, Counter[str]] = {}
+EXECUTE_METHODS = (
+    "execute_insert",
+    "execute_many",
+    "execute_query",
+    "execute_query_dict",
+    "execute_script",
+)
+
+
+def _counted(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    @functools.wraps(method)
+    async def execute(*args: Any, **kwargs: Any) -> Any:
+        counter = _statements.get()
+        if counter is not None:
+            counter[0] += 1
+        return await method(*args, **kwargs)
+
+    execute.__bench_counted__ = True  # type: ignore[attr-defined]
+    return execute
+
+
+def count_statements() -> None:
+    """Wrap the execute methods of Tortoise's asyncpg and SQLite clients (once per process)."""
+    from tortoise.backends.asyncpg.client import AsyncpgDBClient
+    from tortoise.backends.asyncpg.client import TransactionWrapper as PgTransaction
+    from tortoise.backends.sqlite.client import SqliteClient
+    from tortoise.backends.sqlite.client import SqliteTransactionWrapper as SqliteTransaction
+
+    for cls in (AsyncpgDBClient, PgTransaction, SqliteClient, SqliteTransaction):
+        for name in EXECUTE_METHODS:
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "__bench_counted__", False):
+                setattr(cls, name, _counted(method))
+
+
+class CountStatements:
+    """Per request: count its statements, send the count as a header, add to the totals."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        counter = [0]
+        token = _statements.set(counter)
+
+        async def send_counted(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-sql-statements", str(counter[0]).encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_counted)
+        except ClientDisconnect:
+            pass  # wrk closes its connections mid-request when its time is up
+        finally:
+            _statements.reset(token)
+            path = scope.get("path", "")
+            if not path.startswith("/bench/sql"):
+                totals = _totals.setdefault(path, Counter())
+                totals["requests"] += 1
+                totals["statements"] += counter[0]
+
+
+async def sql_counts(request: Request) -> Response:
+    body = {path: dict(totals) for path, totals in _totals.items()}
+    if request.query_params.get("reset"):
+        _totals.clear()
+    return JSONResponse(body)
+
+
+# ------------------------------------------------------------------ ceilings
+
+
+def _unauthenticated() -> Response:
+    body = {"errors": [{"message": "Please log in.", "extensions": {"code": "UNAUTHENTICATED"}}]}
+    return JSONResponse(body, status_code=401)
+
+
+def _reading(row: MeterReading | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {
+        "id": encode_id("Reading", row.id),
+        "value": str(Decimal(row.value)),
+        "readOn": row.read_on.isoformat(),
+        "source": str(row.source).upper(),
+    }
+
+
+def _date(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def dashboard_json(
+    login: Login,
+    session: Session,
+    numbers: list[str],
+    customers: list[Customer],
+    invoices: list[list[Invoice]],
+    meters: list[list[Meter]],
+    periods: dict[int, list[ReadingPeriod]],
+    readings: dict[int, list[MeterReading]],
+    settings: Settings,
+) -> dict[str, Any]:
+    """What `benchmarks.documents.DASHBOARD` answers, built by hand."""
+    today = local_today(settings)
+    chosen = session.active_customer_id
+    active = next((c.id for c in customers if c.id == chosen), customers[0].id if customers else 0)
+    shown = []
+    for customer, own_invoices, own_meters in zip(customers, invoices, meters, strict=True):
+        meter_list = []
+        for meter in own_meters:
+            window = meter.reading_window(periods[meter.id], today)
+            standing = current_readings(readings[meter.id])
+            meter_list.append(
+                {
+                    "id": encode_id("Meter", meter.id),
+                    "number": meter.number,
+                    "isMain": meter.is_main,
+                    "kind": str(meter.kind).upper(),
+                    "readingWindow": {
+                        "state": str(window.state).upper(),
+                        "startsOn": _date(window.starts_on),
+                        "endsOn": _date(window.ends_on),
+                        "acceptsReadings": window.accepts_readings,
+                    },
+                    "lastReading": _reading(standing[0] if standing else None),
+                }
+            )
+        shown.append(
+            {
+                "id": encode_id("Customer", customer.id),
+                "number": customer.number,
+                "isActive": customer.id == active,
+                "baseData": {"name": customer.name, "city": customer.city},
+                "invoices": {
+                    "totalCount": len(own_invoices),
+                    "items": [
+                        {
+                            "id": encode_id("Invoice", invoice.id),
+                            "number": invoice.number,
+                            "date": invoice.date.isoformat(),
+                            "kind": str(invoice.kind).upper(),
+                            "amountCents": invoice.amount_cents,
+                        }
+                        for invoice in own_invoices[:3]
+                    ],
+                },
+                "meters": meter_list,
+            }
+        )
+    return {"data": {"me": {"email": login.email, "customerNumbers": numbers}, "customers": shown}}
+
+
+async def dashboard(request: Request) -> Response:
+    """The dashboard's reads in the order the GraphQL execution batches them."""
+    settings: Settings = request.app.state.settings
+    session, _ = await authenticate(request, settings)
+    if session is None:
+        return _unauthenticated()
+    login = session.login
+    numbers = await customer_numbers_of(login)
+    (customers,) = await _customers_by_login([login.id])
+    ids = [c.id for c in customers]
+    invoices = await _invoices_by_customer(ids) if ids else []
+    meters = await _meters_by_customer(ids) if ids else []
+    every = [m for own in meters for m in own]
+    periods: dict[int, list[ReadingPeriod]] = {}
+    readings: dict[int, list[MeterReading]] = {}
+    if every:
+        found = await _periods_by_meter([period_key(m) for m in every])
+        periods = {m.id: p for m, p in zip(every, found, strict=True)}
+        history = await _readings_by_meter([m.id for m in every])
+        readings = {m.id: r for m, r in zip(every, history, strict=True)}
+    body = dashboard_json(
+        login, session, numbers, customers, invoices, meters, periods, readings, settings
+    )
+    return JSONResponse(body)
+
+
+async def submit(request: Request) -> Response:
+    """`submitReading` without GraphQL: the body's `variables.input`, the same resolver."""
+    settings: Settings = request.app.state.settings
+    session, via_cookie = await authenticate(request, settings)
+    if session is None:
+        return _unauthenticated()
+    try:
+        given = json.loads(await request.body())["variables"]["input"]
+        value = Decimal(str(given["value"]))
+    except (ValueError, KeyError, TypeError, InvalidOperation):
+        return JSONResponse({"errors": [{"message": "bad input"}]}, status_code=400)
+    context = SimpleNamespace(
+        request=request,
+        response=None,
+        settings=settings,
+        locale="de",
+        session=session,
+        login=session.login,
+        loaders={},
+        via_cookie=via_cookie,
+    )
+    info: Any = SimpleNamespace(
+        context=context, operation=SimpleNamespace(operation=OperationType.MUTATION)
+    )
+    outcome = await submit_reading(
+        info,
+        meter_pk=None,
+        meter_number=given.get("meterNumber"),
+        value=value,
+        confirm_unusual=bool(given.get("confirmUnusual", False)),
+        idempotency_key=given.get("idempotencyKey"),
+    )
+    done = outcome.value
+    errors = [
+        {"code": e.code.name, "field": e.field, "message": e.message}
+        for e in errors_of(info, outcome.problems)
+    ]
+    payload = {
+        "errors": errors,
+        "reading": _reading(done.reading) if done else None,
+        "correctedReading": {"id": encode_id("Reading", done.corrected.id)}
+        if done and done.corrected
+        else None,
+        "mailedTo": outcome.mailed_to,
+    }
+    return JSONResponse({"data": {"submitReading": payload}})
+
+
+def create_app(settings: Settings | None = None) -> ASGIApp:
+    settings = settings or get_settings()
+    count_statements()
+    starlette: Starlette = product.create_app(settings)
+    starlette.router.routes.extend(
+        [
+            Route("/bench/dashboard", dashboard, methods=["GET"]),
+            Route("/bench/submit", submit, methods=["POST"]),
+            Route("/bench/sql", sql_counts, methods=["GET"]),
+        ]
+    )
+    return CountStatements(starlette)
