@@ -760,7 +760,10 @@ def run_mixes(args: argparse.Namespace, report: Report, population: Population, 
     run_id = uuid.uuid4().hex[:8]
     results: dict[str, MixResult] = {}
 
-    def measure(name: str, mix: str, server: Server, connections: int = conns, **kw: Any) -> None:
+    def measure(
+        name: str, mix: str, server: Server, connections: int = conns, alone: bool = True, **kw: Any
+    ) -> None:
+        """One wrk mix; CPU per request only when nothing else ran (`alone`)."""
         sql_totals(server.base, reset=True)
         cpu = CpuMeter(server, population.database_name)
         process = wrk(
@@ -779,7 +782,7 @@ def run_mixes(args: argparse.Namespace, report: Report, population: Population, 
         drained = drain_mail(population.database_url)
         settle(server)
         app_cpu, db_cpu = cpu.spent()
-        if result.requests:
+        if result.requests and alone:
             result.app_cpu_ms = round(app_cpu * 1000 / result.requests, 2)
             result.db_cpu_ms = round(db_cpu * 1000 / result.requests, 2)
         result.statements_per_request = per_request(sql_totals(server.base), path)
@@ -873,6 +876,7 @@ def run_mixes(args: argparse.Namespace, report: Report, population: Population, 
                 f"dashboard probe, {args.login_clients} logging in",
                 "dashboard",
                 server,
+                alone=False,
                 connections=args.probe_connections,
                 data=probe_file,
                 query=documents.DASHBOARD,
