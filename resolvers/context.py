@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import strawberry
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -29,3 +30,7 @@ class Context:
     loaders: dict[str, Any] = field(default_factory=dict)
     # Set by the auth layer: the session came from a cookie (mutations then need CSRF proof).
     via_cookie: bool = False
+
+
+Info = strawberry.Info[Context, None]
+"""What every resolver takes as `info`."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-import math
 import re
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -25,7 +24,6 @@ from tortoise.transactions import in_transaction
 
 from mailers import mask_address, queue_mail
 from models import (
-    AuditEvent,
     BaseDataChange,
     Customer,
     Invoice,
@@ -35,15 +33,20 @@ from models import (
     Meter,
     Session,
 )
-from resolvers.auth import RequestErrorCode, require_login
-from resolvers.context import Context
+from resolvers.auth import (
+    enforce_not_exceeded,
+    limiter,
+    reauthenticate,
+    require_login,
+)
+from resolvers.context import Info
 from resolvers.loaders import customers_by_login, forget, meters_by_customer
 from schema.errors import PublicError, register_messages
-from security.passwords import HashingBusy
+from security.audit import actor_for_login, record_audit
+from security.ratelimit import Limits
 from settings import Settings
 
 T = TypeVar("T")
-Info = strawberry.Info[Context, None]
 
 
 @strawberry.enum(description="Codes of errors about customer numbers, customer data and readings.")
@@ -262,6 +265,10 @@ class Problem:
     params: dict[str, Any] = dataclass_field(default_factory=dict)
 
 
+REAUTHENTICATION_REQUIRED = Problem(C.REAUTHENTICATION_REQUIRED, ("password",))
+"""The answer of every sensitive change of customer data that `reauthenticate` refuses."""
+
+
 @dataclass
 class Outcome(Generic[T]):
     """What an operation did: its result, or the problems that stopped it (nothing changed)."""
@@ -381,17 +388,30 @@ def _same(given: str | None, actual: str | None) -> bool:
     return hmac.compare_digest(a, b)
 
 
+async def has_annual_bill(customer_number: str) -> bool:
+    """R2: only customers that have received at least one annual bill can register
+    (or be added to a login)."""
+    return await Invoice.filter(customer__number=customer_number, kind=InvoiceKind.ANNUAL).exists()
+
+
 async def verify_customer_claim(
-    number: str, invoice_number: str | None, meter_number: str | None
+    number: str,
+    invoice_number: str | None,
+    meter_number: str | None,
+    *,
+    annual_bill_required: bool = True,
 ) -> Customer | None:
-    """R1, R2, R9: the customer whose number was given, if the claim holds, else None.
+    """R1, R9: the customer whose number was given, if the claim holds, else None.
 
     The claim holds when the number of the customer's *latest* invoice or of its
     *main* meter was given (and every number given matches), and the customer
-    has received at least one annual bill. Registration (R1/R2) and adding a
-    customer number (R9) both ask this one function; neither tells which part
-    was wrong. The same four lookups run whatever exists, so that the time taken
-    does not reveal whether a customer number exists.
+    has received at least one annual bill (`has_annual_bill`, R2). Registration
+    (R1/R2) and adding a customer number (R9) both ask this one function;
+    neither tells which number was wrong. Registration passes
+    `annual_bill_required=False` and asks `has_annual_bill` itself, to tell a
+    customer who proved the claim that the annual bill is missing. The same
+    four lookups run whatever exists, so that the time taken does not reveal
+    whether a customer number exists.
     """
     wanted = (number or "").strip()
     invoice_number = (invoice_number or "").strip() or None
@@ -399,46 +419,27 @@ async def verify_customer_claim(
     customer = await Customer.filter(number=wanted).first()
     latest = await Invoice.filter(customer__number=wanted).order_by("-date", "-id").first()
     main = await Meter.filter(customer__number=wanted, is_main=True).first()
-    has_annual = await Invoice.filter(customer__number=wanted, kind=InvoiceKind.ANNUAL).exists()
+    has_annual = await has_annual_bill(wanted)
     if not (invoice_number or meter_number):
         return None
     invoice_ok = _same(invoice_number, latest.number if latest else None)
     meter_ok = _same(meter_number, main.number if main else None)
     matches = (invoice_ok or not invoice_number) and (meter_ok or not meter_number)
-    if customer is None or not has_annual or not matches:
+    if customer is None or not matches or (annual_bill_required and not has_annual):
         return None
     return customer
 
 
-async def _audit(info: Info, action: str, outcome: str, **details: Any) -> None:
+async def _audit(info: Info, action: str, outcome: str = "success", **details: Any) -> None:
     login = info.context.login
-    await AuditEvent.create(
-        action=action,
-        actor=f"login:{login.id}" if login else "anonymous",
+    await record_audit(
+        action,
+        actor=actor_for_login(login.id if login else None),
+        outcome=outcome,
         login_id=login.id if login else None,
         client_address=info.context.client_address,
-        outcome=outcome,
-        details=details,
+        **details,
     )
-
-
-async def _throttle(info: Info, login: Login, action: str, limit: int) -> None:
-    """Refuse an operation whose failures within the rate window reached `limit`,
-    until the oldest of them leaves the window. The failures are audit events, so
-    the limit holds across processes."""
-    window = dt.timedelta(seconds=info.context.settings.rate_window_seconds)
-    now = utcnow()
-    recent: list[dt.datetime] = await (
-        AuditEvent.filter(login_id=login.id, action=action, outcome="failure", at__gte=now - window)
-        .order_by("-at")
-        .limit(limit)
-        .values_list("at", flat=True)
-    )  # type: ignore[assignment]
-    if len(recent) >= limit:
-        wait = math.ceil((min(recent) + window - now).total_seconds())
-        raise PublicError(
-            RequestErrorCode.RATE_LIMITED, info.context.locale, retryAfter=max(wait, 1)
-        )
 
 
 async def add_customer_number(
@@ -447,7 +448,6 @@ async def add_customer_number(
     """Add a customer number to the login, with the proof `verify_customer_claim`
     asks for; failures count towards a per-login limit (numbers are guessable)."""
     login = require_login(info)
-    settings = info.context.settings
     problems = []
     if not number.strip():
         problems.append(Problem(C.REQUIRED, ("customerNumber",)))
@@ -455,9 +455,11 @@ async def add_customer_number(
         problems.append(Problem(C.REQUIRED, ("invoiceNumber",)))
     if problems:
         return Outcome(problems=problems)
-    await _throttle(info, login, "customer.add", settings.customer_claim_failures_per_login)
+    failures = Limits.claim_failures_per_login(info.context.settings)
+    await enforce_not_exceeded(info, failures, f"login:{login.id}")
     customer = await verify_customer_claim(number, invoice_number, meter_number)
     if customer is None:
+        await limiter(info).hit(failures, f"login:{login.id}")
         await _audit(info, "customer.add", "failure")
         return Outcome(problems=[Problem(C.CLAIM_NOT_VERIFIED)])
     holder = await LoginCustomer.filter(customer_id=customer.id).first()
@@ -502,36 +504,6 @@ async def remove_customer_number(info: Info, number: str) -> Outcome[str]:
         session.active_customer_id = None
     forget(customers_by_login(info), login.id)
     return Outcome(wanted)
-
-
-# ------------------------------------------------------------- re-authentication
-
-
-async def reauthenticate(info: Info, password: str | None) -> Problem | None:
-    """Sensitive changes need the current password, unless the session logged in
-    within `reauth_minutes`: a session left open on a shared computer cannot
-    change consent or base data. A wrong password counts as a failed login."""
-    login = require_login(info)
-    context = info.context
-    settings = context.settings
-    session = context.session
-    assert session is not None
-    now = utcnow()
-    if password is None:
-        if now - session.authenticated_at <= dt.timedelta(minutes=settings.reauth_minutes):
-            return None
-        return Problem(C.REAUTHENTICATION_REQUIRED, ("password",))
-    await _throttle(info, login, "reauthenticate", settings.login_failures_per_login)
-    try:
-        ok = await context.hasher.verify(password, login.password_hash)
-    except HashingBusy:
-        raise PublicError(RequestErrorCode.BUSY, context.locale) from None
-    if not ok:
-        await _audit(info, "reauthenticate", "failure")
-        return Problem(C.REAUTHENTICATION_REQUIRED, ("password",))
-    await Session.filter(id=session.id).update(authenticated_at=now)
-    session.authenticated_at = now
-    return None
 
 
 # ------------------------------------------------------------------- base data
@@ -688,8 +660,8 @@ async def confirm_base_data_change(
         return Outcome(problems=[Problem(C.CHANGE_ALREADY_CONFIRMED, ("id",))])
     if utcnow() >= change.expires_at:
         return Outcome(problems=[Problem(C.CHANGE_EXPIRED, ("id",))])
-    if problem := await reauthenticate(info, password):
-        return Outcome(problems=[problem])
+    if not await reauthenticate(info, password):
+        return Outcome(problems=[REAUTHENTICATION_REQUIRED])
     async with in_transaction() as conn:
         fresh = await Customer.filter(id=customer.id).select_for_update().using_db(conn).get()
         if any(getattr(fresh, name) != diff["old"] for name, diff in change.changes.items()):
@@ -732,8 +704,8 @@ async def set_online_customer(info: Info, consent: bool, password: str | None) -
     customer = await require_active_customer(info)
     if customer.online_consent == consent:
         return Outcome(problems=[Problem(C.NOTHING_CHANGED, ("consent",))])
-    if problem := await reauthenticate(info, password):
-        return Outcome(problems=[problem])
+    if not await reauthenticate(info, password):
+        return Outcome(problems=[REAUTHENTICATION_REQUIRED])
     async with in_transaction() as conn:
         fresh = await Customer.filter(id=customer.id).select_for_update().using_db(conn).get()
         record_online_consent(fresh, consent, login, settings)

@@ -10,8 +10,8 @@ import strawberry
 from starlette.routing import Route
 
 from models import OutboxMail
-from resolvers.accounts import reauthenticate
-from resolvers.accounts.common import Info
+from resolvers.auth import reauthenticate
+from resolvers.context import Info
 from schema import Mutation, Query
 from tests.builders import PASSWORD, log_in, make_customer, register, register_and_login
 from tests.conftest import gql

@@ -10,7 +10,6 @@ from tortoise.transactions import in_transaction
 from mailers.outbox import mask_address, queue_mail
 from models import Login, SecretPurpose
 from resolvers.accounts.common import (
-    Info,
     available_at,
     clean_email,
     email_key,
@@ -28,8 +27,8 @@ from resolvers.accounts.links import (
 )
 from resolvers.accounts.notices import notify_email_changed
 from resolvers.accounts.password import send_reset_link
-from resolvers.accounts.reauth import reauthenticate
-from resolvers.auth import require_login
+from resolvers.auth import reauthenticate, require_login
+from resolvers.context import Info
 from schema.accounts import (
     AccountErrorCode,
     ChangeEmailPayload,

@@ -10,7 +10,8 @@ from typing import Any
 
 from mailers.outbox import mask_address, queue_mail
 from models import Login
-from resolvers.accounts.common import Info, describe_client, format_when, portal_link, utcnow
+from resolvers.accounts.common import describe_client, format_when, portal_link, utcnow
+from resolvers.context import Info
 
 
 def _facts(info: Info, login: Login) -> dict[str, Any]:

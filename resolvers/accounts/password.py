@@ -9,8 +9,6 @@ from tortoise.transactions import in_transaction
 from mailers.outbox import mask_address, queue_mail
 from models import Login, LoginState, OneTimeSecret, SecretPurpose
 from resolvers.accounts.common import (
-    Info,
-    Limits,
     available_at,
     clean_email,
     customer_numbers_of,
@@ -18,7 +16,6 @@ from resolvers.accounts.common import (
     error,
     hash_password,
     is_valid_email,
-    limiter,
     mail_gate,
     password_errors,
     portal_link,
@@ -27,10 +24,11 @@ from resolvers.accounts.common import (
 )
 from resolvers.accounts.links import find_link_token, issue_link_token, use_link_token
 from resolvers.accounts.notices import notify_password_changed
-from resolvers.accounts.reauth import reauthenticate
-from resolvers.auth import require_login
+from resolvers.auth import limiter, reauthenticate, require_login
+from resolvers.context import Info
 from schema.accounts import AccountErrorCode, PasswordPayload, RequestPasswordResetPayload
 from security.audit import actor_for_login, record_audit
+from security.ratelimit import Limits
 from security.sessions import end_sessions
 from settings import Settings
 

@@ -12,34 +12,29 @@ from tortoise.transactions import in_transaction
 from mailers.outbox import mask_address, queue_mail
 from models import (
     Customer,
-    Invoice,
-    InvoiceKind,
     Login,
     LoginCustomer,
     LoginState,
-    Meter,
     OneTimeSecret,
     SecretPurpose,
     Session,
 )
 from resolvers.accounts.common import (
-    Info,
-    Limits,
     available_at,
     clean_email,
     client_key,
     email_key,
-    enforce,
-    enforce_not_exceeded,
     error,
     hash_password,
     is_valid_email,
-    limiter,
     mail_gate,
     password_errors,
     resend_refused,
     utcnow,
 )
+from resolvers.auth import enforce, enforce_not_exceeded, limiter
+from resolvers.context import Info
+from resolvers.customers import has_annual_bill, verify_customer_claim
 from schema.accounts import (
     AccountError,
     AccountErrorCode,
@@ -49,39 +44,13 @@ from schema.accounts import (
     ResendPinPayload,
 )
 from security.audit import actor_for_login, record_audit
+from security.ratelimit import Limits
 from security.tokens import hash_secret, new_pin, same
 from settings import Settings
 
 PIN_MAIL = "registration_pin"
 
 # ------------------------------------------------------------------ the rules
-
-
-async def verified_customer(
-    number: str, invoice_number: str | None, meter_number: str | None
-) -> Customer | None:
-    """R1: the customer number plus the number of its *latest* invoice or of its *main* meter.
-
-    Every number given must match. None for any mismatch, so a caller cannot
-    tell a wrong customer number from a wrong invoice or meter number.
-    """
-    customer = await Customer.get_or_none(number=number)
-    if customer is None or not (invoice_number or meter_number):
-        return None
-    if invoice_number:
-        latest = await Invoice.filter(customer_id=customer.id).order_by("-date", "-id").first()
-        if latest is None or not same(latest.number.casefold(), invoice_number.casefold()):
-            return None
-    if meter_number:
-        main = await Meter.get_or_none(customer_id=customer.id, is_main=True)
-        if main is None or not same(main.number.casefold(), meter_number.casefold()):
-            return None
-    return customer
-
-
-async def has_annual_bill(customer: Customer) -> bool:
-    """R2: only customers who have received at least one annual bill can register."""
-    return await Invoice.filter(customer_id=customer.id, kind=InvoiceKind.ANNUAL).exists()
 
 
 async def current_holder(customer: Customer) -> Login | None:
@@ -215,8 +184,8 @@ async def register(info: Info, data: RegisterInput) -> RegisterPayload:
     number = data.customer_number.strip()
     proof_limit = Limits.proof_failures_per_customer(settings)
     await enforce_not_exceeded(info, proof_limit, number)
-    customer = await verified_customer(
-        number, (data.invoice_number or "").strip(), (data.meter_number or "").strip()
+    customer = await verify_customer_claim(
+        number, data.invoice_number, data.meter_number, annual_bill_required=False
     )
     if customer is None:
         await limiter(info).hit(proof_limit, number)
@@ -230,7 +199,7 @@ async def register(info: Info, data: RegisterInput) -> RegisterPayload:
         return RegisterPayload(
             errors=[error(info, AccountErrorCode.CUSTOMER_NOT_VERIFIED, "input", "customerNumber")]
         )
-    if not await has_annual_bill(customer):
+    if not await has_annual_bill(customer.number):
         return RegisterPayload(
             errors=[error(info, AccountErrorCode.NO_ANNUAL_BILL, "input", "customerNumber")]
         )

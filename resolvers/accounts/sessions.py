@@ -9,22 +9,18 @@ from tortoise.transactions import in_transaction
 
 from models import AuditEvent, Login, LoginState, Session
 from resolvers.accounts.common import (
-    Info,
-    Limits,
-    check_password,
     clean_email,
     client_key,
     customer_numbers_of,
     email_key,
     error,
     is_valid_email,
-    limiter,
-    refuse_rate_limited,
     user_agent,
     utcnow,
 )
 from resolvers.accounts.notices import notify_new_client
-from resolvers.auth import require_login
+from resolvers.auth import check_password, limiter, refuse_rate_limited, require_login
+from resolvers.context import Info
 from schema.accounts import (
     AccountErrorCode,
     EndSessionsPayload,
@@ -34,6 +30,7 @@ from schema.accounts import (
 )
 from security.audit import actor_for_login, record_audit
 from security.passwords import BCRYPT_MAX_BYTES
+from security.ratelimit import Limits
 from security.sessions import (
     clear_session_cookie,
     csrf_token,
