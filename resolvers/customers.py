@@ -41,7 +41,13 @@ from resolvers.auth import (
 )
 from resolvers.context import Info
 from resolvers.loaders import customers_by_login, forget, meters_by_customer
-from schema.errors import PublicError, register_messages
+from schema.errors import (
+    REAUTHENTICATION_CODE,
+    REAUTHENTICATION_DESCRIPTION,
+    REAUTHENTICATION_MESSAGES,
+    PublicError,
+    register_messages,
+)
 from security.audit import actor_for_login, record_audit
 from security.ratelimit import Limits
 from settings import Settings
@@ -100,8 +106,7 @@ class CustomerErrorCode(Enum):
         description="The data changed since the request was made; start the change again.",
     )
     REAUTHENTICATION_REQUIRED = strawberry.enum_value(
-        "REAUTHENTICATION_REQUIRED",
-        description="This change needs the current password: it is missing or wrong.",
+        REAUTHENTICATION_CODE, description=REAUTHENTICATION_DESCRIPTION
     )
     VALUE_INVALID = strawberry.enum_value(
         "VALUE_INVALID",
@@ -199,10 +204,7 @@ register_messages(
             "Die Daten wurden inzwischen geändert. Bitte ändern Sie die Basisdaten erneut.",
             "The data has changed in the meantime. Please edit the base data again.",
         ),
-        C.REAUTHENTICATION_REQUIRED: (
-            "Bitte bestätigen Sie die Änderung mit Ihrem aktuellen Passwort.",
-            "Please confirm this change with your current password.",
-        ),
+        C.REAUTHENTICATION_REQUIRED: REAUTHENTICATION_MESSAGES,
         C.VALUE_INVALID: (
             "Bitte geben Sie den Zählerstand in m³ an: nicht negativ, höchstens 3 "
             "Nachkommastellen.",
@@ -265,7 +267,7 @@ class Problem:
     params: dict[str, Any] = dataclass_field(default_factory=dict)
 
 
-REAUTHENTICATION_REQUIRED = Problem(C.REAUTHENTICATION_REQUIRED, ("password",))
+PASSWORD_NEEDED = Problem(C.REAUTHENTICATION_REQUIRED, ("password",))
 """The answer of every sensitive change of customer data that `reauthenticate` refuses."""
 
 
@@ -661,7 +663,7 @@ async def confirm_base_data_change(
     if utcnow() >= change.expires_at:
         return Outcome(problems=[Problem(C.CHANGE_EXPIRED, ("id",))])
     if not await reauthenticate(info, password):
-        return Outcome(problems=[REAUTHENTICATION_REQUIRED])
+        return Outcome(problems=[PASSWORD_NEEDED])
     async with in_transaction() as conn:
         fresh = await Customer.filter(id=customer.id).select_for_update().using_db(conn).get()
         if any(getattr(fresh, name) != diff["old"] for name, diff in change.changes.items()):
@@ -705,7 +707,7 @@ async def set_online_customer(info: Info, consent: bool, password: str | None) -
     if customer.online_consent == consent:
         return Outcome(problems=[Problem(C.NOTHING_CHANGED, ("consent",))])
     if not await reauthenticate(info, password):
-        return Outcome(problems=[REAUTHENTICATION_REQUIRED])
+        return Outcome(problems=[PASSWORD_NEEDED])
     async with in_transaction() as conn:
         fresh = await Customer.filter(id=customer.id).select_for_update().using_db(conn).get()
         record_online_consent(fresh, consent, login, settings)
