@@ -12,9 +12,8 @@ import strawberry
 from graphql import OperationType
 
 from models import Login, Session
-from resolvers.context import Info
+from resolvers.context import Info, audit
 from schema.errors import PublicError, register_messages
-from security.audit import actor_for_login, record_audit
 from security.passwords import HashingBusy
 from security.ratelimit import Decision, Limit, Limits, RateLimiter, rate_limiter
 from security.sessions import csrf_ok
@@ -160,13 +159,7 @@ async def reauthenticate(info: Info, password: str | None, *, always: bool = Fal
     await enforce_not_exceeded(info, per_login, login.email_key)
     if not await check_password(info, password, login.password_hash):
         await limiter(info).hit(per_login, login.email_key)
-        await record_audit(
-            "reauthenticate",
-            actor=actor_for_login(login.id),
-            outcome="failure",
-            login_id=login.id,
-            client_address=ctx.client_address,
-        )
+        await audit(info, "reauthenticate", login.id, outcome="failure")
         return False
     session.authenticated_at = dt.datetime.now(dt.UTC)
     await Session.filter(id=session.id).update(authenticated_at=session.authenticated_at)

@@ -39,7 +39,7 @@ from resolvers.auth import (
     reauthenticate,
     require_login,
 )
-from resolvers.context import Info
+from resolvers.context import Info, audit
 from resolvers.loaders import customers_by_login, forget, meters_by_customer
 from schema.errors import (
     REAUTHENTICATION_CODE,
@@ -48,7 +48,6 @@ from schema.errors import (
     PublicError,
     register_messages,
 )
-from security.audit import actor_for_login, record_audit
 from security.ratelimit import Limits
 from settings import Settings
 
@@ -432,18 +431,6 @@ async def verify_customer_claim(
     return customer
 
 
-async def _audit(info: Info, action: str, outcome: str = "success", **details: Any) -> None:
-    login = info.context.login
-    await record_audit(
-        action,
-        actor=actor_for_login(login.id if login else None),
-        outcome=outcome,
-        login_id=login.id if login else None,
-        client_address=info.context.client_address,
-        **details,
-    )
-
-
 async def add_customer_number(
     info: Info, number: str, invoice_number: str | None, meter_number: str | None
 ) -> Outcome[Customer]:
@@ -462,7 +449,7 @@ async def add_customer_number(
     customer = await verify_customer_claim(number, invoice_number, meter_number)
     if customer is None:
         await limiter(info).hit(failures, f"login:{login.id}")
-        await _audit(info, "customer.add", "failure")
+        await audit(info, "customer.add", login.id, outcome="failure")
         return Outcome(problems=[Problem(C.CLAIM_NOT_VERIFIED)])
     holder = await LoginCustomer.filter(customer_id=customer.id).first()
     if holder is not None:
@@ -471,7 +458,7 @@ async def add_customer_number(
     try:
         async with in_transaction():
             await LoginCustomer.create(login_id=login.id, customer_id=customer.id)
-            await _audit(info, "customer.add", "success", customer_id=customer.id)
+            await audit(info, "customer.add", login.id, customer_id=customer.id)
     except IntegrityError:
         return Outcome(problems=[Problem(C.TAKEN, ("customerNumber",))])
     forget(customers_by_login(info), login.id)
@@ -500,7 +487,7 @@ async def remove_customer_number(info: Info, number: str) -> Outcome[str]:
             .using_db(conn)
             .update(active_customer_id=None)
         )
-        await _audit(info, "customer.remove", "success", customer_id=link.customer_id)
+        await audit(info, "customer.remove", login.id, customer_id=link.customer_id)
     session = info.context.session
     if session is not None and session.active_customer_id == link.customer_id:
         session.active_customer_id = None
@@ -684,7 +671,7 @@ async def confirm_base_data_change(
                 setattr(fresh, name, diff["new"])
                 updated.append(name)
         await fresh.save(using_db=conn, update_fields=[*updated, "updated_at"])
-        await _audit(info, "customer.base_data", "success", fields=sorted(change.changes))
+        await audit(info, "customer.base_data", login.id, fields=sorted(change.changes))
         mailed_to = await confirm_by_mail(
             "base_data_changed", fresh, login, settings, conn, changes=_change_lines(change.changes)
         )
@@ -712,7 +699,7 @@ async def set_online_customer(info: Info, consent: bool, password: str | None) -
         fresh = await Customer.filter(id=customer.id).select_for_update().using_db(conn).get()
         record_online_consent(fresh, consent, login, settings)
         await fresh.save(using_db=conn, update_fields=[*CONSENT_FIELDS, "updated_at"])
-        await _audit(info, "customer.consent", "given" if consent else "withdrawn")
+        await audit(info, "customer.consent", login.id, outcome="given" if consent else "withdrawn")
         mailed_to = await confirm_by_mail(
             "online_consent_changed",
             fresh,

@@ -25,9 +25,8 @@ from resolvers.accounts.common import (
 from resolvers.accounts.links import find_link_token, issue_link_token, use_link_token
 from resolvers.accounts.notices import notify_password_changed
 from resolvers.auth import limiter, reauthenticate, require_login
-from resolvers.context import Info
+from resolvers.context import Info, audit
 from schema.accounts import AccountErrorCode, PasswordPayload, RequestPasswordResetPayload
-from security.audit import actor_for_login, record_audit
 from security.ratelimit import Limits
 from security.sessions import end_sessions
 from settings import Settings
@@ -61,7 +60,7 @@ async def send_reset_link(login: Login, settings: Settings) -> OneTimeSecret:
 
 async def request_password_reset(info: Info, email: str) -> RequestPasswordResetPayload:
     """Mail a reset link. Answers the same whether or not the address has a login."""
-    ctx, settings = info.context, info.context.settings
+    settings = info.context.settings
     address = clean_email(email)
     if not is_valid_email(address):
         return RequestPasswordResetPayload(
@@ -77,12 +76,7 @@ async def request_password_reset(info: Info, email: str) -> RequestPasswordReset
     if login is not None:
         async with in_transaction():
             await send_reset_link(login, settings)
-            await record_audit(
-                "password_reset_requested",
-                actor="anonymous",
-                login_id=login.id,
-                client_address=ctx.client_address,
-            )
+            await audit(info, "password_reset_requested", login.id, actor="anonymous")
     now = utcnow()
     return RequestPasswordResetPayload(
         mailed_to=mask_address(address),
@@ -93,7 +87,7 @@ async def request_password_reset(info: Info, email: str) -> RequestPasswordReset
 
 async def reset_password(info: Info, token: str, new_password: str) -> PasswordPayload:
     """Set a new password from a reset link; every session of the login ends."""
-    ctx, settings = info.context, info.context.settings
+    settings = info.context.settings
     secret, failure = await find_link_token(info, token, SecretPurpose.PASSWORD_RESET, "token")
     if failure or secret is None:
         return PasswordPayload(errors=[failure] if failure else [])
@@ -114,12 +108,7 @@ async def reset_password(info: Info, token: str, new_password: str) -> PasswordP
         await _set_password(login, password_hash)
         await end_sessions(login.id)
         mailed_to = await notify_password_changed(info, login)
-        await record_audit(
-            "password_reset",
-            actor=actor_for_login(login.id),
-            login_id=login.id,
-            client_address=ctx.client_address,
-        )
+        await audit(info, "password_reset", login.id)
     await limiter(info).clear(Limits.login_failures_per_login(settings), login.email_key)
     return PasswordPayload(mailed_to=mailed_to)
 
@@ -148,12 +137,7 @@ async def change_password(
         await _set_password(login, password_hash)
         await end_sessions(login.id, keep=ctx.session)
         mailed_to = await notify_password_changed(info, login)
-        await record_audit(
-            "password_changed",
-            actor=actor_for_login(login.id),
-            login_id=login.id,
-            client_address=ctx.client_address,
-        )
+        await audit(info, "password_changed", login.id)
     return PasswordPayload(mailed_to=mailed_to)
 
 

@@ -33,7 +33,7 @@ from resolvers.accounts.common import (
     utcnow,
 )
 from resolvers.auth import enforce, enforce_not_exceeded, limiter
-from resolvers.context import Info
+from resolvers.context import Info, audit
 from resolvers.customers import has_annual_bill, verify_customer_claim
 from schema.accounts import (
     AccountError,
@@ -43,7 +43,6 @@ from schema.accounts import (
     RegisterPayload,
     ResendPinPayload,
 )
-from security.audit import actor_for_login, record_audit
 from security.ratelimit import Limits
 from security.tokens import hash_secret, new_pin, same
 from settings import Settings
@@ -189,12 +188,8 @@ async def register(info: Info, data: RegisterInput) -> RegisterPayload:
     )
     if customer is None:
         await limiter(info).hit(proof_limit, number)
-        await record_audit(
-            "registration_refused",
-            actor="anonymous",
-            outcome="refused",
-            client_address=ctx.client_address,
-            reason="customer_not_verified",
+        await audit(
+            info, "registration_refused", None, outcome="refused", reason="customer_not_verified"
         )
         return RegisterPayload(
             errors=[error(info, AccountErrorCode.CUSTOMER_NOT_VERIFIED, "input", "customerNumber")]
@@ -232,13 +227,7 @@ async def register(info: Info, data: RegisterInput) -> RegisterPayload:
                 pin=pin,
                 valid_minutes=settings.pin_valid_minutes,
             )
-            await record_audit(
-                "register",
-                actor=actor_for_login(login.id),
-                login_id=login.id,
-                client_address=ctx.client_address,
-                client_key=client_key(info),
-            )
+            await audit(info, "register", login.id, client_key=client_key(info))
     except IntegrityError:
         # Someone registered the same customer or address a moment ago.
         refused = await _customer_or_email_taken(info, customer, email)
@@ -305,12 +294,7 @@ async def confirm_pin(info: Info, email: str, pin: str) -> ConfirmPinPayload:
         login.state = LoginState.ACTIVE
         login.confirmed_at = now
         await login.save(update_fields=["state", "confirmed_at"])
-        await record_audit(
-            "registration_confirmed",
-            actor=actor_for_login(login.id),
-            login_id=login.id,
-            client_address=ctx.client_address,
-        )
+        await audit(info, "registration_confirmed", login.id)
     return ConfirmPinPayload(confirmed=True)
 
 
@@ -320,7 +304,7 @@ async def resend_pin(info: Info, email: str) -> ResendPinPayload:
     Answers the same for an address without a pending registration (no mail
     goes out), so the operation cannot tell who is registering.
     """
-    _ctx, settings = info.context, info.context.settings
+    settings = info.context.settings
     address = clean_email(email)
     if not is_valid_email(address):
         return ResendPinPayload(errors=[error(info, AccountErrorCode.INVALID_EMAIL, "email")])
