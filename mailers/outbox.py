@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tortoise.expressions import Q
 from tortoise.functions import Count
@@ -21,6 +22,18 @@ def mask_address(address: str) -> str:
     local, _, domain = address.partition("@")
     shown = local[:1] + "***" if len(local) <= 2 else f"{local[0]}***{local[-1]}"
     return f"{shown}@{domain}"
+
+
+def format_when(moment: dt.datetime, locale: str, settings: Settings) -> str:
+    """A time as people read it in mails: local time with its zone's abbreviation."""
+    try:
+        zone: dt.tzinfo = ZoneInfo(settings.mail_timezone)
+    except ZoneInfoNotFoundError:
+        zone = dt.UTC
+    local = moment.astimezone(zone)
+    if locale == "en":
+        return local.strftime("%d %B %Y, %H:%M %Z")
+    return local.strftime("%d.%m.%Y, %H:%M Uhr %Z")
 
 
 async def queue_mail(

@@ -22,7 +22,7 @@ import strawberry
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from mailers import mask_address, queue_mail
+from mailers import format_when, mask_address, queue_mail
 from models import (
     BaseDataChange,
     Customer,
@@ -286,14 +286,6 @@ def utcnow() -> dt.datetime:
 def local_today(settings: Settings) -> dt.date:
     """Today at the utility: reading periods are its calendar days."""
     return dt.datetime.now(ZoneInfo(settings.utility_timezone)).date()
-
-
-def format_moment(at: dt.datetime, locale: str, settings: Settings) -> str:
-    """A moment as people at the utility read it, for mails."""
-    local = at.astimezone(ZoneInfo(settings.utility_timezone))
-    if locale == "de":
-        return local.strftime("%d.%m.%Y, %H:%M Uhr")
-    return local.strftime("%Y-%m-%d %H:%M ") + settings.utility_timezone
 
 
 # ------------------------------------------------------------ customer context
@@ -707,7 +699,7 @@ async def set_online_customer(info: Info, consent: bool, password: str | None) -
             settings,
             conn,
             given=consent,
-            at=format_moment(fresh.online_consent_at or utcnow(), login.locale, settings),
+            at=format_when(fresh.online_consent_at or utcnow(), login.locale, settings),
             wording_version=fresh.online_consent_version,
         )
     _refresh(info, customer, fresh)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from models import Login, LoginCustomer
 from resolvers.auth import limiter, refuse_busy
@@ -142,18 +141,6 @@ def portal_link(settings: Settings, path: str, **query: str) -> str:
     """A link to a page of the front end; tokens are URL-safe, so links survive copying."""
     base = settings.portal_url.rstrip("/") + "/" + path.lstrip("/")
     return base + ("?" + urlencode(query) if query else "")
-
-
-def format_when(moment: dt.datetime, locale: str, settings: Settings) -> str:
-    """A time as people read it in mails: local time with its zone's abbreviation."""
-    try:
-        zone: dt.tzinfo = ZoneInfo(settings.mail_timezone)
-    except ZoneInfoNotFoundError:
-        zone = dt.UTC
-    local = moment.astimezone(zone)
-    if locale == "en":
-        return local.strftime("%d %B %Y, %H:%M %Z")
-    return local.strftime("%d.%m.%Y, %H:%M Uhr %Z")
 
 
 _URL_LIKE = re.compile(r"[a-z][a-z0-9+.-]*://\S*|www\.\S*", re.IGNORECASE)

@@ -26,7 +26,12 @@ from resolvers.accounts.links import find_link_token, issue_link_token, use_link
 from resolvers.accounts.notices import notify_password_changed
 from resolvers.auth import limiter, reauthenticate, require_login
 from resolvers.context import Info, audit
-from schema.accounts import AccountErrorCode, PasswordPayload, RequestPasswordResetPayload
+from schema.accounts import (
+    AccountError,
+    AccountErrorCode,
+    PasswordPayload,
+    RequestPasswordResetPayload,
+)
 from security.ratelimit import Limits
 from security.sessions import end_sessions
 from settings import Settings
@@ -92,14 +97,7 @@ async def reset_password(info: Info, token: str, new_password: str) -> PasswordP
     if failure or secret is None:
         return PasswordPayload(errors=[failure] if failure else [])
     login = secret.login
-    errors = password_errors(
-        info,
-        new_password,
-        email=login.email,
-        customer_numbers=await customer_numbers_of(login),
-        field=["newPassword"],
-    )
-    if errors:
+    if errors := await _policy_errors(info, login, new_password):
         return PasswordPayload(errors=errors)
     password_hash = await hash_password(info, new_password)
     async with in_transaction():
@@ -123,14 +121,7 @@ async def change_password(
         return PasswordPayload(
             errors=[error(info, AccountErrorCode.REAUTHENTICATION_REQUIRED, "currentPassword")]
         )
-    errors = password_errors(
-        info,
-        new_password,
-        email=login.email,
-        customer_numbers=await customer_numbers_of(login),
-        field=["newPassword"],
-    )
-    if errors:
+    if errors := await _policy_errors(info, login, new_password):
         return PasswordPayload(errors=errors)
     password_hash = await hash_password(info, new_password)
     async with in_transaction():
@@ -139,6 +130,18 @@ async def change_password(
         mailed_to = await notify_password_changed(info, login)
         await audit(info, "password_changed", login.id)
     return PasswordPayload(mailed_to=mailed_to)
+
+
+async def _policy_errors(info: Info, login: Login, new_password: str) -> list[AccountError]:
+    """The password policy's objections to a new password of `login`, on `newPassword`."""
+    customer_numbers = await customer_numbers_of(login)
+    return password_errors(
+        info,
+        new_password,
+        email=login.email,
+        customer_numbers=customer_numbers,
+        field=["newPassword"],
+    )
 
 
 async def _set_password(login: Login, password_hash: str) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from tortoise.transactions import in_transaction
 
-from mailers.outbox import mask_address, queue_mail
+from mailers import format_when, mask_address, queue_mail
 from models import Customer, Login, LoginCustomer
-from resolvers.accounts.common import email_key, error, format_when, utcnow
+from resolvers.accounts.common import email_key, error, utcnow
 from resolvers.auth import reauthenticate, require_login
 from resolvers.context import Info
 from schema.accounts import AccountErrorCode, DeleteProfilePayload

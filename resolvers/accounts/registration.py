@@ -81,8 +81,9 @@ def _pin_hash(pin: str, login_id: int, salt: str, settings: Settings) -> str:
     return hash_secret(pin, settings.secret_key, scope=f"pin:{login_id}:{salt}")
 
 
-async def issue_pin(login: Login, settings: Settings) -> tuple[str, OneTimeSecret]:
-    """A new PIN for a pending login; it voids every earlier one. Call in a transaction."""
+async def send_pin(login: Login, settings: Settings) -> OneTimeSecret:
+    """R4: mail a new PIN to a pending login; it voids every earlier one. Call in a
+    transaction."""
     now = utcnow()
     await OneTimeSecret.filter(
         login_id=login.id, purpose=SecretPurpose.PIN, used_at=None, voided_at=None
@@ -97,7 +98,15 @@ async def issue_pin(login: Login, settings: Settings) -> tuple[str, OneTimeSecre
         created_at=now,
         expires_at=expires_at,
     )
-    return pin, secret
+    await queue_mail(
+        PIN_MAIL,
+        to=login.email,
+        locale=login.locale,
+        settings=settings,
+        pin=pin,
+        valid_minutes=settings.pin_valid_minutes,
+    )
+    return secret
 
 
 async def pending_login(address: str, settings: Settings) -> Login | None:
@@ -218,15 +227,7 @@ async def register(info: Info, data: RegisterInput) -> RegisterPayload:
                 locale=ctx.locale,
             )
             await LoginCustomer.create(login=login, customer=customer)
-            pin, secret = await issue_pin(login, settings)
-            await queue_mail(
-                PIN_MAIL,
-                to=email,
-                locale=login.locale,
-                settings=settings,
-                pin=pin,
-                valid_minutes=settings.pin_valid_minutes,
-            )
+            secret = await send_pin(login, settings)
             await audit(info, "register", login.id, client_key=client_key(info))
     except IntegrityError:
         # Someone registered the same customer or address a moment ago.
@@ -338,15 +339,7 @@ async def resend_pin(info: Info, email: str) -> ResendPinPayload:
     now = utcnow()
     if login is not None:
         async with in_transaction():
-            pin, secret = await issue_pin(login, settings)
-            await queue_mail(
-                PIN_MAIL,
-                to=login.email,
-                locale=login.locale,
-                settings=settings,
-                pin=pin,
-                valid_minutes=settings.pin_valid_minutes,
-            )
+            secret = await send_pin(login, settings)
         now = secret.created_at
     expires_at, resend_at = pin_times(settings, now)
     return ResendPinPayload(
