@@ -25,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 import pytest_asyncio
+import time_machine
 from aiosmtpd.controller import Controller
 from tortoise import Tortoise
 from tortoise.connection import connections
@@ -32,6 +33,7 @@ from tortoise.connection import connections
 import db
 from app import create_app
 from settings import Settings
+from tests.customer_builders import NOW
 
 # --------------------------------------------------------------------- database
 
@@ -225,3 +227,11 @@ async def gql(
     )
     body = response.json()
     return Result(body.get("data"), body.get("errors"), response)
+
+
+@pytest.fixture
+def clock() -> Iterator[Any]:
+    """Time starts at `tests.customer_builders.NOW` and runs on; move it with `clock.shift`.
+    (Account tests that start from the real time define their own `clock`.)"""
+    with time_machine.travel(NOW, tick=True) as traveller:
+        yield traveller

@@ -31,6 +31,9 @@ from security.sessions import start_session
 from settings import Settings
 
 PASSWORD = "Wasser!2024"
+NOW = dt.datetime(2025, 3, 10, 9, 0, tzinfo=dt.UTC)
+"""Where the `clock` fixture (tests/conftest.py) puts the customer-area tests."""
+TODAY = NOW.date()
 _counter = iter(range(1, 1_000_000))
 
 
