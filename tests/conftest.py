@@ -235,3 +235,13 @@ def clock() -> Iterator[Any]:
     (Account tests that start from the real time define their own `clock`.)"""
     with time_machine.travel(NOW, tick=True) as traveller:
         yield traveller
+
+
+@pytest_asyncio.fixture
+async def outbox(settings: Settings) -> AsyncIterator[Settings]:
+    """The database without the app (no mail worker of its own); emptied afterwards."""
+    async with db.database(settings.database_url):
+        try:
+            yield settings
+        finally:
+            await empty_all_tables(settings.database_url)
