@@ -46,6 +46,16 @@ mutation Login($email: String!, $password: String!) {
 """
 
 
+def codes(payload: dict[str, Any]) -> list[str]:
+    """The error codes of a payload, in order."""
+    return [e["code"] for e in payload["errors"]]
+
+
+def close_to(value: str, expected: dt.datetime, seconds: float = 5) -> bool:
+    """Whether the ISO time `value` lies within `seconds` of `expected`."""
+    return abs((dt.datetime.fromisoformat(value) - expected).total_seconds()) <= seconds
+
+
 @dataclass
 class MadeCustomer:
     """A customer with two invoices and two meters, numbered after the customer."""

@@ -231,8 +231,7 @@ async def gql(
 
 @pytest.fixture
 def clock() -> Iterator[Any]:
-    """Time starts at `tests.customer_builders.NOW` and runs on; move it with `clock.shift`.
-    (Account tests that start from the real time define their own `clock`.)"""
+    """Time starts at `tests.customer_builders.NOW` and runs on; move it with `clock.shift`."""
     with time_machine.travel(NOW, tick=True) as traveller:
         yield traveller
 
