@@ -2,6 +2,7 @@
 
 from mailers.outbox import (
     format_when,
+    is_valid_email,
     mask_address,
     purge_mail_bodies,
     purge_sent_mail,
@@ -11,6 +12,7 @@ from mailers.outbox import (
 
 __all__ = [
     "format_when",
+    "is_valid_email",
     "mask_address",
     "purge_mail_bodies",
     "purge_sent_mail",

@@ -4,6 +4,7 @@ no mail exists), and the operations staff and the metrics endpoint run on it."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -14,6 +15,22 @@ from tortoise.functions import Count
 from mailers.render import render
 from models import MailStatus, OutboxMail
 from settings import Settings
+
+# Deliberately simple: one @, a dot in the domain, no spaces. The mail sent to it proves the rest.
+_ADDRESS = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+MAX_ADDRESS = 254
+
+
+def is_valid_email(address: str) -> bool:
+    """Whether `address` is a usable e-mail address: for logins, contacts and base data.
+
+    One @, a dotted domain, no spaces, at most 254 characters; non-ASCII letters
+    only in lower case, because the databases' lower() (which checks the
+    case-free key of login addresses) lowers ASCII letters alone.
+    """
+    if len(address) > MAX_ADDRESS or not _ADDRESS.match(address):
+        return False
+    return all(c.isascii() or c == c.lower() for c in address)
 
 
 def mask_address(address: str) -> str:

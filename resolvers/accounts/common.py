@@ -24,10 +24,6 @@ from security.ratelimit import Decision, Limits
 from security.tokens import hash_secret
 from settings import Settings
 
-# Deliberately simple: one @, a dot in the domain, no spaces. The PIN mail proves the rest.
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
-MAX_EMAIL = 254
-
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -39,14 +35,6 @@ def clean_email(raw: str) -> str:
 
 def email_key(email: str) -> str:
     return email.lower()
-
-
-def is_valid_email(email: str) -> bool:
-    """One @, a dotted domain, no spaces; non-ASCII letters only in lower case, because
-    the databases' lower() (which checks the case-free key) lowers ASCII letters alone."""
-    if len(email) > MAX_EMAIL or not _EMAIL.match(email):
-        return False
-    return all(c.isascii() or c == c.lower() for c in email)
 
 
 def user_agent(info: Info) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from tortoise.transactions import in_transaction
 
-from mailers import format_when, mask_address, queue_mail
+from mailers import format_when, is_valid_email, mask_address, queue_mail
 from models import ContactMessage, ContactStatus
-from resolvers.accounts.common import clean_email, error, is_valid_email, utcnow
+from resolvers.accounts.common import clean_email, error, utcnow
 from resolvers.auth import enforce
 from resolvers.context import Info
 from schema.accounts import (

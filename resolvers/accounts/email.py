@@ -7,14 +7,13 @@ import datetime as dt
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from mailers.outbox import mask_address, queue_mail
+from mailers import is_valid_email, mask_address, queue_mail
 from models import Login, SecretPurpose
 from resolvers.accounts.common import (
     available_at,
     clean_email,
     email_key,
     error,
-    is_valid_email,
     mail_gate,
     portal_link,
     resend_refused,

@@ -6,7 +6,7 @@ import datetime as dt
 
 from tortoise.transactions import in_transaction
 
-from mailers.outbox import mask_address, queue_mail
+from mailers import is_valid_email, mask_address, queue_mail
 from models import Login, LoginState, OneTimeSecret, SecretPurpose
 from resolvers.accounts.common import (
     available_at,
@@ -15,7 +15,6 @@ from resolvers.accounts.common import (
     email_key,
     error,
     hash_password,
-    is_valid_email,
     mail_gate,
     password_errors,
     portal_link,

@@ -9,7 +9,7 @@ import secrets
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from mailers.outbox import mask_address, queue_mail
+from mailers import is_valid_email, mask_address, queue_mail
 from models import (
     Customer,
     Login,
@@ -26,7 +26,6 @@ from resolvers.accounts.common import (
     email_key,
     error,
     hash_password,
-    is_valid_email,
     mail_gate,
     password_errors,
     resend_refused,

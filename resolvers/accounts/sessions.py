@@ -7,6 +7,7 @@ import datetime as dt
 import strawberry
 from tortoise.transactions import in_transaction
 
+from mailers import is_valid_email
 from models import AuditEvent, Login, LoginState, Session
 from resolvers.accounts.common import (
     clean_email,
@@ -14,7 +15,6 @@ from resolvers.accounts.common import (
     customer_numbers_of,
     email_key,
     error,
-    is_valid_email,
     user_agent,
     utcnow,
 )
