@@ -10,7 +10,6 @@ problems into typed, translated errors.
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 import re
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -49,6 +48,7 @@ from schema.errors import (
     register_messages,
 )
 from security.ratelimit import Limits
+from security.tokens import same
 from settings import Settings
 
 T = TypeVar("T")
@@ -376,9 +376,17 @@ def _same(given: str | None, actual: str | None) -> bool:
     """Compare numbers as people type them (spaces, case), in constant time."""
     if not given or not actual:
         return False
-    a = "".join(given.split()).upper().encode()
-    b = "".join(actual.split()).upper().encode()
-    return hmac.compare_digest(a, b)
+    return same("".join(given.split()).upper(), "".join(actual.split()).upper())
+
+
+async def current_holder(customer: Customer) -> Login | None:
+    """R5: a customer number belongs to at most one login; this is it, if any.
+
+    A registration left unconfirmed past its expiry holds it until the purge
+    removes it (registration purges before it asks).
+    """
+    link = await LoginCustomer.filter(customer_id=customer.id).select_related("login").first()
+    return link.login if link else None
 
 
 async def has_annual_bill(customer_number: str) -> bool:
@@ -443,9 +451,9 @@ async def add_customer_number(
         await limiter(info).hit(failures, f"login:{login.id}")
         await audit(info, "customer.add", login.id, outcome="failure")
         return Outcome(problems=[Problem(C.CLAIM_NOT_VERIFIED)])
-    holder = await LoginCustomer.filter(customer_id=customer.id).first()
+    holder = await current_holder(customer)
     if holder is not None:
-        code = C.ALREADY_ADDED if holder.login_id == login.id else C.TAKEN
+        code = C.ALREADY_ADDED if holder.id == login.id else C.TAKEN
         return Outcome(problems=[Problem(code, ("customerNumber",))])
     try:
         async with in_transaction():

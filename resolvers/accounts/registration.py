@@ -33,7 +33,7 @@ from resolvers.accounts.common import (
 )
 from resolvers.auth import enforce, enforce_not_exceeded, limiter
 from resolvers.context import Info, audit
-from resolvers.customers import has_annual_bill, verify_customer_claim
+from resolvers.customers import current_holder, has_annual_bill, verify_customer_claim
 from schema.accounts import (
     AccountError,
     AccountErrorCode,
@@ -49,16 +49,6 @@ from settings import Settings
 PIN_MAIL = "registration_pin"
 
 # ------------------------------------------------------------------ the rules
-
-
-async def current_holder(customer: Customer) -> Login | None:
-    """R5: a customer number belongs to at most one login; this is it, if any.
-
-    A registration left unconfirmed past its expiry no longer holds it: the
-    purge removes such logins before this is asked.
-    """
-    link = await LoginCustomer.filter(customer_id=customer.id).select_related("login").first()
-    return link.login if link else None
 
 
 def pin_times(settings: Settings, issued_at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
