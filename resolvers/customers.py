@@ -406,13 +406,12 @@ async def verify_customer_claim(
 
     The claim holds when the number of the customer's *latest* invoice or of its
     *main* meter was given (and every number given matches), and the customer
-    has received at least one annual bill (`has_annual_bill`, R2). Registration
-    (R1/R2) and adding a customer number (R9) both ask this one function;
-    neither tells which number was wrong. Registration passes
-    `annual_bill_required=False` and asks `has_annual_bill` itself, to tell a
-    customer who proved the claim that the annual bill is missing. The same
-    four lookups run whatever exists, so that the time taken does not reveal
-    whether a customer number exists.
+    has received at least one annual bill (`has_annual_bill`). Registration and
+    adding a customer number both ask this one function; neither tells which
+    number was wrong. Registration passes `annual_bill_required=False` and asks
+    `has_annual_bill` itself, to tell a customer who proved the claim that the
+    annual bill is missing. The same four lookups run whatever exists, so that
+    the time taken does not reveal whether a customer number exists.
     """
     wanted = (number or "").strip()
     invoice_number = (invoice_number or "").strip() or None

@@ -338,7 +338,7 @@ class Limits:
 
     @staticmethod
     def mail_cooldown(kind: str, seconds: float) -> Limit:
-        """One mail of `kind` per cooldown (a new PIN after 5 minutes, R4)."""
+        """One mail of `kind` per cooldown (e.g. a new PIN only after `pin_resend_minutes`)."""
         return Limit(f"mail-cooldown:{kind}", 1, seconds)
 
     @staticmethod

@@ -71,8 +71,8 @@ def _pin_hash(pin: str, login_id: int, salt: str, settings: Settings) -> str:
 
 
 async def send_pin(login: Login, settings: Settings) -> OneTimeSecret:
-    """R4: mail a new PIN to a pending login; it voids every earlier one. Call in a
-    transaction."""
+    """Mail a new PIN (valid as `pin_times` says) to a pending login; it voids every
+    earlier one. Call in a transaction."""
     now = utcnow()
     await OneTimeSecret.filter(
         login_id=login.id, purpose=SecretPurpose.PIN, used_at=None, voided_at=None
