@@ -43,9 +43,6 @@ async def _tables(url: str) -> set[str]:
 def test_migrations_create_every_table_from_empty_and_are_idempotent(empty_database):
     asyncio.run(db.migrate(empty_database))
     tables = asyncio.run(_tables(empty_database))
-    expected = (
-        {m._meta.db_table for m in Tortoise.apps["models"].values()} if Tortoise.apps else set()
-    )
     for table in (
         "customer",
         "invoice",
@@ -62,7 +59,6 @@ def test_migrations_create_every_table_from_empty_and_are_idempotent(empty_datab
         "base_data_change",
         "partner",
         "partner_operation",
-        *expected,
     ):
         assert table in tables
     asyncio.run(db.migrate(empty_database))  # again: nothing to do, no error
