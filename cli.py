@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
+import io
 import logging
 import signal
 import sys
@@ -43,6 +45,52 @@ async def seed_demo_command(args: argparse.Namespace) -> int:
     async with db.database(settings.database_url):
         print(await seed_demo())
     return 0
+
+
+@command("import")
+async def import_command(args: argparse.Namespace) -> int:
+    """Exit 0: imported; 1: the file has bad rows and nothing was imported; 2: no such file."""
+    from dataio.importer import import_file
+    from dataio.progress import Progress, wants_progress
+
+    path: Path = args.file
+    async with db.database(get_settings().database_url):
+        try:
+            progress = Progress(enabled=wants_progress(args.progress, path))
+            report = await import_file(args.kind, path, dry_run=args.dry_run, progress=progress)
+        except OSError as error:
+            print(f"{path}: {error.strerror or error}", file=sys.stderr)
+            return 2
+    for problem in report.problems:
+        print(f"{path}:{problem.line}: {problem.message}", file=sys.stderr)
+    print(report.summary(), file=sys.stdout if report.ok else sys.stderr)
+    return 0 if report.ok else 1
+
+
+@command("export-readings")
+async def export_readings_command(args: argparse.Namespace) -> int:
+    from dataio.exporter import export_readings, write_atomically
+
+    settings = get_settings()
+    text = io.StringIO(newline="")
+    async with db.database(settings.database_url):
+        count = await export_readings(text, args.since, settings.utility_timezone)
+    if args.output is None:
+        sys.stdout.buffer.write(text.getvalue().encode())
+        sys.stdout.buffer.flush()
+    else:
+        await asyncio.to_thread(write_atomically, args.output, text.getvalue())
+    print(f"{count} customer reading(s) submitted since {args.since:%d.%m.%Y}.", file=sys.stderr)
+    return 0
+
+
+def _date_argument(text: str) -> dt.date:
+    from dataio.csvformat import FieldError, parse_date
+
+    try:
+        return parse_date(text)
+    except FieldError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 @command("partner")
@@ -452,6 +500,38 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("send-test-mail", help="Send a test mail now, to check the mail set-up.")
     p.add_argument("address", help="Recipient address.")
     p.add_argument("--locale", choices=("de", "en"), default="de")
+
+    from dataio.importer import KINDS
+
+    p = sub.add_parser(
+        "import",
+        help="Import master data from the billing system (CSV, see README).",
+        description="Check a whole CSV file, then upsert it in one transaction, or import "
+        "nothing and list every bad line. Exit code 0: imported, 1: bad lines, 2: no file.",
+    )
+    p.add_argument("kind", choices=list(KINDS), help="What the file holds.")
+    p.add_argument("file", type=Path, help="The CSV file (';', decimal comma, UTF-8).")
+    p.add_argument(
+        "--dry-run", action="store_true", help="Check and try the import, then roll it back."
+    )
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="Progress bar on stderr (default: for large files when stderr is a terminal).",
+    )
+
+    p = sub.add_parser(
+        "export-readings",
+        help="Export readings customers submitted since a date as CSV for billing.",
+    )
+    p.add_argument(
+        "--since",
+        required=True,
+        type=_date_argument,
+        help="Local date (TT.MM.JJJJ or JJJJ-MM-TT): readings submitted on or after it.",
+    )
+    p.add_argument("--output", "-o", type=Path, help="File to write (default: stdout).")
     return parser
 
 

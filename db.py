@@ -56,6 +56,30 @@ async def ping() -> bool:
     return True
 
 
+def is_outage(error: BaseException | None) -> bool:
+    """True when the database (or the network to it) is away, not when our code is wrong."""
+    from tortoise.exceptions import DBConnectionError, OperationalError
+
+    seen = 0
+    while error is not None and seen < 5:
+        if isinstance(error, DBConnectionError | ConnectionError | TimeoutError):
+            return True
+        if type(error).__module__.startswith("asyncpg") and type(error).__name__ in (
+            "ConnectionDoesNotExistError",
+            "InterfaceError",
+            "CannotConnectNowError",
+            "ConnectionFailureError",
+        ):
+            return True
+        if isinstance(error, OSError) and not isinstance(error, FileNotFoundError):
+            return True
+        if isinstance(error, OperationalError) and "connection" in str(error).lower():
+            return True
+        error = error.__cause__ or error.__context__
+        seen += 1
+    return False
+
+
 def __getattr__(name: str) -> Any:
     """`TORTOISE_ORM` for Tortoise's own tool: `tortoise -c db.TORTOISE_ORM makemigrations`."""
     if name == "TORTOISE_ORM":

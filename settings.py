@@ -170,7 +170,8 @@ class Settings(BaseSettings):
     )
     utility_timezone: str = Field(
         "Europe/Berlin",
-        description="Reading periods are calendar days at the utility: today is taken here.",
+        description="Reading periods are calendar days at the utility: today is taken here "
+        "(also for the import's readings and the export's --since).",
     )
     customer_claim_failures_per_login: int = Field(
         10,

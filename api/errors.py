@@ -19,6 +19,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 
+from db import is_outage
 from schema.errors import PublicError, message, register_messages
 
 log = logging.getLogger("kundenportal.api")
@@ -100,6 +101,11 @@ class ApiErrorCode(Enum):
     INVALID_API_KEY = strawberry.enum_value(
         "INVALID_API_KEY", description="The X-Api-Key header names no active partner. HTTP 401."
     )
+    SERVICE_UNAVAILABLE = strawberry.enum_value(
+        "SERVICE_UNAVAILABLE",
+        description="A service this API depends on (the database) does not answer right now; "
+        "nothing was changed. Try again shortly. HTTP 503.",
+    )
     INTERNAL_SERVER_ERROR = strawberry.enum_value(
         "INTERNAL_SERVER_ERROR",
         description="Something failed unexpectedly; quote `errorId` to support. The details "
@@ -155,6 +161,11 @@ register_messages(
             "Der API-Schlüssel ist ungültig oder widerrufen.",
             "The API key is invalid or revoked.",
         ),
+        ApiErrorCode.SERVICE_UNAVAILABLE: (
+            "Der Dienst ist vorübergehend nicht erreichbar. Bitte versuchen Sie es gleich noch "
+            "einmal.",
+            "The service is temporarily unavailable. Please try again shortly.",
+        ),
         ApiErrorCode.INTERNAL_SERVER_ERROR: (
             "Unerwarteter Fehler. Bitte nennen Sie dem Support die Fehlerkennung {errorId}.",
             "Unexpected error. Please quote error id {errorId} to support.",
@@ -194,9 +205,20 @@ def is_unexpected(error: GraphQLError) -> bool:
 
 
 def mask(error: GraphQLError, locale: str) -> GraphQLError:
-    """Replace an unexpected error by one with an id; log the original under that id."""
-    error_id = secrets.token_hex(6)
+    """Replace an unexpected error by one with an id; log the original under that id.
+
+    A database outage is no bug: it is answered SERVICE_UNAVAILABLE and logged as a warning.
+    """
     original = error.original_error
+    if is_outage(original):
+        log.warning("database unavailable: %s", type(original).__name__)
+        return GraphQLError(
+            message(ApiErrorCode.SERVICE_UNAVAILABLE, locale),
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": ApiErrorCode.SERVICE_UNAVAILABLE.value},
+        )
+    error_id = secrets.token_hex(6)
     log.error(
         "unexpected error %s at %s: %s",
         error_id,

@@ -38,6 +38,7 @@ from strawberry.types.unset import UNSET
 from api import graphiql
 from api.errors import ApiErrorCode, is_unexpected, mask
 from api.persisted import DOCUMENT_ID, PersistedQueries
+from db import is_outage
 from i18n import negotiate_locale
 from resolvers.auth import RequestErrorCode
 from resolvers.context import Context
@@ -58,6 +59,7 @@ STATUS_BY_CODE = {
     ApiErrorCode.PERSISTED_DOCUMENT_NOT_FOUND.value: 404,
     RequestErrorCode.RATE_LIMITED.value: 429,
     ApiErrorCode.INTERNAL_SERVER_ERROR.value: 500,
+    ApiErrorCode.SERVICE_UNAVAILABLE.value: 503,
 }
 
 
@@ -124,7 +126,12 @@ class GraphQLView(GraphQL):
         await self.queries.close()
 
     async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
-        session, via_cookie = await authenticate(request, self.settings)
+        try:
+            session, via_cookie = await authenticate(request, self.settings)
+        except Exception as error:
+            if is_outage(error):
+                raise RequestError(503, ApiErrorCode.SERVICE_UNAVAILABLE) from error
+            raise
         return Context(
             request=request,
             response=response,

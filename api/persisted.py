@@ -104,20 +104,38 @@ class MemoryStore:
 class RedisStore:
     """Registered APQ documents in Redis, so every app process sees a registration.
 
-    Entries expire when unused for `ttl` seconds; each hit renews them.
+    Entries expire when unused for `ttl` seconds; each hit renews them. A hash
+    names its document for good, so each process also keeps the documents it
+    has seen (fewer round trips). Redis away: the store answers "not found",
+    and Apollo clients send the document again, which then runs — the API
+    stays up, only slower.
     """
 
-    def __init__(self, client: Any, prefix: str, ttl: int) -> None:
+    def __init__(self, client: Any, prefix: str, ttl: int, near_size: int = 1000) -> None:
         self.client = client
         self.prefix = prefix
         self.ttl = ttl
+        self.near = _LRU(near_size)
 
     async def get(self, sha256: str) -> str | None:
-        value = await self.client.getex(self.prefix + sha256, ex=self.ttl)
-        return value.decode() if value is not None else None
+        if (document := self.near.get(sha256)) is not None:
+            return document
+        try:
+            value = await self.client.getex(self.prefix + sha256, ex=self.ttl)
+        except Exception as error:
+            log.warning("persisted-query store unavailable: %s", type(error).__name__)
+            return None
+        if value is None:
+            return None
+        self.near.put(sha256, value.decode())
+        return value.decode()
 
     async def put(self, sha256: str, document: str) -> None:
-        await self.client.set(self.prefix + sha256, document.encode(), ex=self.ttl)
+        self.near.put(sha256, document)
+        try:
+            await self.client.set(self.prefix + sha256, document.encode(), ex=self.ttl)
+        except Exception as error:
+            log.warning("persisted-query store unavailable: %s", type(error).__name__)
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -49,6 +49,7 @@ from collections.abc import AsyncIterator, Callable
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from db import is_outage
 from mailers.backends import PermanentFailure, TemporaryFailure, deliver
 from mailers.outbox import utcnow
 from models import MailStatus, OutboxMail
@@ -182,8 +183,11 @@ class MailWorker:
     async def _round(self) -> int:
         try:
             return await deliver_due(self.settings, may_start=self._may_start)
-        except Exception:
-            log.exception("mail worker round failed")
+        except Exception as error:
+            if is_outage(error):  # the mails wait in the database; nothing to see but the outage
+                log.warning("mail worker paused: database unavailable (%s)", type(error).__name__)
+            else:
+                log.exception("mail worker round failed")
             return 0
 
     async def run(self) -> None:

@@ -72,5 +72,9 @@ def configure_logging(log_format: str, level: str = "INFO") -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # These log SQL with its parameters at DEBUG: mail bodies (PINs, links), hashes.
+    # Never below INFO, whatever LOG_LEVEL says.
+    for name in ("tortoise.db_client", "aiosqlite", "asyncpg"):
+        logging.getLogger(name).setLevel(logging.INFO)
     # Our access log line replaces uvicorn's, which would repeat query strings.
     logging.getLogger("uvicorn.access").disabled = True

@@ -43,6 +43,7 @@ def build_schema(
     from api.errors import ApiErrorCode, ApiSchema, MaskUnexpectedErrors
     from api.limits import operation_guards
     from api.persisted import CachedDocuments, DocumentCache, PersistedDocuments
+    from ops.graphql_metrics import OperationMetrics
     from resolvers.auth import RequestErrorCode
 
     extensions: list = []
@@ -53,6 +54,7 @@ def build_schema(
             *operation_guards(settings),
             lambda: CachedDocuments(cache),
             MaskUnexpectedErrors,
+            OperationMetrics,
         ]
     # The codes of `errors[].extensions.code` are returned by no field: listed here, they are
     # part of the schema, so of GraphiQL's documentation and of schema.graphql.

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from app import create_app
-from tests.conftest import free_port, is_postgres
+from tests.builders import PASSWORD, register_and_login
+from tests.conftest import empty_all_tables, free_port, gql, is_postgres
 
 
 class CuttableProxy:
@@ -23,6 +24,8 @@ class CuttableProxy:
         self.writers: set[asyncio.StreamWriter] = set()
 
     async def start(self) -> None:
+        if self.server is not None:
+            return
         self.server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
 
     async def cut(self) -> None:
@@ -62,26 +65,49 @@ def proxied(database_url):
     return proxy, urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
 
 
-async def test_readyz_answers_503_while_the_database_is_away_and_recovers(proxied, settings):
+ME = "{ me { email } }"
+LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }"
+SPEC = {"Accept": "application/graphql-response+json"}
+
+
+async def test_database_away_answers_503_and_a_clear_error_and_recovers(proxied, settings, mailbox):
     proxy, url = proxied
     await proxy.start()
     settings.database_url = url
-    settings.mail_worker_in_app = False
     application = create_app(settings)
     transport = httpx.ASGITransport(app=application)
     async with (
         application.router.lifespan_context(application),
         httpx.AsyncClient(transport=transport, base_url="https://testserver") as client,
     ):
-        assert (await client.get("/readyz")).status_code == 200
-        await proxy.cut()
-        away = await client.get("/readyz")
-        assert away.status_code == 503
-        assert (await client.get("/healthz")).status_code == 200  # alive, just not ready
-        await proxy.start()
-        for _ in range(50):
-            if (await client.get("/readyz")).status_code == 200:
-                break
-            await asyncio.sleep(0.1)
-        assert (await client.get("/readyz")).status_code == 200
-        await proxy.cut()
+        try:
+            # given a user and a working database
+            token = await register_and_login(client, mailbox)
+            assert (await client.get("/readyz")).status_code == 200
+
+            # when the database goes away
+            await proxy.cut()
+
+            # then the service is alive but not ready, and GraphQL clients get a clear error
+            assert (await client.get("/readyz")).status_code == 503
+            assert (await client.get("/healthz")).status_code == 200
+            with_session = await gql(client, ME, token=token, headers=SPEC)
+            assert with_session.response.status_code == 503
+            assert with_session.errors[0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+            logging_in = await gql(client, LOGIN, {"e": "erika@example.org", "p": PASSWORD})
+            assert logging_in.errors[0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+            assert "errorId" not in logging_in.errors[0]["extensions"]
+
+            # and when it comes back, everything works again by itself
+            await proxy.start()
+            for _ in range(50):
+                if (await client.get("/readyz")).status_code == 200:
+                    break
+                await asyncio.sleep(0.1)
+            assert (await client.get("/readyz")).status_code == 200
+            again = await gql(client, ME, token=token)
+            assert again.data == {"me": {"email": "erika@example.org"}}
+        finally:
+            await proxy.start()
+            await empty_all_tables(url)
+            await proxy.cut()

@@ -73,6 +73,15 @@ async def test_metrics_expose_requests_and_mail_queue(client):
     assert "kp_database_up 1.0" in text
 
 
+async def test_metrics_count_operations_by_root_field_and_outcome(client):
+    await client.post("/graphql", json={"query": "query Anything { apiVersion }"})
+    await client.post("/graphql", json={"query": "{ noSuchField }"})
+    text = (await client.get("/metrics")).text
+    assert 'kp_graphql_operations_total{operation="query.apiVersion",outcome="ok"}' in text
+    assert 'kp_graphql_operations_total{operation="-",outcome="rejected"}' in text
+    assert "Anything" not in text
+
+
 def test_json_log_line_carries_request_id_and_no_secret():
     record = logging.LogRecord(
         "kundenportal",
