@@ -22,7 +22,7 @@ from ops.metrics import metrics_endpoint
 from ops.middleware import RequestMiddleware
 from ops.purge import run_purges
 from security.passwords import PasswordHasher
-from security.ratelimit import RedisRateLimiter, rate_limiter
+from security.ratelimit import rate_limiter
 from settings import Settings, get_settings
 
 CORS_HEADERS = [
@@ -63,9 +63,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 nice=settings.hash_thread_nice,
             )
             stack.callback(app.state.hasher.close)
-            limiter = rate_limiter(app.state, settings.redis_url, prefix=settings.rate_limit_prefix)
-            if isinstance(limiter, RedisRateLimiter):
-                stack.push_async_callback(limiter.aclose)
+            stack.push_async_callback(rate_limiter(app.state, settings).aclose)
             if settings.mail_worker_in_app:
                 await stack.enter_async_context(run_worker(settings))
             if settings.purge_interval_seconds > 0:

@@ -137,7 +137,7 @@ class Settings(BaseSettings):
         "Europe/Berlin", description="Times in mails are shown in the customers' time zone."
     )
 
-    # Accounts: rate limits (security/ratelimit.py; in Redis when REDIS_URL is set).
+    # Rate limits (security/ratelimit.py lists them all; in Redis when REDIS_URL is set).
     rate_limit_prefix: str = Field("kp:rl", description="Prefix of rate-limit keys in Redis.")
     link_resend_minutes: int = Field(
         5, description="Cooldown between two reset or e-mail-change mails, like the PIN's."

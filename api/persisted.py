@@ -10,7 +10,8 @@ A request names its document in one of four ways:
   (Apollo APQ, by POST or GET): the document registered under that hash, or
   `PersistedQueryNotFound`. For a partner: its operation with that hash.
 - the same with `query`: registers the document under the hash after checking
-  the hash and validating the document (rate-limited per client address).
+  the hash and validating the document (rate-limited per client address by
+  the app's one rate limiter, `security/ratelimit.py`).
 - `documentId` (top level, or GET parameter; `sha256:<hex>`, `sha1:<hex>` or
   the bare hex): a partner's operation from its uploaded manifest.
 
@@ -21,7 +22,6 @@ A request names its document in one of four ways:
 from __future__ import annotations
 
 import logging
-import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -47,8 +47,8 @@ from api.partners import (
     sha256_hex,
 )
 from models import Partner
-from ops.metrics import RATE_LIMIT_HITS
 from resolvers.auth import RequestErrorCode
+from security.ratelimit import Limits, rate_limiter
 from settings import Settings
 
 log = logging.getLogger("kundenportal.api")
@@ -141,46 +141,12 @@ class RedisStore:
         await self.client.aclose()
 
 
-class RegistrationLimiter:
-    """At most `limit` new APQ registrations per client address and window.
-
-    A fixed window: in Redis when configured (shared by all processes), else
-    in this process. Registration is the costly path (parse, validate, store),
-    and an open door for filling the store.
-    """
-
-    def __init__(self, limit: int, window: int, client: Any = None, prefix: str = "") -> None:
-        self.limit = limit
-        self.window = window
-        self.client = client
-        self.prefix = prefix
-        self.counts: dict[tuple[str, int], int] = {}
-
-    async def hit(self, address: str) -> int | None:
-        """Count one registration; seconds to wait when over the limit, else None."""
-        now = time.time()
-        slot = int(now // self.window)
-        retry_after = max(1, int((slot + 1) * self.window - now))
-        if self.client is not None:
-            key = f"{self.prefix}limit:{address}:{slot}"
-            count = await self.client.incr(key)
-            if count == 1:
-                await self.client.expire(key, self.window)
-        else:
-            if len(self.counts) > 10_000:
-                self.counts = {k: v for k, v in self.counts.items() if k[1] == slot}
-            count = self.counts.get((address, slot), 0) + 1
-            self.counts[(address, slot)] = count
-        return retry_after if count > self.limit else None
-
-
 @dataclass
 class PersistedQueries:
     """What the persisted-document extensions share across requests of one app."""
 
     settings: Settings
     store: DocumentStore
-    limiter: RegistrationLimiter
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PersistedQueries:
@@ -190,19 +156,9 @@ class PersistedQueries:
 
             client = Redis.from_url(settings.redis_url)
             store = RedisStore(client, settings.apq_redis_prefix, settings.apq_ttl_seconds)
-            limiter = RegistrationLimiter(
-                settings.apq_registrations_per_address,
-                settings.apq_registration_window_seconds,
-                client,
-                settings.apq_redis_prefix,
-            )
         else:
             store = MemoryStore(settings.apq_cache_size)
-            limiter = RegistrationLimiter(
-                settings.apq_registrations_per_address,
-                settings.apq_registration_window_seconds,
-            )
-        return cls(settings, store, limiter)
+        return cls(settings, store)
 
     async def close(self) -> None:
         await self.store.close()
@@ -286,11 +242,15 @@ class PersistedDocuments(SchemaExtension):
             if not settings.free_documents_allowed:
                 raise request_error(ApiErrorCode.FREE_DOCUMENTS_DISABLED, locale)
             if sha is not None and await self.queries.store.get(sha) is None:
-                retry_after = await self.queries.limiter.hit(context.client_address)
-                if retry_after is not None:
-                    RATE_LIMIT_HITS.labels("apq_registration").inc()
+                decision = await rate_limiter(context.request.app.state, settings).hit(
+                    Limits.persisted_query_registrations_per_address(settings),
+                    context.client_address,
+                )
+                if not decision.allowed:
                     raise request_error(
-                        RequestErrorCode.RATE_LIMITED, locale, retryAfter=retry_after
+                        RequestErrorCode.RATE_LIMITED,
+                        locale,
+                        retryAfter=decision.retry_after_seconds,
                     )
                 self.register = (sha, query)
             return query

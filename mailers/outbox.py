@@ -4,8 +4,10 @@ no mail exists), and the operations staff and the metrics endpoint run on it."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tortoise.expressions import Q
 from tortoise.functions import Count
@@ -14,6 +16,22 @@ from mailers.render import render
 from models import MailStatus, OutboxMail
 from settings import Settings
 
+# Deliberately simple: one @, a dot in the domain, no spaces. The mail sent to it proves the rest.
+_ADDRESS = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+MAX_ADDRESS = 254
+
+
+def is_valid_email(address: str) -> bool:
+    """Whether `address` is a usable e-mail address: for logins, contacts and base data.
+
+    One @, a dotted domain, no spaces, at most 254 characters; non-ASCII letters
+    only in lower case, because the databases' lower() (which checks the
+    case-free key of login addresses) lowers ASCII letters alone.
+    """
+    if len(address) > MAX_ADDRESS or not _ADDRESS.match(address):
+        return False
+    return all(c.isascii() or c == c.lower() for c in address)
+
 
 def mask_address(address: str) -> str:
     """`e***a@example.org`: tells the user which address was mailed (R19) without
@@ -21,6 +39,18 @@ def mask_address(address: str) -> str:
     local, _, domain = address.partition("@")
     shown = local[:1] + "***" if len(local) <= 2 else f"{local[0]}***{local[-1]}"
     return f"{shown}@{domain}"
+
+
+def format_when(moment: dt.datetime, locale: str, settings: Settings) -> str:
+    """A time as people read it in mails: local time with its zone's abbreviation."""
+    try:
+        zone: dt.tzinfo = ZoneInfo(settings.mail_timezone)
+    except ZoneInfoNotFoundError:
+        zone = dt.UTC
+    local = moment.astimezone(zone)
+    if locale == "en":
+        return local.strftime("%d %B %Y, %H:%M %Z")
+    return local.strftime("%d.%m.%Y, %H:%M Uhr %Z")
 
 
 async def queue_mail(

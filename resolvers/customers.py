@@ -10,8 +10,6 @@ problems into typed, translated errors.
 from __future__ import annotations
 
 import datetime as dt
-import hmac
-import math
 import re
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -23,9 +21,8 @@ import strawberry
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from mailers import mask_address, queue_mail
+from mailers import format_when, is_valid_email, mask_address, queue_mail
 from models import (
-    AuditEvent,
     BaseDataChange,
     Customer,
     Invoice,
@@ -35,15 +32,26 @@ from models import (
     Meter,
     Session,
 )
-from resolvers.auth import RequestErrorCode, require_login
-from resolvers.context import Context
+from resolvers.auth import (
+    enforce_not_exceeded,
+    limiter,
+    reauthenticate,
+    require_login,
+)
+from resolvers.context import Info, audit
 from resolvers.loaders import customers_by_login, forget, meters_by_customer
-from schema.errors import PublicError, register_messages
-from security.passwords import HashingBusy
+from schema.errors import (
+    REAUTHENTICATION_CODE,
+    REAUTHENTICATION_DESCRIPTION,
+    REAUTHENTICATION_MESSAGES,
+    PublicError,
+    register_messages,
+)
+from security.ratelimit import Limits
+from security.tokens import same
 from settings import Settings
 
 T = TypeVar("T")
-Info = strawberry.Info[Context, None]
 
 
 @strawberry.enum(description="Codes of errors about customer numbers, customer data and readings.")
@@ -97,8 +105,7 @@ class CustomerErrorCode(Enum):
         description="The data changed since the request was made; start the change again.",
     )
     REAUTHENTICATION_REQUIRED = strawberry.enum_value(
-        "REAUTHENTICATION_REQUIRED",
-        description="This change needs the current password: it is missing or wrong.",
+        REAUTHENTICATION_CODE, description=REAUTHENTICATION_DESCRIPTION
     )
     VALUE_INVALID = strawberry.enum_value(
         "VALUE_INVALID",
@@ -196,10 +203,7 @@ register_messages(
             "Die Daten wurden inzwischen geändert. Bitte ändern Sie die Basisdaten erneut.",
             "The data has changed in the meantime. Please edit the base data again.",
         ),
-        C.REAUTHENTICATION_REQUIRED: (
-            "Bitte bestätigen Sie die Änderung mit Ihrem aktuellen Passwort.",
-            "Please confirm this change with your current password.",
-        ),
+        C.REAUTHENTICATION_REQUIRED: REAUTHENTICATION_MESSAGES,
         C.VALUE_INVALID: (
             "Bitte geben Sie den Zählerstand in m³ an: nicht negativ, höchstens 3 "
             "Nachkommastellen.",
@@ -262,6 +266,10 @@ class Problem:
     params: dict[str, Any] = dataclass_field(default_factory=dict)
 
 
+PASSWORD_NEEDED = Problem(C.REAUTHENTICATION_REQUIRED, ("password",))
+"""The answer of every sensitive change of customer data that `reauthenticate` refuses."""
+
+
 @dataclass
 class Outcome(Generic[T]):
     """What an operation did: its result, or the problems that stopped it (nothing changed)."""
@@ -278,14 +286,6 @@ def utcnow() -> dt.datetime:
 def local_today(settings: Settings) -> dt.date:
     """Today at the utility: reading periods are its calendar days."""
     return dt.datetime.now(ZoneInfo(settings.utility_timezone)).date()
-
-
-def format_moment(at: dt.datetime, locale: str, settings: Settings) -> str:
-    """A moment as people at the utility read it, for mails."""
-    local = at.astimezone(ZoneInfo(settings.utility_timezone))
-    if locale == "de":
-        return local.strftime("%d.%m.%Y, %H:%M Uhr")
-    return local.strftime("%Y-%m-%d %H:%M ") + settings.utility_timezone
 
 
 # ------------------------------------------------------------ customer context
@@ -376,22 +376,42 @@ def _same(given: str | None, actual: str | None) -> bool:
     """Compare numbers as people type them (spaces, case), in constant time."""
     if not given or not actual:
         return False
-    a = "".join(given.split()).upper().encode()
-    b = "".join(actual.split()).upper().encode()
-    return hmac.compare_digest(a, b)
+    return same("".join(given.split()).upper(), "".join(actual.split()).upper())
+
+
+async def current_holder(customer: Customer) -> Login | None:
+    """R5: a customer number belongs to at most one login; this is it, if any.
+
+    A registration left unconfirmed past its expiry holds it until the purge
+    removes it (registration purges before it asks).
+    """
+    link = await LoginCustomer.filter(customer_id=customer.id).select_related("login").first()
+    return link.login if link else None
+
+
+async def has_annual_bill(customer_number: str) -> bool:
+    """R2: only customers that have received at least one annual bill can register
+    (or be added to a login)."""
+    return await Invoice.filter(customer__number=customer_number, kind=InvoiceKind.ANNUAL).exists()
 
 
 async def verify_customer_claim(
-    number: str, invoice_number: str | None, meter_number: str | None
+    number: str,
+    invoice_number: str | None,
+    meter_number: str | None,
+    *,
+    annual_bill_required: bool = True,
 ) -> Customer | None:
-    """R1, R2, R9: the customer whose number was given, if the claim holds, else None.
+    """R1, R9: the customer whose number was given, if the claim holds, else None.
 
     The claim holds when the number of the customer's *latest* invoice or of its
     *main* meter was given (and every number given matches), and the customer
-    has received at least one annual bill. Registration (R1/R2) and adding a
-    customer number (R9) both ask this one function; neither tells which part
-    was wrong. The same four lookups run whatever exists, so that the time taken
-    does not reveal whether a customer number exists.
+    has received at least one annual bill (`has_annual_bill`). Registration and
+    adding a customer number both ask this one function; neither tells which
+    number was wrong. Registration passes `annual_bill_required=False` and asks
+    `has_annual_bill` itself, to tell a customer who proved the claim that the
+    annual bill is missing. The same four lookups run whatever exists, so that
+    the time taken does not reveal whether a customer number exists.
     """
     wanted = (number or "").strip()
     invoice_number = (invoice_number or "").strip() or None
@@ -399,46 +419,15 @@ async def verify_customer_claim(
     customer = await Customer.filter(number=wanted).first()
     latest = await Invoice.filter(customer__number=wanted).order_by("-date", "-id").first()
     main = await Meter.filter(customer__number=wanted, is_main=True).first()
-    has_annual = await Invoice.filter(customer__number=wanted, kind=InvoiceKind.ANNUAL).exists()
+    has_annual = await has_annual_bill(wanted)
     if not (invoice_number or meter_number):
         return None
     invoice_ok = _same(invoice_number, latest.number if latest else None)
     meter_ok = _same(meter_number, main.number if main else None)
     matches = (invoice_ok or not invoice_number) and (meter_ok or not meter_number)
-    if customer is None or not has_annual or not matches:
+    if customer is None or not matches or (annual_bill_required and not has_annual):
         return None
     return customer
-
-
-async def _audit(info: Info, action: str, outcome: str, **details: Any) -> None:
-    login = info.context.login
-    await AuditEvent.create(
-        action=action,
-        actor=f"login:{login.id}" if login else "anonymous",
-        login_id=login.id if login else None,
-        client_address=info.context.client_address,
-        outcome=outcome,
-        details=details,
-    )
-
-
-async def _throttle(info: Info, login: Login, action: str, limit: int) -> None:
-    """Refuse an operation whose failures within the rate window reached `limit`,
-    until the oldest of them leaves the window. The failures are audit events, so
-    the limit holds across processes."""
-    window = dt.timedelta(seconds=info.context.settings.rate_window_seconds)
-    now = utcnow()
-    recent: list[dt.datetime] = await (
-        AuditEvent.filter(login_id=login.id, action=action, outcome="failure", at__gte=now - window)
-        .order_by("-at")
-        .limit(limit)
-        .values_list("at", flat=True)
-    )  # type: ignore[assignment]
-    if len(recent) >= limit:
-        wait = math.ceil((min(recent) + window - now).total_seconds())
-        raise PublicError(
-            RequestErrorCode.RATE_LIMITED, info.context.locale, retryAfter=max(wait, 1)
-        )
 
 
 async def add_customer_number(
@@ -447,7 +436,6 @@ async def add_customer_number(
     """Add a customer number to the login, with the proof `verify_customer_claim`
     asks for; failures count towards a per-login limit (numbers are guessable)."""
     login = require_login(info)
-    settings = info.context.settings
     problems = []
     if not number.strip():
         problems.append(Problem(C.REQUIRED, ("customerNumber",)))
@@ -455,19 +443,21 @@ async def add_customer_number(
         problems.append(Problem(C.REQUIRED, ("invoiceNumber",)))
     if problems:
         return Outcome(problems=problems)
-    await _throttle(info, login, "customer.add", settings.customer_claim_failures_per_login)
+    failures = Limits.claim_failures_per_login(info.context.settings)
+    await enforce_not_exceeded(info, failures, f"login:{login.id}")
     customer = await verify_customer_claim(number, invoice_number, meter_number)
     if customer is None:
-        await _audit(info, "customer.add", "failure")
+        await limiter(info).hit(failures, f"login:{login.id}")
+        await audit(info, "customer.add", login.id, outcome="failure")
         return Outcome(problems=[Problem(C.CLAIM_NOT_VERIFIED)])
-    holder = await LoginCustomer.filter(customer_id=customer.id).first()
+    holder = await current_holder(customer)
     if holder is not None:
-        code = C.ALREADY_ADDED if holder.login_id == login.id else C.TAKEN
+        code = C.ALREADY_ADDED if holder.id == login.id else C.TAKEN
         return Outcome(problems=[Problem(code, ("customerNumber",))])
     try:
         async with in_transaction():
             await LoginCustomer.create(login_id=login.id, customer_id=customer.id)
-            await _audit(info, "customer.add", "success", customer_id=customer.id)
+            await audit(info, "customer.add", login.id, customer_id=customer.id)
     except IntegrityError:
         return Outcome(problems=[Problem(C.TAKEN, ("customerNumber",))])
     forget(customers_by_login(info), login.id)
@@ -496,42 +486,12 @@ async def remove_customer_number(info: Info, number: str) -> Outcome[str]:
             .using_db(conn)
             .update(active_customer_id=None)
         )
-        await _audit(info, "customer.remove", "success", customer_id=link.customer_id)
+        await audit(info, "customer.remove", login.id, customer_id=link.customer_id)
     session = info.context.session
     if session is not None and session.active_customer_id == link.customer_id:
         session.active_customer_id = None
     forget(customers_by_login(info), login.id)
     return Outcome(wanted)
-
-
-# ------------------------------------------------------------- re-authentication
-
-
-async def reauthenticate(info: Info, password: str | None) -> Problem | None:
-    """Sensitive changes need the current password, unless the session logged in
-    within `reauth_minutes`: a session left open on a shared computer cannot
-    change consent or base data. A wrong password counts as a failed login."""
-    login = require_login(info)
-    context = info.context
-    settings = context.settings
-    session = context.session
-    assert session is not None
-    now = utcnow()
-    if password is None:
-        if now - session.authenticated_at <= dt.timedelta(minutes=settings.reauth_minutes):
-            return None
-        return Problem(C.REAUTHENTICATION_REQUIRED, ("password",))
-    await _throttle(info, login, "reauthenticate", settings.login_failures_per_login)
-    try:
-        ok = await context.hasher.verify(password, login.password_hash)
-    except HashingBusy:
-        raise PublicError(RequestErrorCode.BUSY, context.locale) from None
-    if not ok:
-        await _audit(info, "reauthenticate", "failure")
-        return Problem(C.REAUTHENTICATION_REQUIRED, ("password",))
-    await Session.filter(id=session.id).update(authenticated_at=now)
-    session.authenticated_at = now
-    return None
 
 
 # ------------------------------------------------------------------- base data
@@ -542,11 +502,6 @@ _LIMITS = {"name": 200, "street": 200, "postal_code": 10, "city": 100, "phone": 
 _REQUIRED = {"name", "street", "postal_code", "city"}
 _POSTAL_CODE = re.compile(r"\d{5}")
 _PHONE = re.compile(r"\+?[0-9 ()/\-]+")
-# The syntax browsers check for <input type="email">.
-_EMAIL = re.compile(
-    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
-)
 
 
 def _camel(name: str) -> str:
@@ -583,7 +538,7 @@ def clean_base_data(values: dict[str, str | None]) -> tuple[dict[str, str], list
             if not _PHONE.fullmatch(value) or not 6 <= digits <= 15:
                 problems.append(Problem(C.PHONE_INVALID, path))
                 continue
-        if name == "email" and not _EMAIL.fullmatch(value):
+        if name == "email" and not is_valid_email(value):
             problems.append(Problem(C.EMAIL_INVALID, path))
             continue
         cleaned[name] = value
@@ -688,8 +643,8 @@ async def confirm_base_data_change(
         return Outcome(problems=[Problem(C.CHANGE_ALREADY_CONFIRMED, ("id",))])
     if utcnow() >= change.expires_at:
         return Outcome(problems=[Problem(C.CHANGE_EXPIRED, ("id",))])
-    if problem := await reauthenticate(info, password):
-        return Outcome(problems=[problem])
+    if not await reauthenticate(info, password):
+        return Outcome(problems=[PASSWORD_NEEDED])
     async with in_transaction() as conn:
         fresh = await Customer.filter(id=customer.id).select_for_update().using_db(conn).get()
         if any(getattr(fresh, name) != diff["old"] for name, diff in change.changes.items()):
@@ -710,7 +665,7 @@ async def confirm_base_data_change(
                 setattr(fresh, name, diff["new"])
                 updated.append(name)
         await fresh.save(using_db=conn, update_fields=[*updated, "updated_at"])
-        await _audit(info, "customer.base_data", "success", fields=sorted(change.changes))
+        await audit(info, "customer.base_data", login.id, fields=sorted(change.changes))
         mailed_to = await confirm_by_mail(
             "base_data_changed", fresh, login, settings, conn, changes=_change_lines(change.changes)
         )
@@ -732,13 +687,13 @@ async def set_online_customer(info: Info, consent: bool, password: str | None) -
     customer = await require_active_customer(info)
     if customer.online_consent == consent:
         return Outcome(problems=[Problem(C.NOTHING_CHANGED, ("consent",))])
-    if problem := await reauthenticate(info, password):
-        return Outcome(problems=[problem])
+    if not await reauthenticate(info, password):
+        return Outcome(problems=[PASSWORD_NEEDED])
     async with in_transaction() as conn:
         fresh = await Customer.filter(id=customer.id).select_for_update().using_db(conn).get()
         record_online_consent(fresh, consent, login, settings)
         await fresh.save(using_db=conn, update_fields=[*CONSENT_FIELDS, "updated_at"])
-        await _audit(info, "customer.consent", "given" if consent else "withdrawn")
+        await audit(info, "customer.consent", login.id, outcome="given" if consent else "withdrawn")
         mailed_to = await confirm_by_mail(
             "online_consent_changed",
             fresh,
@@ -746,7 +701,7 @@ async def set_online_customer(info: Info, consent: bool, password: str | None) -
             settings,
             conn,
             given=consent,
-            at=format_moment(fresh.online_consent_at or utcnow(), login.locale, settings),
+            at=format_when(fresh.online_consent_at or utcnow(), login.locale, settings),
             wording_version=fresh.online_consent_version,
         )
     _refresh(info, customer, fresh)

@@ -23,7 +23,7 @@ from models import (
     Session,
 )
 from resolvers.auth import require_login
-from resolvers.context import Context
+from resolvers.context import Info
 
 
 def _plain(value: Any) -> Any:
@@ -156,5 +156,5 @@ class PrivacyQuery:
         "JSON document (GDPR right of access and portability). Contains no password hash, "
         "token or PIN."
     )
-    async def my_data_export(self, info: strawberry.Info[Context, None]) -> JSON:
+    async def my_data_export(self, info: Info) -> JSON:
         return await export_login_data(require_login(info))  # type: ignore[return-value]

@@ -14,27 +14,25 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import strawberry
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from mailers import mask_address, queue_mail
+from mailers import mask_address
 from models import Customer, Login, Meter, MeterReading, ReadingPeriod, ReadingSource
 from models.customers import ReadingWindow, WindowState
 from resolvers.auth import require_login
-from resolvers.context import Context
+from resolvers.context import Info
 from resolvers.customers import (
     C,
     Outcome,
     Problem,
+    confirm_by_mail,
     find_meter,
     local_today,
     require_active_customer,
 )
 from resolvers.loaders import forget, period_key, periods_by_meter, readings_by_meter
-
-Info = strawberry.Info[Context, None]
 
 MAX_VALUE = Decimal("999999999.999")
 MAX_IDEMPOTENCY_KEY = 100
@@ -249,14 +247,12 @@ async def _store_reading(
         if corrected is not None:
             corrected.replaced_by_id = reading.id
             await corrected.save(using_db=conn, update_fields=["replaced_by_id"])
-        await queue_mail(
+        mailed_to = await confirm_by_mail(
             "reading_received",
-            to=login.email,
-            locale=login.locale,
-            settings=settings,
-            using_db=conn,
-            customer_number=customer.number,
-            name=customer.name,
+            customer,
+            login,
+            settings,
+            conn,
             meter_number=meter.number,
             value=format_m3(value, login.locale),
             read_on=format_day(today, login.locale),
@@ -264,7 +260,7 @@ async def _store_reading(
             if corrected
             else None,
         )
-    return Outcome(Submitted(reading, corrected, meter), mailed_to=mask_address(login.email))
+    return Outcome(Submitted(reading, corrected, meter), mailed_to=mailed_to)
 
 
 def format_m3(value: Decimal, locale: str) -> str:

@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING
 
 import strawberry
 
-from schema.errors import UserError, message, register_messages
+from schema.errors import (
+    REAUTHENTICATION_CODE,
+    REAUTHENTICATION_DESCRIPTION,
+    REAUTHENTICATION_MESSAGES,
+    UserError,
+    message,
+    register_messages,
+)
 
 if TYPE_CHECKING:
     from models import Login as LoginRow
@@ -78,11 +85,7 @@ class AccountErrorCode(Enum):
     LOGIN_NOT_CONFIRMED = _code(
         "LOGIN_NOT_CONFIRMED", "The registration is not confirmed yet: enter the PIN first."
     )
-    REAUTHENTICATION_REQUIRED = _code(
-        "REAUTHENTICATION_REQUIRED",
-        "The current password is missing or wrong. Sensitive changes need it, and any "
-        "change once the session logged in longer ago than the re-authentication time.",
-    )
+    REAUTHENTICATION_REQUIRED = _code(REAUTHENTICATION_CODE, REAUTHENTICATION_DESCRIPTION)
     LINK_INVALID = _code("LINK_INVALID", "The link is unknown, already used or replaced.")
     LINK_EXPIRED = _code("LINK_EXPIRED", "The link is no longer valid.")
     SESSION_NOT_FOUND = _code("SESSION_NOT_FOUND", "No such session of this login.")
@@ -184,10 +187,7 @@ register_messages(
             "Bitte bestätigen Sie zuerst Ihre Registrierung mit dem PIN aus unserer E-Mail.",
             "Please first confirm your registration with the PIN from our e-mail.",
         ),
-        AccountErrorCode.REAUTHENTICATION_REQUIRED: (
-            "Bitte bestätigen Sie die Änderung mit Ihrem aktuellen Passwort.",
-            "Please confirm this change with your current password.",
-        ),
+        AccountErrorCode.REAUTHENTICATION_REQUIRED: REAUTHENTICATION_MESSAGES,
         AccountErrorCode.LINK_INVALID: (
             "Dieser Link ist ungültig oder wurde bereits verwendet.",
             "This link is invalid or has already been used.",

@@ -20,7 +20,7 @@ from models import BaseDataChange as BaseDataChangeRow
 from models import Customer, Invoice, Meter, MeterReading
 from resolvers import customers as ops
 from resolvers import readings
-from resolvers.context import Context
+from resolvers.context import Info
 from resolvers.customers import (
     NO_KEY_DATE_MESSAGE,
     NO_NEXT_PERIOD_MESSAGE,
@@ -31,8 +31,6 @@ from resolvers.loaders import invoices_by_customer, meters_by_customer
 from schema.errors import PublicError, UserError, message
 from schema.ids import decode_id, encode_id
 from schema.pagination import DEFAULT_PAGE_SIZE, Page, PageLimit, PageOffset, page_window
-
-Info = strawberry.Info[Context, None]
 
 # ------------------------------------------------------------------------ enums
 

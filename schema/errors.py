@@ -41,6 +41,20 @@ class UserError:
     )
 
 
+# Issue 9: one code for every sensitive mutation whose password `resolvers.auth.reauthenticate`
+# refuses; each area's error enum has it, with this description and these messages.
+REAUTHENTICATION_CODE = "REAUTHENTICATION_REQUIRED"
+REAUTHENTICATION_DESCRIPTION = (
+    "The current password is missing or wrong. Changing the password or the login e-mail "
+    "and deleting the profile always need it; other sensitive changes (online consent, base "
+    "data) need it once the session logged in longer ago than the re-authentication time."
+)
+REAUTHENTICATION_MESSAGES = (
+    "Bitte bestätigen Sie die Änderung mit Ihrem aktuellen Passwort.",
+    "Please confirm this change with your current password.",
+)
+
+
 class PublicError(Exception):
     """An error meant for the client as a GraphQL error (not masked), with a stable code.
 

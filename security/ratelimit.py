@@ -21,7 +21,11 @@ Where the counts live:
   closed (per process) rather than open, and Redis is tried again after a pause.
 
 Keys are hashed before they are stored, so Redis holds no e-mail or client
-addresses. Time is `time.time()`, so a test can move the clock.
+addresses. Time is `time.time()`, so a test can move the clock. Every refusal
+is counted in the `kp_rate_limit_hits_total` metric, by purpose.
+
+`Limits` lists every limit the service applies, so they can be reviewed in
+one place; the app's one limiter is `rate_limiter(app.state, settings)`.
 """
 
 from __future__ import annotations
@@ -34,9 +38,16 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from ops.metrics import RATE_LIMIT_HITS
+
+if TYPE_CHECKING:
+    from settings import Settings
 
 log = logging.getLogger("kundenportal.ratelimit")
+
+DAY = 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,15 @@ class RateLimiter:
     async def hit_all(
         self, checks: Sequence[tuple[Limit, str]], *, cost: int = 1, consume: bool = True
     ) -> Decision:
+        """Count `cost` hits for every (limit, key) if all of them allow it, else none."""
+        decision = await self._decide(checks, cost=cost, consume=consume)
+        if not decision.allowed and decision.limited_by is not None:
+            RATE_LIMIT_HITS.labels(decision.limited_by).inc()
+        return decision
+
+    async def _decide(
+        self, checks: Sequence[tuple[Limit, str]], *, cost: int, consume: bool
+    ) -> Decision:
         raise NotImplementedError
 
     async def clear(self, limit: Limit, key: str) -> None:
@@ -107,8 +127,8 @@ class MemoryRateLimiter(RateLimiter):
         self._hits[name] = (window, entries)
         return entries
 
-    async def hit_all(
-        self, checks: Sequence[tuple[Limit, str]], *, cost: int = 1, consume: bool = True
+    async def _decide(
+        self, checks: Sequence[tuple[Limit, str]], *, cost: int, consume: bool
     ) -> Decision:
         now = time.time()
         worst: Decision | None = None
@@ -222,13 +242,13 @@ class RedisRateLimiter(RateLimiter):
             )
         self._down_until = time.monotonic() + self.RETRY_REDIS_AFTER
 
-    async def hit_all(
-        self, checks: Sequence[tuple[Limit, str]], *, cost: int = 1, consume: bool = True
+    async def _decide(
+        self, checks: Sequence[tuple[Limit, str]], *, cost: int, consume: bool
     ) -> Decision:
         if not checks:
             return Decision(True)
         if time.monotonic() < self._down_until:
-            return await self.fallback.hit_all(checks, cost=cost, consume=consume)
+            return await self.fallback._decide(checks, cost=cost, consume=consume)
         args: list[Any] = [repr(time.time()), cost, "1" if consume else "0", secrets.token_hex(8)]
         for limit, _ in checks:
             args += [limit.limit, repr(float(limit.window))]
@@ -238,7 +258,7 @@ class RedisRateLimiter(RateLimiter):
             )
         except Exception as error:  # any Redis or socket failure: never open the limits
             self._redis_down(error)
-            return await self.fallback.hit_all(checks, cost=cost, consume=consume)
+            return await self.fallback._decide(checks, cost=cost, consume=consume)
         if int(allowed):
             return Decision(True, remaining=max(int(remaining), 0))
         return Decision(False, float(wait), checks[int(index) - 1][0].purpose)
@@ -259,14 +279,81 @@ def build_rate_limiter(redis_url: str | None, *, prefix: str = "kp:rl") -> RateL
     return RedisRateLimiter(redis_url, prefix=prefix) if redis_url else MemoryRateLimiter()
 
 
-def rate_limiter(state: Any, redis_url: str | None, *, prefix: str = "kp:rl") -> RateLimiter:
-    """The app's one limiter, made on first use and kept on `app.state`.
+def rate_limiter(state: Any, settings: Settings) -> RateLimiter:
+    """The app's one limiter, made by the lifespan (or on first use) and kept on `app.state`.
 
     `state` is the Starlette app's `state` (`request.app.state`), so each app,
     and each test's app, has its own counts.
     """
     limiter = getattr(state, "rate_limiter", None)
     if limiter is None:
-        limiter = build_rate_limiter(redis_url, prefix=prefix)
+        limiter = build_rate_limiter(settings.redis_url, prefix=settings.rate_limit_prefix)
         state.rate_limiter = limiter
     return limiter
+
+
+class Limits:
+    """Every limit the service applies, from settings: one place to review them all."""
+
+    @staticmethod
+    def login_failures_per_login(s: Settings) -> Limit:
+        """Wrong passwords per login, at login and at re-authentication (a lockout)."""
+        return Limit("login-failures-per-login", s.login_failures_per_login, s.rate_window_seconds)
+
+    @staticmethod
+    def login_failures_per_address(s: Settings) -> Limit:
+        return Limit(
+            "login-failures-per-address", s.login_failures_per_address, s.rate_window_seconds
+        )
+
+    @staticmethod
+    def register_per_address(s: Settings) -> Limit:
+        return Limit("register-per-address", s.register_attempts_per_address, 3600)
+
+    @staticmethod
+    def proof_failures_per_customer(s: Settings) -> Limit:
+        """Wrong invoice or meter numbers given for one customer number at registration."""
+        return Limit("proof-failures-per-customer", s.proof_failures_per_customer, DAY)
+
+    @staticmethod
+    def claim_failures_per_login(s: Settings) -> Limit:
+        """Wrong customer claims of one login (addCustomerNumber): numbers are guessable."""
+        return Limit(
+            "claim-failures-per-login", s.customer_claim_failures_per_login, s.rate_window_seconds
+        )
+
+    @staticmethod
+    def pin_attempts_per_address(s: Settings) -> Limit:
+        return Limit("pin-attempts-per-address", s.pin_attempts_per_address, s.rate_window_seconds)
+
+    @staticmethod
+    def link_failures_per_address(s: Settings) -> Limit:
+        return Limit(
+            "link-failures-per-address", s.link_failures_per_address, s.rate_window_seconds
+        )
+
+    @staticmethod
+    def contact_per_address(s: Settings) -> Limit:
+        return Limit("contact-per-address", s.contact_messages_per_address, 3600)
+
+    @staticmethod
+    def mail_cooldown(kind: str, seconds: float) -> Limit:
+        """One mail of `kind` per cooldown (e.g. a new PIN only after `pin_resend_minutes`)."""
+        return Limit(f"mail-cooldown:{kind}", 1, seconds)
+
+    @staticmethod
+    def mails_per_address(s: Settings, kind: str) -> Limit:
+        return Limit(f"mail-per-address:{kind}", s.mails_per_address_per_day, DAY)
+
+    @staticmethod
+    def mails_per_client(s: Settings, kind: str) -> Limit:
+        return Limit(f"mail-per-client:{kind}", s.mails_per_client_per_day, DAY)
+
+    @staticmethod
+    def persisted_query_registrations_per_address(s: Settings) -> Limit:
+        """New APQ hashes per client address: each is parsed, validated and stored."""
+        return Limit(
+            "persisted-query-registration",
+            s.apq_registrations_per_address,
+            s.apq_registration_window_seconds,
+        )

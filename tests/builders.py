@@ -1,4 +1,5 @@
-"""Data builders for tests: customers as the billing system has them, logged-in users.
+"""Builders for account tests: customers as the billing system has them (made with
+`tests.customer_builders`), and users who registered and logged in through the API.
 
 customer = await make_customer("100001")
 token = await register_and_login(client, mailbox, customer=customer)
@@ -13,7 +14,8 @@ from typing import Any
 
 import httpx
 
-from models import Customer, Invoice, InvoiceKind, Meter, MeterKind
+from models import Customer, InvoiceKind, MeterKind
+from tests import customer_builders as data
 from tests.conftest import Mailbox, gql, pin_from
 
 PASSWORD = "Tiefbrunnen#42"
@@ -44,6 +46,16 @@ mutation Login($email: String!, $password: String!) {
 """
 
 
+def codes(payload: dict[str, Any]) -> list[str]:
+    """The error codes of a payload, in order."""
+    return [e["code"] for e in payload["errors"]]
+
+
+def close_to(value: str, expected: dt.datetime, seconds: float = 5) -> bool:
+    """Whether the ISO time `value` lies within `seconds` of `expected`."""
+    return abs((dt.datetime.fromisoformat(value) - expected).total_seconds()) <= seconds
+
+
 @dataclass
 class MadeCustomer:
     """A customer with two invoices and two meters, numbered after the customer."""
@@ -66,35 +78,17 @@ async def make_customer(
     """A customer as imported from billing. Without `annual_bill` both invoices are
     of another kind (R2 refuses it)."""
     today = today or dt.date.today()
-    row = await Customer.create(number=number, name=name, email=f"kunde{number}@example.org")
+    row = await data.make_customer(number, name=name, email=f"kunde{number}@example.org")
     kind = InvoiceKind.ANNUAL if annual_bill else InvoiceKind.OTHER
-    older = await Invoice.create(
-        customer=row,
-        number=f"R-A-{number}",
-        date=today - dt.timedelta(days=400),
-        kind=kind,
-        amount_cents=41000,
-    )
-    latest = await Invoice.create(
-        customer=row,
-        number=f"R-B-{number}",
-        date=today - dt.timedelta(days=35),
-        kind=kind,
-        amount_cents=43000,
-    )
-    main = await Meter.create(
-        customer=row,
-        number=f"Z-{number}",
-        is_main=True,
-        kind=MeterKind.MANUAL,
-        installed_on=dt.date(2015, 1, 1),
-    )
-    other = await Meter.create(
-        customer=row,
-        number=f"F-{number}",
-        is_main=False,
-        kind=MeterKind.RADIO,
-        installed_on=dt.date(2018, 1, 1),
+    older, latest = [
+        await data.make_invoice(
+            row, f"R-{letter}-{number}", date=today - dt.timedelta(days=days), kind=kind
+        )
+        for letter, days in (("A", 400), ("B", 35))
+    ]
+    main = await data.make_meter(row, f"Z-{number}", main=True, installed_on=dt.date(2015, 1, 1))
+    other = await data.make_meter(
+        row, f"F-{number}", kind=MeterKind.RADIO, installed_on=dt.date(2018, 1, 1)
     )
     return MadeCustomer(row, number, latest.number, older.number, main.number, other.number)
 

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 import pytest_asyncio
+import time_machine
 from aiosmtpd.controller import Controller
 from tortoise import Tortoise
 from tortoise.connection import connections
@@ -32,6 +33,7 @@ from tortoise.connection import connections
 import db
 from app import create_app
 from settings import Settings
+from tests.customer_builders import NOW
 
 # --------------------------------------------------------------------- database
 
@@ -225,3 +227,20 @@ async def gql(
     )
     body = response.json()
     return Result(body.get("data"), body.get("errors"), response)
+
+
+@pytest.fixture
+def clock() -> Iterator[Any]:
+    """Time starts at `tests.customer_builders.NOW` and runs on; move it with `clock.shift`."""
+    with time_machine.travel(NOW, tick=True) as traveller:
+        yield traveller
+
+
+@pytest_asyncio.fixture
+async def outbox(settings: Settings) -> AsyncIterator[Settings]:
+    """The database without the app (no mail worker of its own); emptied afterwards."""
+    async with db.database(settings.database_url):
+        try:
+            yield settings
+        finally:
+            await empty_all_tables(settings.database_url)

@@ -31,6 +31,9 @@ from security.sessions import start_session
 from settings import Settings
 
 PASSWORD = "Wasser!2024"
+NOW = dt.datetime(2025, 3, 10, 9, 0, tzinfo=dt.UTC)
+"""Where the `clock` fixture (tests/conftest.py) starts the tests that ask for it."""
+TODAY = NOW.date()
 _counter = iter(range(1, 1_000_000))
 
 

@@ -6,11 +6,11 @@ import datetime as dt
 import re
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
-
 from tests.builders import (
     LOGIN,
     PASSWORD,
+    close_to,
+    codes,
     log_in,
     make_customer,
     register,
@@ -43,22 +43,8 @@ ME = "{ me { email } }"
 NEW = "erika.neu@example.net"
 
 
-def codes(payload: dict) -> list[str]:
-    return [e["code"] for e in payload["errors"]]
-
-
 def token_of(link: str) -> str:
     return parse_qs(urlsplit(link).query)["token"][0]
-
-
-def close_to(value: str, expected: dt.datetime, seconds: float = 5) -> bool:
-    return abs((dt.datetime.fromisoformat(value) - expected).total_seconds()) <= seconds
-
-
-@pytest.fixture
-def clock(time_machine):
-    time_machine.move_to(dt.datetime.now(dt.UTC), tick=True)
-    return time_machine
 
 
 async def change(client, token: str, email: str = NEW, current: str | None = PASSWORD) -> dict:

@@ -6,10 +6,17 @@ from __future__ import annotations
 import datetime as dt
 
 import httpx
-import pytest
 
 from models import AuditEvent
-from tests.builders import LOGIN, PASSWORD, log_in, make_customer, register, register_and_login
+from tests.builders import (
+    LOGIN,
+    PASSWORD,
+    codes,
+    log_in,
+    make_customer,
+    register,
+    register_and_login,
+)
 from tests.conftest import gql
 
 ME = "{ me { email customerNumbers lastLoginAt } }"
@@ -19,16 +26,6 @@ mutation Logout($all: Boolean!) {
   logout(allSessions: $all) { errors { code } endedSessions }
 }
 """
-
-
-def codes(payload: dict) -> list[str]:
-    return [e["code"] for e in payload["errors"]]
-
-
-@pytest.fixture
-def clock(time_machine):
-    time_machine.move_to(dt.datetime.now(dt.UTC), tick=True)
-    return time_machine
 
 
 async def test_login_returns_a_token_and_sets_a_secure_cookie(client, mailbox):

@@ -6,10 +6,17 @@ from __future__ import annotations
 import datetime as dt
 
 import httpx
-import pytest
 
 from models import OutboxMail
-from tests.builders import REGISTER, make_customer, register, register_and_login, register_input
+from tests.builders import (
+    REGISTER,
+    close_to,
+    codes,
+    make_customer,
+    register,
+    register_and_login,
+    register_input,
+)
 from tests.conftest import gql
 
 REQUEST_RESET = """
@@ -31,20 +38,6 @@ mutation ChangeEmail($email: String!) {
   }
 }
 """
-
-
-def codes(payload: dict) -> list[str]:
-    return [e["code"] for e in payload["errors"]]
-
-
-def close_to(value: str, expected: dt.datetime, seconds: float = 5) -> bool:
-    return abs((dt.datetime.fromisoformat(value) - expected).total_seconds()) <= seconds
-
-
-@pytest.fixture
-def clock(time_machine):
-    time_machine.move_to(dt.datetime.now(dt.UTC), tick=True)
-    return time_machine
 
 
 async def test_reset_mails_to_one_address_are_capped_per_day(client, mailbox, settings, clock):

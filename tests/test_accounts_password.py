@@ -5,10 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import parse_qs, quote, urlsplit
 
-import pytest
-
 from models import OutboxMail
-from tests.builders import LOGIN, PASSWORD, log_in, make_customer, register, register_and_login
+from tests.builders import (
+    LOGIN,
+    PASSWORD,
+    close_to,
+    codes,
+    log_in,
+    make_customer,
+    register,
+    register_and_login,
+)
 from tests.conftest import gql, link_from
 
 REQUEST_RESET = """
@@ -42,22 +49,8 @@ ME = "{ me { email passwordChangedAt } }"
 NEW_PASSWORD = "Quellwasser&Tal9"
 
 
-def codes(payload: dict) -> list[str]:
-    return [e["code"] for e in payload["errors"]]
-
-
-def close_to(value: str, expected: dt.datetime, seconds: float = 5) -> bool:
-    return abs((dt.datetime.fromisoformat(value) - expected).total_seconds()) <= seconds
-
-
 def token_of(link: str) -> str:
     return parse_qs(urlsplit(link).query)["token"][0]
-
-
-@pytest.fixture
-def clock(time_machine):
-    time_machine.move_to(dt.datetime.now(dt.UTC), tick=True)
-    return time_machine
 
 
 async def request_link(client, mailbox, count: int = 1, email: str = "erika@example.org") -> str:

@@ -7,7 +7,7 @@ import os
 import sys
 
 from models import AuditEvent, Customer, Login, LoginCustomer, OneTimeSecret, Session
-from tests.builders import LOGIN, PASSWORD, make_customer, register, register_and_login
+from tests.builders import LOGIN, PASSWORD, codes, make_customer, register, register_and_login
 from tests.conftest import gql
 
 DELETE = """
@@ -16,10 +16,6 @@ mutation Delete($current: String) {
 }
 """
 ME = "{ me { email } }"
-
-
-def codes(payload: dict) -> list[str]:
-    return [e["code"] for e in payload["errors"]]
 
 
 async def kundenportal(settings, *args: str) -> tuple[int, str, str]:

@@ -13,6 +13,7 @@ import uuid
 import pytest
 import pytest_asyncio
 
+from ops.metrics import REGISTRY
 from security.ratelimit import Limit, MemoryRateLimiter, RedisRateLimiter, build_rate_limiter
 from tests.builders import LOGIN, PASSWORD, make_customer, register
 from tests.conftest import free_port, gql
@@ -125,6 +126,43 @@ async def test_hit_all_counts_on_every_limit_or_on_none(limiter, frozen):
     refused = await limiter.hit_all(checks)
     assert refused.limited_by == "test-daily"
     assert refused.retry_after == pytest.approx(86400 - 600)
+
+
+async def test_each_refusal_is_counted_once_by_purpose(limiter, frozen):
+    # given a key at its limit
+    purpose = f"test-metric-{uuid.uuid4().hex[:8]}"
+    limit = Limit(purpose, 1, 300)
+    await limiter.hit(limit, "x")
+
+    # when it is refused twice, once when counting and once when only asking
+    await limiter.hit(limit, "x")
+    await limiter.peek(limit, "x")
+
+    # then the metric counts both under the limit's purpose
+    assert REGISTRY.get_sample_value("kp_rate_limit_hits_total", {"purpose": purpose}) == 2
+
+
+async def test_refused_logins_show_in_the_metrics(client, mailbox, settings):
+    # given a login whose wrong passwords reached the limit
+    settings.login_failures_per_login = 1
+    await register(client, mailbox, await make_customer())
+    wrong = {"email": "erika@example.org", "password": "Wrong#1x"}
+    await gql(client, LOGIN, wrong)
+    before = await _metric(client, 'kp_rate_limit_hits_total{purpose="login-failures-per-login"}')
+
+    # when the next attempt is refused
+    refused = await gql(client, LOGIN, wrong)
+
+    # then /metrics counts it
+    assert refused.errors[0]["extensions"]["code"] == "RATE_LIMITED"
+    after = await _metric(client, 'kp_rate_limit_hits_total{purpose="login-failures-per-login"}')
+    assert after == before + 1
+
+
+async def _metric(client, name: str) -> float:
+    text = (await client.get("/metrics")).text
+    lines = [line for line in text.splitlines() if line.startswith(name + " ")]
+    return float(lines[0].split()[-1]) if lines else 0.0
 
 
 async def test_redis_stores_no_plain_keys(prefix, frozen):

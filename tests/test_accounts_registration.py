@@ -13,6 +13,8 @@ from tests.builders import (
     LOGIN,
     PASSWORD,
     REGISTER,
+    close_to,
+    codes,
     make_customer,
     register,
     register_and_login,
@@ -34,20 +36,6 @@ ME = "{ me { email customerNumbers confirmedAt } }"
 
 def at(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value)
-
-
-def close_to(value: str, expected: dt.datetime, seconds: float = 5) -> bool:
-    return abs((at(value) - expected).total_seconds()) <= seconds
-
-
-def codes(payload: dict) -> list[str]:
-    return [e["code"] for e in payload["errors"]]
-
-
-@pytest.fixture
-def clock(time_machine):
-    time_machine.move_to(dt.datetime.now(dt.UTC), tick=True)
-    return time_machine
 
 
 # ---------------------------------------------------------------- R1, R4: the happy path

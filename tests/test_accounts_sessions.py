@@ -10,10 +10,10 @@ import strawberry
 from starlette.routing import Route
 
 from models import OutboxMail
-from resolvers.accounts import reauthenticate
-from resolvers.accounts.common import Info
+from resolvers.auth import reauthenticate
+from resolvers.context import Info
 from schema import Mutation, Query
-from tests.builders import PASSWORD, log_in, make_customer, register, register_and_login
+from tests.builders import PASSWORD, codes, log_in, make_customer, register, register_and_login
 from tests.conftest import gql
 
 SESSIONS = "{ sessions { id current client clientAddress createdAt lastUsedAt expiresAt } }"
@@ -24,16 +24,6 @@ mutation End($id: ID, $others: Boolean) {
 """
 ME = "{ me { email } }"
 PHONE = {"User-Agent": "Stadtwerke-App/3.1 (iPhone)"}
-
-
-def codes(payload: dict) -> list[str]:
-    return [e["code"] for e in payload["errors"]]
-
-
-@pytest.fixture
-def clock(time_machine):
-    time_machine.move_to(dt.datetime.now(dt.UTC), tick=True)
-    return time_machine
 
 
 async def test_sessions_lists_every_session_and_marks_the_current(client, mailbox):

@@ -90,6 +90,7 @@ class ApiServer:
     settings: Settings
     hasher: Any
     views: list[GraphQLView] = field(default_factory=list)
+    apps: list[Starlette] = field(default_factory=list)
 
     def transport(self, **overrides: Any) -> httpx.ASGITransport:
         settings = self.settings.model_copy(update=overrides)
@@ -97,7 +98,16 @@ class ApiServer:
         self.views.append(view)
         server = Starlette(routes=[Route("/graphql", view)])
         server.state.hasher = self.hasher
+        self.apps.append(server)
         return httpx.ASGITransport(app=server, client=("203.0.113.7", 50000))
+
+    async def close(self) -> None:
+        for view in self.views:
+            await view.close()
+        for server in self.apps:  # the rate limiter each made on first use
+            limiter = getattr(server.state, "rate_limiter", None)
+            if limiter is not None:
+                await limiter.aclose()
 
     def gql_client(self, *, get_for_hashed: bool = False, **overrides: Any) -> Client:
         transport = ApolloPersistedQueries(
@@ -112,8 +122,7 @@ class ApiServer:
 async def servers(app) -> AsyncIterator[ApiServer]:
     server = ApiServer(app.state.settings, app.state.hasher)
     yield server
-    for view in server.views:
-        await view.close()
+    await server.close()
 
 
 @pytest_asyncio.fixture
@@ -178,7 +187,11 @@ async def test_apq_mutations_go_by_post(servers):
 
 async def test_registrations_are_shared_through_redis(servers, redis_prefix):
     """Two app processes, one Redis: what one registered, the other serves by hash."""
-    shared = {"redis_url": REDIS_TEST_URL, "apq_redis_prefix": redis_prefix}
+    shared = {
+        "redis_url": REDIS_TEST_URL,
+        "apq_redis_prefix": redis_prefix,
+        "rate_limit_prefix": redis_prefix + "rl",
+    }
     registering = servers.gql_client(**shared)
     other_process = servers.gql_client(**shared)
 

@@ -7,13 +7,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import time_machine
 
 from models import AuditEvent, Customer
 from tests.conftest import gql
-from tests.customer_builders import PASSWORD, logged_in, make_customer, make_login
-
-NOW = dt.datetime(2025, 3, 10, 9, 0, tzinfo=dt.UTC)
+from tests.customer_builders import NOW, PASSWORD, logged_in, make_customer, make_login
 
 REQUEST = """
 mutation Request($input: BaseDataInput!) {
@@ -49,12 +46,6 @@ SWITCH = """
 mutation Switch($number: String!) { switchCustomer(number: $number) { errors { code } } }
 """
 BASE_DATA = "query { customer { baseData { name street postalCode city phone email } } }"
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=True) as traveller:
-        yield traveller
 
 
 async def _user(settings, **fields):

@@ -7,12 +7,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import time_machine
 
 from models import InvoiceKind, MeterKind, ReadingSource
 from schema.ids import encode_id
 from tests.conftest import gql
 from tests.customer_builders import (
+    TODAY,
     log_in,
     logged_in,
     make_customer,
@@ -23,9 +23,6 @@ from tests.customer_builders import (
     make_period,
     make_reading,
 )
-
-NOW = dt.datetime(2025, 3, 10, 9, 0, tzinfo=dt.UTC)
-TODAY = NOW.date()
 
 CUSTOMERS = """
 query { customers { number isActive baseData { name street postalCode city phone email } } }
@@ -87,12 +84,6 @@ query Readings($limit: Int!, $offset: Int!) {
   }
 }
 """
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=True) as traveller:
-        yield traveller
 
 
 def error_code(result) -> str:

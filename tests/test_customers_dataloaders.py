@@ -8,18 +8,13 @@ under test count (the mail worker polls the same database meanwhile).
 
 from __future__ import annotations
 
-import datetime as dt
 from contextvars import ContextVar
 
 import pytest
-import time_machine
 from tortoise.connection import connections
 
 from tests.conftest import gql
-from tests.customer_builders import logged_in, make_household
-
-NOW = dt.datetime(2025, 3, 10, 9, 0, tzinfo=dt.UTC)
-TODAY = NOW.date()
+from tests.customer_builders import TODAY, logged_in, make_household
 
 DASHBOARD = """
 query Dashboard {
@@ -47,12 +42,6 @@ EXECUTE_METHODS = (
     "execute_many",
     "execute_script",
 )
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=True) as traveller:
-        yield traveller
 
 
 @pytest.fixture

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-import time_machine
-
 from models import AuditEvent, InvoiceKind, LoginCustomer
 from resolvers.customers import verify_customer_claim
 from tests.conftest import gql
 from tests.customer_builders import (
+    TODAY,
     logged_in,
     make_customer,
     make_household,
@@ -20,9 +18,6 @@ from tests.customer_builders import (
     make_login,
     make_meter,
 )
-
-NOW = dt.datetime(2025, 3, 10, 9, 0, tzinfo=dt.UTC)
-TODAY = NOW.date()
 
 ADD = """
 mutation Add($input: AddCustomerNumberInput!) {
@@ -45,12 +40,6 @@ SWITCH = """
 mutation Switch($number: String!) { switchCustomer(number: $number) { errors { code } } }
 """
 CUSTOMERS = "query { customers { number isActive } }"
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=True) as traveller:
-        yield traveller
 
 
 async def test_add_customer_number_with_latest_invoice_number(clock, client, settings):

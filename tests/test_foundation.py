@@ -203,3 +203,53 @@ def test_real_uvicorn_process_serves_graphql(database_url, tmp_path):
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=20)
+
+
+def test_graceful_shutdown_lets_in_flight_requests_finish(database_url, tmp_path):
+    """SIGTERM while a slow login (bcrypt cost 14) runs: the client still gets its answer."""
+    import threading
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "ENV": "test",
+        "DATABASE_URL": database_url,
+        "MAIL_DIR": str(tmp_path),
+        "BCRYPT_ROUNDS": "14",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cli", "serve", "--no-migrate", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(base + "/readyz").status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert server.poll() is None and time.monotonic() < deadline
+        time.sleep(0.1)
+    answers: list[httpx.Response] = []
+    login = """mutation { login(email: "nobody@example.org", password: "Irgendwas#123") {
+        errors { code } } }"""
+    request = threading.Thread(
+        target=lambda: answers.append(
+            httpx.post(base + "/graphql", json={"query": login}, timeout=30)
+        )
+    )
+    try:
+        request.start()
+        time.sleep(0.3)  # the login is hashing now
+        server.send_signal(signal.SIGTERM)
+        request.join(timeout=30)
+        # uvicorn re-raises the signal after a clean shutdown: ended by SIGTERM, not killed
+        assert server.wait(timeout=30) in (0, -signal.SIGTERM)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert answers and answers[0].status_code == 200
+    assert answers[0].json()["data"]["login"]["errors"][0]["code"] == "INVALID_CREDENTIALS"

@@ -8,23 +8,21 @@ import logging
 import shutil
 import ssl
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from pydantic import ValidationError
 from tortoise.transactions import in_transaction
 
-import db
 from mailers.outbox import queue_mail
 from mailers.worker import deliver_due
 from models import MailStatus, OutboxMail
 from settings import ConfigurationError, Settings
-from tests.conftest import Mailbox, empty_all_tables, free_port
+from tests.conftest import Mailbox, free_port
 
 PIN_MAIL = """Guten Tag,
 
@@ -34,16 +32,6 @@ Oder öffnen Sie https://portal.wasser.example/registrierung?token=Zk3-abc_9
 --
 Kundenportal: https://portal.wasser.example
 """
-
-
-@pytest_asyncio.fixture
-async def outbox(settings: Settings) -> AsyncIterator[Settings]:
-    """The database without the app (no worker of its own); emptied afterwards."""
-    async with db.database(settings.database_url):
-        try:
-            yield settings
-        finally:
-            await empty_all_tables(settings.database_url)
 
 
 async def queue_notice(settings: Settings, to: str, name: str = "Jörg Müß") -> OutboxMail:

@@ -10,31 +10,17 @@ import asyncio
 import os
 import re
 import sys
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest_asyncio
 from tortoise.transactions import in_transaction
 
-import db
 from mailers.outbox import queue_mail
 from mailers.worker import deliver_due
 from models import MailStatus, OutboxMail
 from settings import Settings
-from tests.conftest import empty_all_tables
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest_asyncio.fixture
-async def outbox(settings: Settings) -> AsyncIterator[Settings]:
-    """The database without the app (no worker of its own); emptied afterwards."""
-    async with db.database(settings.database_url):
-        try:
-            yield settings
-        finally:
-            await empty_all_tables(settings.database_url)
 
 
 def environment(settings: Settings) -> dict[str, str]:

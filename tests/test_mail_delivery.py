@@ -11,11 +11,9 @@ import asyncio
 import datetime as dt
 import socket
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
 import time_machine
 from aiosmtpd.controller import Controller
 from tortoise.transactions import in_transaction
@@ -28,16 +26,6 @@ from mailers.worker import claim, deliver_due, run_worker
 from models import MailStatus, OutboxMail
 from settings import Settings
 from tests.conftest import empty_all_tables, free_port
-
-
-@pytest_asyncio.fixture
-async def outbox(settings: Settings) -> AsyncIterator[Settings]:
-    """The database without the app (no worker of its own); emptied afterwards."""
-    async with db.database(settings.database_url):
-        try:
-            yield settings
-        finally:
-            await empty_all_tables(settings.database_url)
 
 
 async def queue(settings: Settings, count: int = 1, to: str = "kunde@example.org") -> list[int]:

@@ -8,30 +8,17 @@ import os
 import signal
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from tortoise.transactions import in_transaction
 
-import db
 from mailers.outbox import queue_mail
 from models import MailStatus, OutboxMail
 from settings import Settings
-from tests.conftest import empty_all_tables, is_postgres
+from tests.conftest import is_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest_asyncio.fixture
-async def outbox(settings: Settings) -> AsyncIterator[Settings]:
-    """The database without the app (no worker of its own); emptied afterwards."""
-    async with db.database(settings.database_url):
-        try:
-            yield settings
-        finally:
-            await empty_all_tables(settings.database_url)
 
 
 class WorkerProcess:

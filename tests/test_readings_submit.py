@@ -6,12 +6,12 @@ import asyncio
 import datetime as dt
 
 import pytest
-import time_machine
 
 from models import MeterKind, MeterReading, OutboxMail
 from schema.ids import encode_id
 from tests.conftest import gql
 from tests.customer_builders import (
+    TODAY,
     logged_in,
     make_customer,
     make_household,
@@ -20,9 +20,6 @@ from tests.customer_builders import (
     make_period,
     make_reading,
 )
-
-NOW = dt.datetime(2025, 3, 10, 9, 0, tzinfo=dt.UTC)
-TODAY = NOW.date()
 
 SUBMIT = """
 mutation Submit($input: SubmitReadingInput!) {
@@ -51,12 +48,6 @@ query History($number: String!) {
 SWITCH = """
 mutation Switch($number: String!) { switchCustomer(number: $number) { errors { code } } }
 """
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=True) as traveller:
-        yield traveller
 
 
 async def _user(settings, **login_fields):

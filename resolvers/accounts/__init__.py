@@ -1,7 +1,8 @@
 """The account area: the whole life of a login (R1–R8, R16–R19).
 
 One module per family: `registration`, `sessions`, `password`, `email`,
-`profile`, `contact`; shared pieces in `common`, `links`, `notices`, `reauth`.
+`profile`, `contact`; shared pieces in `common`, `links`, `notices`; the request guards
+(login, rate limits, re-authentication) in `resolvers.auth`.
 This module only binds them to the schema.
 """
 
@@ -17,9 +18,8 @@ from resolvers.accounts import password as password_ops
 from resolvers.accounts import profile as profile_ops
 from resolvers.accounts import registration as registration_ops
 from resolvers.accounts import sessions as session_ops
-from resolvers.accounts.common import Info
-from resolvers.accounts.reauth import reauthenticate
 from resolvers.accounts.registration import purge_accounts, purge_expired_registrations
+from resolvers.context import Info
 from schema.accounts import (
     ChangeEmailPayload,
     ConfirmEmailChangePayload,
@@ -44,7 +44,6 @@ __all__ = [
     "AccountQuery",
     "purge_accounts",
     "purge_expired_registrations",
-    "reauthenticate",
 ]
 
 

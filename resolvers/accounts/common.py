@@ -1,20 +1,18 @@
-"""What every account operation shares: clock, addresses, limits, hashing, links, mail gate."""
+"""What every account operation shares: clock, addresses, hashing, links, mail gate.
+
+Rate limits, password checks and re-authentication are the request guards of
+`resolvers.auth`, shared with the other areas."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import NoReturn
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import strawberry
 
 from models import Login, LoginCustomer
-from resolvers.auth import RequestErrorCode
-from resolvers.context import Context
+from resolvers.auth import limiter, refuse_busy
+from resolvers.context import Info
 from schema.accounts import CHARACTER_CLASS_NAMES, AccountError, AccountErrorCode
-from schema.errors import PublicError
 from security.password_policy import (
     MIN_LENGTH,
     PasswordProblem,
@@ -22,16 +20,9 @@ from security.password_policy import (
     r3_shortfalls,
 )
 from security.passwords import HashingBusy
-from security.ratelimit import Decision, Limit, RateLimiter, rate_limiter
+from security.ratelimit import Decision, Limits
 from security.tokens import hash_secret
 from settings import Settings
-
-Info = strawberry.Info[Context, None]
-
-# Deliberately simple: one @, a dot in the domain, no spaces. The PIN mail proves the rest.
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
-MAX_EMAIL = 254
-DAY = 24 * 3600.0
 
 
 def utcnow() -> dt.datetime:
@@ -46,90 +37,12 @@ def email_key(email: str) -> str:
     return email.lower()
 
 
-def is_valid_email(email: str) -> bool:
-    """One @, a dotted domain, no spaces; non-ASCII letters only in lower case, because
-    the databases' lower() (which checks the case-free key) lowers ASCII letters alone."""
-    if len(email) > MAX_EMAIL or not _EMAIL.match(email):
-        return False
-    return all(c.isascii() or c == c.lower() for c in email)
-
-
 def user_agent(info: Info) -> str:
     return info.context.request.headers.get("user-agent", "")[:200]
 
 
 def error(info: Info, code: AccountErrorCode, *field: str, **params: object) -> AccountError:
     return AccountError.of(code, info.context.locale, list(field) or None, **params)
-
-
-# ------------------------------------------------------------------ limits
-
-
-def limiter(info: Info) -> RateLimiter:
-    settings = info.context.settings
-    return rate_limiter(
-        info.context.request.app.state, settings.redis_url, prefix=settings.rate_limit_prefix
-    )
-
-
-class Limits:
-    """Every limit of the account area, from settings."""
-
-    @staticmethod
-    def login_failures_per_login(s: Settings) -> Limit:
-        return Limit("login-failures-per-login", s.login_failures_per_login, s.rate_window_seconds)
-
-    @staticmethod
-    def login_failures_per_address(s: Settings) -> Limit:
-        return Limit(
-            "login-failures-per-address", s.login_failures_per_address, s.rate_window_seconds
-        )
-
-    @staticmethod
-    def register_per_address(s: Settings) -> Limit:
-        return Limit("register-per-address", s.register_attempts_per_address, 3600)
-
-    @staticmethod
-    def proof_failures_per_customer(s: Settings) -> Limit:
-        return Limit("proof-failures-per-customer", s.proof_failures_per_customer, DAY)
-
-    @staticmethod
-    def pin_attempts_per_address(s: Settings) -> Limit:
-        return Limit("pin-attempts-per-address", s.pin_attempts_per_address, s.rate_window_seconds)
-
-    @staticmethod
-    def link_failures_per_address(s: Settings) -> Limit:
-        return Limit(
-            "link-failures-per-address", s.link_failures_per_address, s.rate_window_seconds
-        )
-
-    @staticmethod
-    def contact_per_address(s: Settings) -> Limit:
-        return Limit("contact-per-address", s.contact_messages_per_address, 3600)
-
-
-def refuse_rate_limited(info: Info, decision: Decision) -> NoReturn:
-    """Too many attempts: HTTP 429 with Retry-After, and a RATE_LIMITED error."""
-    seconds = decision.retry_after_seconds
-    response = info.context.response
-    if response is not None:
-        response.status_code = 429
-        response.headers["Retry-After"] = str(seconds)
-    raise PublicError(RequestErrorCode.RATE_LIMITED, info.context.locale, retryAfter=seconds)
-
-
-async def enforce(info: Info, limit: Limit, key: str) -> None:
-    """Count one attempt; refuse the request when the limit is reached."""
-    decision = await limiter(info).hit(limit, key)
-    if not decision.allowed:
-        refuse_rate_limited(info, decision)
-
-
-async def enforce_not_exceeded(info: Info, limit: Limit, key: str) -> None:
-    """Refuse the request when the limit is reached, without counting (failures count)."""
-    decision = await limiter(info).peek(limit, key)
-    if not decision.allowed:
-        refuse_rate_limited(info, decision)
 
 
 # ----------------------------------------------------------------- mail gate
@@ -148,12 +61,9 @@ async def mail_gate(
     s = info.context.settings
     key = email_key(address)
     checks = [
-        (Limit(f"mail-cooldown:{kind}", 1, cooldown.total_seconds()), cooldown_key or key),
-        (Limit(f"mail-per-address:{kind}", s.mails_per_address_per_day, DAY), key),
-        (
-            Limit(f"mail-per-client:{kind}", s.mails_per_client_per_day, DAY),
-            info.context.client_address,
-        ),
+        (Limits.mail_cooldown(kind, cooldown.total_seconds()), cooldown_key or key),
+        (Limits.mails_per_address(s, kind), key),
+        (Limits.mails_per_client(s, kind), info.context.client_address),
     ]
     return await limiter(info).hit_all(checks)
 
@@ -175,22 +85,6 @@ async def hash_password(info: Info, password: str) -> str:
         return await info.context.hasher.hash(password)
     except HashingBusy:
         refuse_busy(info)
-
-
-async def check_password(info: Info, password: str, hashed: str | None) -> bool:
-    """bcrypt off the event loop; with no hash it checks a dummy so timing reveals nothing."""
-    try:
-        return await info.context.hasher.verify(password, hashed)
-    except HashingBusy:
-        refuse_busy(info)
-
-
-def refuse_busy(info: Info) -> NoReturn:
-    response = info.context.response
-    if response is not None:
-        response.status_code = 429
-        response.headers["Retry-After"] = "1"
-    raise PublicError(RequestErrorCode.BUSY, info.context.locale)
 
 
 _PROBLEM_CODES = {
@@ -235,18 +129,6 @@ def portal_link(settings: Settings, path: str, **query: str) -> str:
     """A link to a page of the front end; tokens are URL-safe, so links survive copying."""
     base = settings.portal_url.rstrip("/") + "/" + path.lstrip("/")
     return base + ("?" + urlencode(query) if query else "")
-
-
-def format_when(moment: dt.datetime, locale: str, settings: Settings) -> str:
-    """A time as people read it in mails: local time with its zone's abbreviation."""
-    try:
-        zone: dt.tzinfo = ZoneInfo(settings.mail_timezone)
-    except ZoneInfoNotFoundError:
-        zone = dt.UTC
-    local = moment.astimezone(zone)
-    if locale == "en":
-        return local.strftime("%d %B %Y, %H:%M %Z")
-    return local.strftime("%d.%m.%Y, %H:%M Uhr %Z")
 
 
 _URL_LIKE = re.compile(r"[a-z][a-z0-9+.-]*://\S*|www\.\S*", re.IGNORECASE)

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from tortoise.transactions import in_transaction
 
-from mailers.outbox import mask_address, queue_mail
+from mailers import format_when, is_valid_email, mask_address, queue_mail
 from models import ContactMessage, ContactStatus
-from resolvers.accounts.common import (
-    Info,
-    Limits,
-    clean_email,
-    enforce,
-    error,
-    format_when,
-    is_valid_email,
-    utcnow,
-)
+from resolvers.accounts.common import clean_email, error, utcnow
+from resolvers.auth import enforce
+from resolvers.context import Info
 from schema.accounts import (
     AccountError,
     AccountErrorCode,
@@ -24,6 +17,7 @@ from schema.accounts import (
     SendContactMessagePayload,
 )
 from security.audit import actor_for_staff, record_audit
+from security.ratelimit import Limits
 from settings import Settings
 
 LIMITS = {"name": 200, "customerNumber": 20, "subject": 200}

@@ -7,15 +7,13 @@ import datetime as dt
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from mailers.outbox import mask_address, queue_mail
+from mailers import is_valid_email, mask_address, queue_mail
 from models import Login, SecretPurpose
 from resolvers.accounts.common import (
-    Info,
     available_at,
     clean_email,
     email_key,
     error,
-    is_valid_email,
     mail_gate,
     portal_link,
     resend_refused,
@@ -28,15 +26,14 @@ from resolvers.accounts.links import (
 )
 from resolvers.accounts.notices import notify_email_changed
 from resolvers.accounts.password import send_reset_link
-from resolvers.accounts.reauth import reauthenticate
-from resolvers.auth import require_login
+from resolvers.auth import reauthenticate, require_login
+from resolvers.context import Info, audit
 from schema.accounts import (
     AccountErrorCode,
     ChangeEmailPayload,
     ConfirmEmailChangePayload,
     UndoEmailChangePayload,
 )
-from security.audit import actor_for_login, record_audit
 from security.sessions import clear_session_cookie, end_sessions
 
 CONFIRM_MAIL = "email_change_confirm"
@@ -51,7 +48,7 @@ async def change_email(
 ) -> ChangeEmailPayload:
     """R6: the new address takes effect only when confirmed from it; needs the password."""
     login = require_login(info)
-    ctx, settings = info.context, info.context.settings
+    settings = info.context.settings
     if not await reauthenticate(info, current_password, always=True):
         return ChangeEmailPayload(
             errors=[error(info, AccountErrorCode.REAUTHENTICATION_REQUIRED, "currentPassword")]
@@ -87,12 +84,7 @@ async def change_email(
             link=portal_link(settings, settings.confirm_email_path, token=token),
             valid_hours=settings.email_change_valid_hours,
         )
-        await record_audit(
-            "email_change_requested",
-            actor=actor_for_login(login.id),
-            login_id=login.id,
-            client_address=ctx.client_address,
-        )
+        await audit(info, "email_change_requested", login.id)
     return ChangeEmailPayload(
         mailed_to=mask_address(address),
         expires_at=secret.expires_at,
@@ -103,7 +95,7 @@ async def change_email(
 async def confirm_email_change(info: Info, token: str) -> ConfirmEmailChangePayload:
     """The link from the new address makes it the login e-mail; the old one is told,
     with a link that undoes the change."""
-    ctx, settings = info.context, info.context.settings
+    settings = info.context.settings
     secret, failure = await find_link_token(info, token, SecretPurpose.EMAIL_CHANGE, "token")
     if failure or secret is None:
         return ConfirmEmailChangePayload(errors=[failure] if failure else [])
@@ -135,12 +127,7 @@ async def confirm_email_change(info: Info, token: str) -> ConfirmEmailChangePayl
                 undo_link=portal_link(settings, settings.undo_email_change_path, token=undo_token),
                 undo_valid_days=settings.email_undo_valid_days,
             )
-            await record_audit(
-                "email_changed",
-                actor=actor_for_login(login.id),
-                login_id=login.id,
-                client_address=ctx.client_address,
-            )
+            await audit(info, "email_changed", login.id)
     except IntegrityError:
         return ConfirmEmailChangePayload(
             errors=[error(info, AccountErrorCode.EMAIL_IN_USE, "token")]
@@ -170,12 +157,7 @@ async def undo_email_change(info: Info, token: str) -> UndoEmailChangePayload:
             await login.save(update_fields=["email", "email_key"])
             await end_sessions(login.id)
             reset = await send_reset_link(login, settings)
-            await record_audit(
-                "email_change_undone",
-                actor=actor_for_login(login.id),
-                login_id=login.id,
-                client_address=ctx.client_address,
-            )
+            await audit(info, "email_change_undone", login.id)
     except IntegrityError:
         return UndoEmailChangePayload(errors=[error(info, AccountErrorCode.EMAIL_IN_USE, "token")])
     if ctx.response is not None and ctx.login is not None and ctx.login.id == login.id:

@@ -6,15 +6,11 @@ import datetime as dt
 from typing import Any
 
 from models import OneTimeSecret, SecretPurpose
-from resolvers.accounts.common import (
-    Info,
-    Limits,
-    enforce_not_exceeded,
-    error,
-    limiter,
-    utcnow,
-)
+from resolvers.accounts.common import error, utcnow
+from resolvers.auth import enforce_not_exceeded, limiter
+from resolvers.context import Info
 from schema.accounts import AccountError, AccountErrorCode
+from security.ratelimit import Limits
 from security.tokens import hash_secret, new_token
 from settings import Settings
 

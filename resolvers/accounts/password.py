@@ -6,19 +6,15 @@ import datetime as dt
 
 from tortoise.transactions import in_transaction
 
-from mailers.outbox import mask_address, queue_mail
+from mailers import is_valid_email, mask_address, queue_mail
 from models import Login, LoginState, OneTimeSecret, SecretPurpose
 from resolvers.accounts.common import (
-    Info,
-    Limits,
     available_at,
     clean_email,
     customer_numbers_of,
     email_key,
     error,
     hash_password,
-    is_valid_email,
-    limiter,
     mail_gate,
     password_errors,
     portal_link,
@@ -27,10 +23,15 @@ from resolvers.accounts.common import (
 )
 from resolvers.accounts.links import find_link_token, issue_link_token, use_link_token
 from resolvers.accounts.notices import notify_password_changed
-from resolvers.accounts.reauth import reauthenticate
-from resolvers.auth import require_login
-from schema.accounts import AccountErrorCode, PasswordPayload, RequestPasswordResetPayload
-from security.audit import actor_for_login, record_audit
+from resolvers.auth import limiter, reauthenticate, require_login
+from resolvers.context import Info, audit
+from schema.accounts import (
+    AccountError,
+    AccountErrorCode,
+    PasswordPayload,
+    RequestPasswordResetPayload,
+)
+from security.ratelimit import Limits
 from security.sessions import end_sessions
 from settings import Settings
 
@@ -63,7 +64,7 @@ async def send_reset_link(login: Login, settings: Settings) -> OneTimeSecret:
 
 async def request_password_reset(info: Info, email: str) -> RequestPasswordResetPayload:
     """Mail a reset link. Answers the same whether or not the address has a login."""
-    ctx, settings = info.context, info.context.settings
+    settings = info.context.settings
     address = clean_email(email)
     if not is_valid_email(address):
         return RequestPasswordResetPayload(
@@ -79,12 +80,7 @@ async def request_password_reset(info: Info, email: str) -> RequestPasswordReset
     if login is not None:
         async with in_transaction():
             await send_reset_link(login, settings)
-            await record_audit(
-                "password_reset_requested",
-                actor="anonymous",
-                login_id=login.id,
-                client_address=ctx.client_address,
-            )
+            await audit(info, "password_reset_requested", login.id, actor="anonymous")
     now = utcnow()
     return RequestPasswordResetPayload(
         mailed_to=mask_address(address),
@@ -95,19 +91,12 @@ async def request_password_reset(info: Info, email: str) -> RequestPasswordReset
 
 async def reset_password(info: Info, token: str, new_password: str) -> PasswordPayload:
     """Set a new password from a reset link; every session of the login ends."""
-    ctx, settings = info.context, info.context.settings
+    settings = info.context.settings
     secret, failure = await find_link_token(info, token, SecretPurpose.PASSWORD_RESET, "token")
     if failure or secret is None:
         return PasswordPayload(errors=[failure] if failure else [])
     login = secret.login
-    errors = password_errors(
-        info,
-        new_password,
-        email=login.email,
-        customer_numbers=await customer_numbers_of(login),
-        field=["newPassword"],
-    )
-    if errors:
+    if errors := await _policy_errors(info, login, new_password):
         return PasswordPayload(errors=errors)
     password_hash = await hash_password(info, new_password)
     async with in_transaction():
@@ -116,12 +105,7 @@ async def reset_password(info: Info, token: str, new_password: str) -> PasswordP
         await _set_password(login, password_hash)
         await end_sessions(login.id)
         mailed_to = await notify_password_changed(info, login)
-        await record_audit(
-            "password_reset",
-            actor=actor_for_login(login.id),
-            login_id=login.id,
-            client_address=ctx.client_address,
-        )
+        await audit(info, "password_reset", login.id)
     await limiter(info).clear(Limits.login_failures_per_login(settings), login.email_key)
     return PasswordPayload(mailed_to=mailed_to)
 
@@ -136,27 +120,27 @@ async def change_password(
         return PasswordPayload(
             errors=[error(info, AccountErrorCode.REAUTHENTICATION_REQUIRED, "currentPassword")]
         )
-    errors = password_errors(
-        info,
-        new_password,
-        email=login.email,
-        customer_numbers=await customer_numbers_of(login),
-        field=["newPassword"],
-    )
-    if errors:
+    if errors := await _policy_errors(info, login, new_password):
         return PasswordPayload(errors=errors)
     password_hash = await hash_password(info, new_password)
     async with in_transaction():
         await _set_password(login, password_hash)
         await end_sessions(login.id, keep=ctx.session)
         mailed_to = await notify_password_changed(info, login)
-        await record_audit(
-            "password_changed",
-            actor=actor_for_login(login.id),
-            login_id=login.id,
-            client_address=ctx.client_address,
-        )
+        await audit(info, "password_changed", login.id)
     return PasswordPayload(mailed_to=mailed_to)
+
+
+async def _policy_errors(info: Info, login: Login, new_password: str) -> list[AccountError]:
+    """The password policy's objections to a new password of `login`, on `newPassword`."""
+    customer_numbers = await customer_numbers_of(login)
+    return password_errors(
+        info,
+        new_password,
+        email=login.email,
+        customer_numbers=customer_numbers,
+        field=["newPassword"],
+    )
 
 
 async def _set_password(login: Login, password_hash: str) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from tortoise.transactions import in_transaction
 
-from mailers.outbox import mask_address, queue_mail
+from mailers import format_when, mask_address, queue_mail
 from models import Customer, Login, LoginCustomer
-from resolvers.accounts.common import Info, email_key, error, format_when, utcnow
-from resolvers.accounts.reauth import reauthenticate
-from resolvers.auth import require_login
+from resolvers.accounts.common import email_key, error, utcnow
+from resolvers.auth import reauthenticate, require_login
+from resolvers.context import Info
 from schema.accounts import AccountErrorCode, DeleteProfilePayload
 from security.audit import actor_for_login, actor_for_staff, record_audit
 from security.sessions import clear_session_cookie

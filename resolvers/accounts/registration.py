@@ -9,37 +9,31 @@ import secrets
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from mailers.outbox import mask_address, queue_mail
+from mailers import is_valid_email, mask_address, queue_mail
 from models import (
     Customer,
-    Invoice,
-    InvoiceKind,
     Login,
     LoginCustomer,
     LoginState,
-    Meter,
     OneTimeSecret,
     SecretPurpose,
     Session,
 )
 from resolvers.accounts.common import (
-    Info,
-    Limits,
     available_at,
     clean_email,
     client_key,
     email_key,
-    enforce,
-    enforce_not_exceeded,
     error,
     hash_password,
-    is_valid_email,
-    limiter,
     mail_gate,
     password_errors,
     resend_refused,
     utcnow,
 )
+from resolvers.auth import enforce, enforce_not_exceeded, limiter
+from resolvers.context import Info, audit
+from resolvers.customers import current_holder, has_annual_bill, verify_customer_claim
 from schema.accounts import (
     AccountError,
     AccountErrorCode,
@@ -48,50 +42,13 @@ from schema.accounts import (
     RegisterPayload,
     ResendPinPayload,
 )
-from security.audit import actor_for_login, record_audit
+from security.ratelimit import Limits
 from security.tokens import hash_secret, new_pin, same
 from settings import Settings
 
 PIN_MAIL = "registration_pin"
 
 # ------------------------------------------------------------------ the rules
-
-
-async def verified_customer(
-    number: str, invoice_number: str | None, meter_number: str | None
-) -> Customer | None:
-    """R1: the customer number plus the number of its *latest* invoice or of its *main* meter.
-
-    Every number given must match. None for any mismatch, so a caller cannot
-    tell a wrong customer number from a wrong invoice or meter number.
-    """
-    customer = await Customer.get_or_none(number=number)
-    if customer is None or not (invoice_number or meter_number):
-        return None
-    if invoice_number:
-        latest = await Invoice.filter(customer_id=customer.id).order_by("-date", "-id").first()
-        if latest is None or not same(latest.number.casefold(), invoice_number.casefold()):
-            return None
-    if meter_number:
-        main = await Meter.get_or_none(customer_id=customer.id, is_main=True)
-        if main is None or not same(main.number.casefold(), meter_number.casefold()):
-            return None
-    return customer
-
-
-async def has_annual_bill(customer: Customer) -> bool:
-    """R2: only customers who have received at least one annual bill can register."""
-    return await Invoice.filter(customer_id=customer.id, kind=InvoiceKind.ANNUAL).exists()
-
-
-async def current_holder(customer: Customer) -> Login | None:
-    """R5: a customer number belongs to at most one login; this is it, if any.
-
-    A registration left unconfirmed past its expiry no longer holds it: the
-    purge removes such logins before this is asked.
-    """
-    link = await LoginCustomer.filter(customer_id=customer.id).select_related("login").first()
-    return link.login if link else None
 
 
 def pin_times(settings: Settings, issued_at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -113,8 +70,9 @@ def _pin_hash(pin: str, login_id: int, salt: str, settings: Settings) -> str:
     return hash_secret(pin, settings.secret_key, scope=f"pin:{login_id}:{salt}")
 
 
-async def issue_pin(login: Login, settings: Settings) -> tuple[str, OneTimeSecret]:
-    """A new PIN for a pending login; it voids every earlier one. Call in a transaction."""
+async def send_pin(login: Login, settings: Settings) -> OneTimeSecret:
+    """Mail a new PIN (valid as `pin_times` says) to a pending login; it voids every
+    earlier one. Call in a transaction."""
     now = utcnow()
     await OneTimeSecret.filter(
         login_id=login.id, purpose=SecretPurpose.PIN, used_at=None, voided_at=None
@@ -129,7 +87,15 @@ async def issue_pin(login: Login, settings: Settings) -> tuple[str, OneTimeSecre
         created_at=now,
         expires_at=expires_at,
     )
-    return pin, secret
+    await queue_mail(
+        PIN_MAIL,
+        to=login.email,
+        locale=login.locale,
+        settings=settings,
+        pin=pin,
+        valid_minutes=settings.pin_valid_minutes,
+    )
+    return secret
 
 
 async def pending_login(address: str, settings: Settings) -> Login | None:
@@ -215,22 +181,18 @@ async def register(info: Info, data: RegisterInput) -> RegisterPayload:
     number = data.customer_number.strip()
     proof_limit = Limits.proof_failures_per_customer(settings)
     await enforce_not_exceeded(info, proof_limit, number)
-    customer = await verified_customer(
-        number, (data.invoice_number or "").strip(), (data.meter_number or "").strip()
+    customer = await verify_customer_claim(
+        number, data.invoice_number, data.meter_number, annual_bill_required=False
     )
     if customer is None:
         await limiter(info).hit(proof_limit, number)
-        await record_audit(
-            "registration_refused",
-            actor="anonymous",
-            outcome="refused",
-            client_address=ctx.client_address,
-            reason="customer_not_verified",
+        await audit(
+            info, "registration_refused", None, outcome="refused", reason="customer_not_verified"
         )
         return RegisterPayload(
             errors=[error(info, AccountErrorCode.CUSTOMER_NOT_VERIFIED, "input", "customerNumber")]
         )
-    if not await has_annual_bill(customer):
+    if not await has_annual_bill(customer.number):
         return RegisterPayload(
             errors=[error(info, AccountErrorCode.NO_ANNUAL_BILL, "input", "customerNumber")]
         )
@@ -254,22 +216,8 @@ async def register(info: Info, data: RegisterInput) -> RegisterPayload:
                 locale=ctx.locale,
             )
             await LoginCustomer.create(login=login, customer=customer)
-            pin, secret = await issue_pin(login, settings)
-            await queue_mail(
-                PIN_MAIL,
-                to=email,
-                locale=login.locale,
-                settings=settings,
-                pin=pin,
-                valid_minutes=settings.pin_valid_minutes,
-            )
-            await record_audit(
-                "register",
-                actor=actor_for_login(login.id),
-                login_id=login.id,
-                client_address=ctx.client_address,
-                client_key=client_key(info),
-            )
+            secret = await send_pin(login, settings)
+            await audit(info, "register", login.id, client_key=client_key(info))
     except IntegrityError:
         # Someone registered the same customer or address a moment ago.
         refused = await _customer_or_email_taken(info, customer, email)
@@ -336,12 +284,7 @@ async def confirm_pin(info: Info, email: str, pin: str) -> ConfirmPinPayload:
         login.state = LoginState.ACTIVE
         login.confirmed_at = now
         await login.save(update_fields=["state", "confirmed_at"])
-        await record_audit(
-            "registration_confirmed",
-            actor=actor_for_login(login.id),
-            login_id=login.id,
-            client_address=ctx.client_address,
-        )
+        await audit(info, "registration_confirmed", login.id)
     return ConfirmPinPayload(confirmed=True)
 
 
@@ -351,7 +294,7 @@ async def resend_pin(info: Info, email: str) -> ResendPinPayload:
     Answers the same for an address without a pending registration (no mail
     goes out), so the operation cannot tell who is registering.
     """
-    _ctx, settings = info.context, info.context.settings
+    settings = info.context.settings
     address = clean_email(email)
     if not is_valid_email(address):
         return ResendPinPayload(errors=[error(info, AccountErrorCode.INVALID_EMAIL, "email")])
@@ -385,15 +328,7 @@ async def resend_pin(info: Info, email: str) -> ResendPinPayload:
     now = utcnow()
     if login is not None:
         async with in_transaction():
-            pin, secret = await issue_pin(login, settings)
-            await queue_mail(
-                PIN_MAIL,
-                to=login.email,
-                locale=login.locale,
-                settings=settings,
-                pin=pin,
-                valid_minutes=settings.pin_valid_minutes,
-            )
+            secret = await send_pin(login, settings)
         now = secret.created_at
     expires_at, resend_at = pin_times(settings, now)
     return ResendPinPayload(

@@ -7,24 +7,20 @@ import datetime as dt
 import strawberry
 from tortoise.transactions import in_transaction
 
+from mailers import is_valid_email
 from models import AuditEvent, Login, LoginState, Session
 from resolvers.accounts.common import (
-    Info,
-    Limits,
-    check_password,
     clean_email,
     client_key,
     customer_numbers_of,
     email_key,
     error,
-    is_valid_email,
-    limiter,
-    refuse_rate_limited,
     user_agent,
     utcnow,
 )
 from resolvers.accounts.notices import notify_new_client
-from resolvers.auth import require_login
+from resolvers.auth import check_password, limiter, refuse_rate_limited, require_login
+from resolvers.context import Info, audit
 from schema.accounts import (
     AccountErrorCode,
     EndSessionsPayload,
@@ -32,8 +28,8 @@ from schema.accounts import (
     LoginType,
     SessionType,
 )
-from security.audit import actor_for_login, record_audit
 from security.passwords import BCRYPT_MAX_BYTES
+from security.ratelimit import Limits
 from security.sessions import (
     clear_session_cookie,
     csrf_token,
@@ -51,22 +47,10 @@ async def count_login_failure(info: Info, key: str, login_id: int | None) -> Non
     ctx, settings = info.context, info.context.settings
     per_login = await limiter(info).hit(Limits.login_failures_per_login(settings), key)
     await limiter(info).hit(Limits.login_failures_per_address(settings), ctx.client_address)
-    await record_audit(
-        "login_failed",
-        actor="anonymous" if login_id is None else actor_for_login(login_id),
-        outcome="failure",
-        login_id=login_id,
-        client_address=ctx.client_address,
-    )
+    await audit(info, "login_failed", login_id, outcome="failure")
     if per_login.allowed and per_login.remaining == 0:
-        await record_audit(
-            "lockout",
-            actor="system",
-            outcome="refused",
-            login_id=login_id,
-            client_address=ctx.client_address,
-            minutes=settings.rate_window_seconds // 60,
-        )
+        minutes = settings.rate_window_seconds // 60
+        await audit(info, "lockout", login_id, actor="system", outcome="refused", minutes=minutes)
 
 
 async def is_new_client(login: Login, fingerprint: str, history: int = 500) -> bool:
@@ -130,13 +114,7 @@ async def login(info: Info, email: str, password: str) -> LoginPayload:
         mailed_to = None
         if await is_new_client(row, fingerprint):
             mailed_to = await notify_new_client(info, row)
-        await record_audit(
-            "login",
-            actor=actor_for_login(row.id),
-            login_id=row.id,
-            client_address=ctx.client_address,
-            client_key=fingerprint,
-        )
+        await audit(info, "login", row.id, client_key=fingerprint)
     if ctx.response is not None:
         set_session_cookie(ctx.response, token, settings)
     return LoginPayload(
@@ -159,13 +137,7 @@ async def logout(info: Info, all_sessions: bool) -> EndSessionsPayload:
         ended = await Session.filter(id=ctx.session.id).delete()
     if ctx.response is not None:
         clear_session_cookie(ctx.response, ctx.settings)
-    await record_audit(
-        "logout",
-        actor=actor_for_login(login_row.id),
-        login_id=login_row.id,
-        client_address=ctx.client_address,
-        all_sessions=all_sessions,
-    )
+    await audit(info, "logout", login_row.id, all_sessions=all_sessions)
     return EndSessionsPayload(ended_sessions=ended)
 
 
@@ -211,11 +183,5 @@ async def end_sessions_of_login(
             )
         if target == ctx.session.id and ctx.response is not None:
             clear_session_cookie(ctx.response, ctx.settings)
-    await record_audit(
-        "sessions_ended",
-        actor=actor_for_login(login_row.id),
-        login_id=login_row.id,
-        client_address=ctx.client_address,
-        count=ended,
-    )
+    await audit(info, "sessions_ended", login_row.id, count=ended)
     return EndSessionsPayload(ended_sessions=ended)
