@@ -761,7 +761,13 @@ def run_mixes(args: argparse.Namespace, report: Report, population: Population, 
     results: dict[str, MixResult] = {}
 
     def measure(
-        name: str, mix: str, server: Server, connections: int = conns, alone: bool = True, **kw: Any
+        name: str,
+        mix: str,
+        server: Server,
+        connections: int = conns,
+        alone: bool = True,
+        length: float | None = None,
+        **kw: Any,
     ) -> None:
         """One wrk mix; CPU per request only when nothing else ran (`alone`)."""
         sql_totals(server.base, reset=True)
@@ -769,7 +775,7 @@ def run_mixes(args: argparse.Namespace, report: Report, population: Population, 
         process = wrk(
             server,
             mix,
-            seconds=seconds,
+            seconds=length or seconds,
             connections=connections,
             threads=min(threads, connections),
             work=work,
@@ -863,12 +869,13 @@ def run_mixes(args: argparse.Namespace, report: Report, population: Population, 
                 "dashboard probe alone",
                 "dashboard",
                 server,
+                length=args.probe_seconds,
                 connections=args.probe_connections,
                 data=probe_file,
                 query=documents.DASHBOARD,
             )
             logins = wrk(
-                server, "login", seconds=seconds + 2, connections=args.login_clients,
+                server, "login", seconds=args.probe_seconds + 2, connections=args.login_clients,
                 threads=1, data=logins_file, work=work, query=documents.LOGIN, run_id=run_id,
             )  # fmt: skip
             time.sleep(1.5)
@@ -877,6 +884,7 @@ def run_mixes(args: argparse.Namespace, report: Report, population: Population, 
                 "dashboard",
                 server,
                 alone=False,
+                length=args.probe_seconds,
                 connections=args.probe_connections,
                 data=probe_file,
                 query=documents.DASHBOARD,
@@ -1002,19 +1010,21 @@ def write_report(report: Report) -> Path:
 def compare(old_path: Path, new_path: Path) -> None:
     """Two result files side by side: requests/s and p99 per mix, and the ratios."""
     old, new = (json.loads(p.read_text()) for p in (old_path, new_path))
-    log(f"{'':<38}{old['machine']['commit']:>16}{new['machine']['commit']:>16}{'change':>9}")
+    log(f"{'':<50}{old['machine']['commit']:>16}{new['machine']['commit']:>16}{'change':>9}")
     for name, m in new["mixes"].items():
         before = old["mixes"].get(name)
         if before is None:
             continue
-        for what in ("rps", "p99"):
-            a, b = before[what], m[what]
+        for what in ("rps", "p99", "app_cpu_ms"):
+            a, b = before.get(what), m.get(what)
+            if a is None or b is None:
+                continue
             change = f"{(b / a - 1) * 100:+.0f} %" if a else ""
-            log(f"{name + ' ' + what:<38}{a:>16.1f}{b:>16.1f}{change:>9}")
+            log(f"{name + ' ' + what:<50}{a:>16.1f}{b:>16.1f}{change:>9}")
     for name, b in new["ratios"].items():
         a = old["ratios"].get(name)
         if a is not None:
-            log(f"{name:<38}{a:>16.2f}{b:>16.2f}")
+            log(f"{name:<50}{a:>16.2f}{b:>16.2f}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1032,6 +1042,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="wrk threads.")
     parser.add_argument("--login-clients", type=int, default=20)
     parser.add_argument("--probe-connections", type=int, default=2)
+    parser.add_argument(
+        "--probe-seconds", type=float, default=15, help="Length of the two p99 probes."
+    )
     parser.add_argument("--register-flows", type=int, default=8)
     parser.add_argument("--pool", type=int, default=10, help="Database connections per process.")
     parser.add_argument("--admin-url", default="postgres://postgres@127.0.0.1:5432/postgres")
@@ -1052,6 +1065,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.quick:
         args.customers, args.logins, args.multi_logins, args.seconds = 12_000, 1_000, 20, 3
+        args.probe_seconds = 3
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk")
     report = run(args)
