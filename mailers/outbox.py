@@ -166,8 +166,9 @@ async def purge_sent_mail(older_than: dt.timedelta) -> int:
     A body may hold a PIN or a link that works for days (R7); once the mail
     is delivered the outbox needs it no more (GDPR data minimisation, R18).
     Failed mails are cleared after the same time counted from their last
-    attempt: a PIN or link that old is of no use to a retry. Recipient,
-    subject, Message-ID and times stay, to answer "was I mailed?".
+    attempt: a PIN or link that old is of no use to a retry. The recipient
+    is kept masked (`e***a@example.org`), with subject, Message-ID and times,
+    to answer "was I mailed?".
     """
     cutoff = utcnow() - older_than
     purged = 0
@@ -175,9 +176,9 @@ async def purge_sent_mail(older_than: dt.timedelta) -> int:
         Q(status=MailStatus.SENT, sent_at__lt=cutoff),
         Q(status=MailStatus.FAILED, next_attempt_at__lt=cutoff),
     ):
-        purged += (
-            await OutboxMail.filter(done)
-            .exclude(body_text="", body_html="")
-            .update(body_text="", body_html="")
-        )
+        for mail in await OutboxMail.filter(done).exclude(body_text="", body_html=""):
+            mail.recipient = mask_address(mail.recipient)
+            mail.body_text = mail.body_html = ""
+            await mail.save(update_fields=["recipient", "body_text", "body_html"])
+            purged += 1
     return purged

@@ -253,3 +253,18 @@ def test_graceful_shutdown_lets_in_flight_requests_finish(database_url, tmp_path
             server.kill()
     assert answers and answers[0].status_code == 200
     assert answers[0].json()["data"]["login"]["errors"][0]["code"] == "INVALID_CREDENTIALS"
+
+
+async def test_an_idempotency_key_is_used_once_per_login(app):
+    customer = await _customer()
+    meter = await Meter.create(
+        customer=customer,
+        number="M1",
+        is_main=True,
+        kind="manual",
+        installed_on=dt.date(2020, 1, 1),
+    )
+    row = {"meter": meter, "source": "customer", "submitted_by_id": 7, "idempotency_key": "k-1"}
+    await MeterReading.create(value="1", read_on=dt.date(2024, 1, 1), **row)
+    with pytest.raises(IntegrityError):
+        await MeterReading.create(value="2", read_on=dt.date(2024, 1, 2), **row)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import bcrypt
@@ -74,3 +75,33 @@ async def test_export_needs_a_login(client):
     result = await gql(client, EXPORT)
     assert result.data is None
     assert result.errors[0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_deletion_leaves_no_personal_data_of_the_login_behind(client, mailbox):
+    from models import AuditEvent, Login, MailStatus, OutboxMail, Session
+    from tests.builders import PASSWORD, register_and_login
+
+    # given a login that registered, logged in and got mails
+    token = await register_and_login(client, mailbox)
+    for _ in range(200):  # every mail so far delivered
+        if not await OutboxMail.filter(status=MailStatus.QUEUED).exists():
+            break
+        await asyncio.sleep(0.05)
+    # when it deletes its profile
+    deleted = await gql(
+        client,
+        "mutation($p: String) { deleteProfile(currentPassword: $p) { errors { code } } }",
+        {"p": PASSWORD},
+        token=token,
+    )
+    assert deleted.data["deleteProfile"]["errors"] == []
+    # then nothing links the person to the portal any more, but the queued deletion notice
+    assert await Login.all().count() == 0
+    assert await Session.all().count() == 0
+    assert all(e.client_address == "" for e in await AuditEvent.all())
+    assert {e.action for e in await AuditEvent.all()} >= {"profile_deleted"}
+    still_addressed = await OutboxMail.filter(recipient="erika@example.org")
+    assert [m.kind for m in still_addressed] == ["profile_deleted"]
+    assert still_addressed[0].status == MailStatus.QUEUED or still_addressed[0].sent_at
+    for mail in await OutboxMail.exclude(kind="profile_deleted"):
+        assert mail.recipient == "e***a@example.org" and mail.body_text == ""

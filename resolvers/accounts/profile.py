@@ -5,7 +5,7 @@ from __future__ import annotations
 from tortoise.transactions import in_transaction
 
 from mailers import format_when, mask_address, queue_mail
-from models import Customer, Login, LoginCustomer
+from models import AuditEvent, Customer, Login, LoginCustomer, MailStatus, OutboxMail
 from resolvers.accounts.common import email_key, error, utcnow
 from resolvers.auth import reauthenticate, require_login
 from resolvers.context import Info
@@ -27,7 +27,7 @@ async def delete_login(
     """R16, R17: remove the login with its sessions, secrets and customer links.
 
     The customers' master data stays (it belongs to the billing system), so
-    their numbers can be registered again at once. The address is told by mail;
+    their numbers can be registered again at once; the login's traces go. The address is told by mail;
     returns it masked.
     """
     async with in_transaction():
@@ -47,7 +47,24 @@ async def delete_login(
             **details,
         )
         await Login.filter(id=login.id).delete()
+        await forget_traces(login)
     return mask_address(login.email)
+
+
+async def forget_traces(login: Login) -> None:
+    """Leave no personal data of a deleted login behind (GDPR, R18).
+
+    Its audit events keep what happened and when, under a number that now names
+    no one, but lose the client addresses; mails already sent to it lose their
+    address and bodies. The deletion notice itself waits in the outbox until
+    sent, and the retention purge treats it like any other sent mail.
+    """
+    await AuditEvent.filter(login_id=login.id).update(client_address="")
+    await (
+        OutboxMail.filter(recipient=login.email)
+        .exclude(status=MailStatus.QUEUED)
+        .update(recipient=mask_address(login.email), body_text="", body_html="")
+    )
 
 
 async def delete_profile(info: Info, current_password: str | None) -> DeleteProfilePayload:
