@@ -27,8 +27,8 @@ async def delete_login(
     """R16, R17: remove the login with its sessions, secrets and customer links.
 
     The customers' master data stays (it belongs to the billing system), so
-    their numbers can be registered again at once; the login's traces go. The address is told by mail;
-    returns it masked.
+    their numbers can be registered again at once; the login's traces go. The
+    address is told by mail; returns it masked.
     """
     async with in_transaction():
         await queue_mail(
