@@ -236,6 +236,9 @@ class Settings(BaseSettings):
 
     # Retention.
     audit_retention_days: int = 365
+    contact_retention_days: int = Field(
+        180, description="Closed contact messages (names, addresses, text) are kept this long."
+    )
     purge_interval_seconds: int = 3600
 
     @model_validator(mode="after")

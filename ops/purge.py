@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from models import AuditEvent
+from models import AuditEvent, ContactMessage, ContactStatus
 from settings import Settings
 
 log = logging.getLogger("kundenportal.purge")
@@ -23,6 +23,12 @@ PurgeJob = Callable[[Settings], Awaitable[int]]
 async def purge_old_audit_events(settings: Settings) -> int:
     cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.audit_retention_days)
     return await AuditEvent.filter(at__lt=cutoff).delete()
+
+
+async def purge_closed_contact_messages(settings: Settings) -> int:
+    """Contact messages hold a name, an address and free text: gone a while after closing."""
+    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.contact_retention_days)
+    return await ContactMessage.filter(status=ContactStatus.CLOSED, closed_at__lt=cutoff).delete()
 
 
 def purge_jobs() -> list[tuple[str, PurgeJob]]:
@@ -39,6 +45,7 @@ def purge_jobs() -> list[tuple[str, PurgeJob]]:
         ("one-time secrets", purge_expired_secrets),
         ("sessions", purge_expired_sessions),
         ("audit events", purge_old_audit_events),
+        ("contact messages", purge_closed_contact_messages),
         ("mail bodies", purge_mail_bodies),
     ]
 

@@ -57,3 +57,27 @@ async def test_the_app_purges_on_a_schedule(settings):
                     break
                 await asyncio.sleep(0.01)
             assert await AuditEvent.all().count() == 0
+
+
+async def test_closed_contact_messages_are_purged_after_their_retention(app, settings):
+    from models import ContactMessage
+
+    settings.contact_retention_days = 90
+    common = {
+        "department": "billing",
+        "name": "Erika",
+        "email": "e@example.org",
+        "subject": "Konto löschen",
+        "text": "Bitte löschen.",
+    }
+    await ContactMessage.create(
+        **common, status="closed", closed_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    )
+    await ContactMessage.create(
+        **common, status="closed", closed_at=dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    )
+    await ContactMessage.create(**common)  # still open: staff have not answered
+    with time_machine.travel(dt.datetime(2026, 4, 15, tzinfo=dt.UTC)):
+        removed = await purge_all(settings)
+    assert removed["contact messages"] == 1
+    assert await ContactMessage.all().count() == 2
