@@ -25,7 +25,7 @@ from typing import Any
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
 from graphql.error import GraphQLSyntaxError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
@@ -174,6 +174,8 @@ class GraphQLView(GraphQL):
                 request,
                 RequestError(error.status_code, ApiErrorCode.BAD_REQUEST, reason=error.reason),
             )
+        except ClientDisconnect:
+            return  # the client left while sending its request: no one to answer
         await response(scope, receive, send)
 
     def _too_large(self) -> RequestError:

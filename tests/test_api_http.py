@@ -282,3 +282,38 @@ async def test_redis_away_degrades_persisted_queries_to_not_found(app, caplog):
     assert error["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
     assert "127.0.0.1" not in response.text
     assert any("store unavailable" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_client_leaving_mid_body_is_not_an_error(app, caplog):
+    """wrk and browsers hang up mid-request; that is no server error worth a traceback."""
+    messages = iter(
+        [
+            {"type": "http.request", "body": b'{"query": "{ apiV', "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+    sent: list[dict] = []
+
+    async def receive():
+        return next(messages)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/graphql",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"100")],
+        "query_string": b"",
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 443),
+        "scheme": "https",
+        "root_path": "",
+        "app": app,
+        "state": {},
+    }
+    caplog.set_level(logging.ERROR)
+    await GraphQLView(app.state.settings)(scope, receive, send)
+    assert sent == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
