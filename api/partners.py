@@ -245,4 +245,5 @@ async def upload(
 async def listing() -> list[tuple[Partner, int]]:
     """Every partner with the number of its operations."""
     partners = await Partner.all().annotate(count=Count("operations")).order_by("name")
+    # `count` is the annotation added above; Tortoise's model type does not know it.
     return [(p, p.count) for p in partners]  # type: ignore[attr-defined]

@@ -637,6 +637,7 @@ class RadioReadings(Kind):
             if reason:
                 problems.append(Problem(record.line, reason))
             else:
+                # `meter` is not None in this branch; mypy does not narrow across the elifs.
                 record.meter_id = meter["id"]  # type: ignore[index]
         return problems
 
@@ -673,6 +674,7 @@ class RadioReadings(Kind):
             constants=(("created_at", "timestamptz"),),
         )
         places = Decimal("0.001")
+        # `value` is set on every row that passed `check`; the field is optional only while parsing.
         rows = [
             (r.meter_id, r.read_on, str(r.source), r.value.quantize(places))  # type: ignore[union-attr]
             for r in records

@@ -13,7 +13,13 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import clock
+from mailers import purge_mail_bodies
 from models import AuditEvent, ContactMessage, ContactStatus
+from resolvers.accounts.registration import (
+    purge_expired_registrations,
+    purge_expired_secrets,
+    purge_expired_sessions,
+)
 from settings import Settings
 
 log = logging.getLogger("kundenportal.purge")
@@ -34,13 +40,6 @@ async def purge_closed_contact_messages(settings: Settings) -> int:
 
 def purge_jobs() -> list[tuple[str, PurgeJob]]:
     """Every retention job of the service, by name."""
-    from mailers import purge_mail_bodies
-    from resolvers.accounts.registration import (
-        purge_expired_registrations,
-        purge_expired_secrets,
-        purge_expired_sessions,
-    )
-
     return [
         ("pending registrations", purge_expired_registrations),
         ("one-time secrets", purge_expired_secrets),

@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
-from dataclasses import field as dataclass_field
-from enum import Enum
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
-import strawberry
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -32,21 +28,16 @@ from models import (
     Meter,
     Session,
 )
+from models.customer_codes import CustomerErrorCode
+from models.errors import Outcome, Problem, PublicError
 from resolvers.auth import (
     enforce_not_exceeded,
     limiter,
     reauthenticate,
     require_login,
 )
-from resolvers.context import Info, audit
+from resolvers.context import Context, audit
 from resolvers.loaders import customers_by_login, forget, meters_by_customer
-from schema.errors import (
-    REAUTHENTICATION_CODE,
-    REAUTHENTICATION_DESCRIPTION,
-    REAUTHENTICATION_MESSAGES,
-    PublicError,
-    register_messages,
-)
 from security.ratelimit import Limits
 from security.tokens import same
 from settings import Settings
@@ -54,245 +45,26 @@ from settings import Settings
 T = TypeVar("T")
 
 
-@strawberry.enum(description="Codes of errors about customer numbers, customer data and readings.")
-class CustomerErrorCode(Enum):
-    NOT_FOUND = strawberry.enum_value(
-        "NOT_FOUND",
-        description="No such customer number, meter, invoice or change request among yours.",
-    )
-    CLAIM_NOT_VERIFIED = strawberry.enum_value(
-        "CLAIM_NOT_VERIFIED",
-        description="Customer number and invoice or main meter number do not match a customer "
-        "with an annual bill. Deliberately does not say which part is wrong.",
-    )
-    ALREADY_ADDED = strawberry.enum_value(
-        "ALREADY_ADDED", description="The customer number is already in your login."
-    )
-    TAKEN = strawberry.enum_value(
-        "TAKEN", description="The customer number is registered with another login."
-    )
-    LAST_CUSTOMER_NUMBER = strawberry.enum_value(
-        "LAST_CUSTOMER_NUMBER",
-        description="The last customer number cannot be removed; delete the profile instead.",
-    )
-    REQUIRED = strawberry.enum_value("REQUIRED", description="The field must not be empty.")
-    TOO_LONG = strawberry.enum_value("TOO_LONG", description="The field is too long.")
-    AMBIGUOUS = strawberry.enum_value(
-        "AMBIGUOUS", description="Give exactly one of the alternative fields (e.g. ID or number)."
-    )
-    POSTAL_CODE_INVALID = strawberry.enum_value(
-        "POSTAL_CODE_INVALID", description="A postal code has exactly 5 digits."
-    )
-    PHONE_INVALID = strawberry.enum_value(
-        "PHONE_INVALID",
-        description="A phone number has 6 to 15 digits, optionally a leading +, spaces, "
-        "slashes, hyphens and parentheses.",
-    )
-    EMAIL_INVALID = strawberry.enum_value(
-        "EMAIL_INVALID", description="The e-mail address is not valid."
-    )
-    NOTHING_CHANGED = strawberry.enum_value(
-        "NOTHING_CHANGED", description="The request would change nothing."
-    )
-    CHANGE_EXPIRED = strawberry.enum_value(
-        "CHANGE_EXPIRED", description="The change request has expired; start the change again."
-    )
-    CHANGE_ALREADY_CONFIRMED = strawberry.enum_value(
-        "CHANGE_ALREADY_CONFIRMED", description="The change request was confirmed before."
-    )
-    CHANGE_OUTDATED = strawberry.enum_value(
-        "CHANGE_OUTDATED",
-        description="The data changed since the request was made; start the change again.",
-    )
-    REAUTHENTICATION_REQUIRED = strawberry.enum_value(
-        REAUTHENTICATION_CODE, description=REAUTHENTICATION_DESCRIPTION
-    )
-    VALUE_INVALID = strawberry.enum_value(
-        "VALUE_INVALID",
-        description="A reading is a non-negative number of m³ with at most 3 decimals "
-        "and at most 9 digits before the decimal point.",
-    )
-    OUTSIDE_READING_PERIOD = strawberry.enum_value(
-        "OUTSIDE_READING_PERIOD",
-        description="No reading period is open for this meter (R13); `startsOn`/`endsOn` "
-        "give the next one when it is known.",
-    )
-    RADIO_METER = strawberry.enum_value(
-        "RADIO_METER",
-        description="A radio meter is read remotely by the utility on the key date `keyDate` "
-        "(R14); customers do not submit readings for it.",
-    )
-    METER_REMOVED = strawberry.enum_value(
-        "METER_REMOVED", description="The meter has been removed; it takes no more readings."
-    )
-    BELOW_LAST_READING = strawberry.enum_value(
-        "BELOW_LAST_READING",
-        description="The value is below the last reading (`lastValue` on `lastReadOn`) "
-        "and the meter has not been exchanged since.",
-    )
-    UNUSUAL_CONSUMPTION = strawberry.enum_value(
-        "UNUSUAL_CONSUMPTION",
-        description="The value is far above the expected use (more than `usualMaximum`); "
-        "check it and send it again with `confirmUnusual: true`.",
-    )
-    IDEMPOTENCY_KEY_REUSED = strawberry.enum_value(
-        "IDEMPOTENCY_KEY_REUSED",
-        description="The idempotency key was used before for a different reading.",
-    )
-
-
 C = CustomerErrorCode
-register_messages(
-    {
-        C.NOT_FOUND: ("Nicht gefunden.", "Not found."),
-        C.CLAIM_NOT_VERIFIED: (
-            "Die Angaben passen nicht zusammen. Bitte prüfen Sie Kundennummer und "
-            "Rechnungsnummer der letzten Rechnung bzw. Zählernummer des Hauptzählers. "
-            "Voraussetzung ist mindestens eine Jahresverbrauchsabrechnung.",
-            "The details do not match. Please check the customer number and the number of "
-            "the latest invoice or of the main meter. At least one annual bill is required.",
-        ),
-        C.ALREADY_ADDED: (
-            "Diese Kundennummer ist bereits in Ihrem Benutzerkonto.",
-            "This customer number is already in your account.",
-        ),
-        C.TAKEN: (
-            "Diese Kundennummer ist bereits mit einem anderen Benutzerkonto registriert.",
-            "This customer number is already registered with another account.",
-        ),
-        C.LAST_CUSTOMER_NUMBER: (
-            "Die letzte Kundennummer kann nicht entfernt werden. Um das Portal zu verlassen, "
-            "entfernen Sie Ihr Profil in den Einstellungen.",
-            "The last customer number cannot be removed. To leave the portal, remove your "
-            "profile in the settings.",
-        ),
-        C.REQUIRED: ("Bitte füllen Sie dieses Feld aus.", "Please fill in this field."),
-        C.TOO_LONG: (
-            "Höchstens {maximum} Zeichen.",
-            "At most {maximum} characters.",
-        ),
-        C.AMBIGUOUS: (
-            "Bitte geben Sie genau eine der Angaben an.",
-            "Please give exactly one of the alternatives.",
-        ),
-        C.POSTAL_CODE_INVALID: (
-            "Eine Postleitzahl hat genau 5 Ziffern.",
-            "A postal code has exactly 5 digits.",
-        ),
-        C.PHONE_INVALID: (
-            "Bitte geben Sie eine gültige Telefonnummer an (6 bis 15 Ziffern).",
-            "Please enter a valid phone number (6 to 15 digits).",
-        ),
-        C.EMAIL_INVALID: (
-            "Bitte geben Sie eine gültige E-Mail-Adresse an.",
-            "Please enter a valid e-mail address.",
-        ),
-        C.NOTHING_CHANGED: (
-            "Es gibt keine Änderung.",
-            "Nothing would change.",
-        ),
-        C.CHANGE_EXPIRED: (
-            "Die Änderung ist abgelaufen. Bitte ändern Sie die Basisdaten erneut.",
-            "The change has expired. Please edit the base data again.",
-        ),
-        C.CHANGE_ALREADY_CONFIRMED: (
-            "Diese Änderung wurde bereits bestätigt.",
-            "This change has already been confirmed.",
-        ),
-        C.CHANGE_OUTDATED: (
-            "Die Daten wurden inzwischen geändert. Bitte ändern Sie die Basisdaten erneut.",
-            "The data has changed in the meantime. Please edit the base data again.",
-        ),
-        C.REAUTHENTICATION_REQUIRED: REAUTHENTICATION_MESSAGES,
-        C.VALUE_INVALID: (
-            "Bitte geben Sie den Zählerstand in m³ an: nicht negativ, höchstens 3 "
-            "Nachkommastellen.",
-            "Please enter the reading in m³: not negative, at most 3 decimals.",
-        ),
-        C.OUTSIDE_READING_PERIOD: (
-            "Zählerstände können nur innerhalb der Ableseperiode übermittelt werden. "
-            "Die nächste Ableseperiode ist vom {startsOn} bis {endsOn}.",
-            "Readings can only be submitted within the reading period. "
-            "The next reading period is from {startsOn} to {endsOn}.",
-        ),
-        C.METER_REMOVED: (
-            "Dieser Zähler wurde ausgebaut und nimmt keine Zählerstände mehr an.",
-            "This meter has been removed and takes no more readings.",
-        ),
-        C.RADIO_METER: (
-            "Dies ist ein Funkzähler. Er wird vom Wasserversorger zum Stichtag {keyDate} "
-            "fernausgelesen; ein Zählerstand kann nicht über das Portal eingereicht werden.",
-            "This is a radio meter. The utility reads it remotely on the key date {keyDate}; "
-            "a reading cannot be submitted through the portal.",
-        ),
-        C.BELOW_LAST_READING: (
-            "Der Zählerstand liegt unter dem letzten Zählerstand ({lastValue} m³ am {lastReadOn}).",
-            "The reading is below the last reading ({lastValue} m³ on {lastReadOn}).",
-        ),
-        C.UNUSUAL_CONSUMPTION: (
-            "Der Zählerstand ergibt einen ungewöhnlich hohen Verbrauch (erwartet höchstens "
-            "{usualMaximum} m³). Bitte prüfen Sie ihn und bestätigen Sie ihn ausdrücklich.",
-            "The reading means an unusually high consumption (expected at most {usualMaximum} "
-            "m³). Please check it and confirm it explicitly.",
-        ),
-        C.IDEMPOTENCY_KEY_REUSED: (
-            "Dieser Schlüssel wurde bereits für einen anderen Zählerstand verwendet.",
-            "This key was already used for a different reading.",
-        ),
-    }
-)
-
-# Messages for the variants that a single template cannot express.
-NO_NEXT_PERIOD_MESSAGE = (
-    "Zählerstände können nur innerhalb der Ableseperiode übermittelt werden. "
-    "Die nächste Ableseperiode steht noch nicht fest.",
-    "Readings can only be submitted within the reading period. "
-    "The next reading period has not been set yet.",
-)
-NO_KEY_DATE_MESSAGE = (
-    "Dies ist ein Funkzähler. Er wird vom Wasserversorger zum Stichtag fernausgelesen; "
-    "ein Zählerstand kann nicht über das Portal eingereicht werden.",
-    "This is a radio meter. The utility reads it remotely on the key date; "
-    "a reading cannot be submitted through the portal.",
-)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """An expected failure: the schema turns it into a typed, translated error."""
-
-    code: CustomerErrorCode
-    field: tuple[str, ...] | None = None
-    params: dict[str, Any] = dataclass_field(default_factory=dict)
-
 
 PASSWORD_NEEDED = Problem(C.REAUTHENTICATION_REQUIRED, ("password",))
 """The answer of every sensitive change of customer data that `reauthenticate` refuses."""
 
 
-@dataclass
-class Outcome(Generic[T]):
-    """What an operation did: its result, or the problems that stopped it (nothing changed)."""
-
-    value: T | None = None
-    problems: list[Problem] = dataclass_field(default_factory=list)
-    mailed_to: str | None = None
-
-
 # ------------------------------------------------------------ customer context
 
 
-async def linked_customers(info: Info) -> list[Customer]:
+async def linked_customers(ctx: Context) -> list[Customer]:
     """The login's customer numbers, first added first, loaded through its links."""
-    login = require_login(info)
-    return await customers_by_login(info).load(login.id)
+    login = require_login(ctx)
+    return await customers_by_login(ctx).load(login.id)
 
 
-async def active_customer(info: Info) -> Customer | None:
+async def active_customer(ctx: Context) -> Customer | None:
     """R10: the customer number the session works on: the one last switched to
     while it is still the login's, else the first one added."""
-    customers = await linked_customers(info)
-    session = info.context.session
+    customers = await linked_customers(ctx)
+    session = ctx.session
     chosen = session.active_customer_id if session else None
     for customer in customers:
         if customer.id == chosen:
@@ -300,31 +72,31 @@ async def active_customer(info: Info) -> Customer | None:
     return customers[0] if customers else None
 
 
-async def customer_in_context(info: Info, number: str | None) -> Customer | None:
+async def customer_in_context(ctx: Context, number: str | None) -> Customer | None:
     """The customer a query shows: the given number if it is the login's (else a
     NOT_FOUND error and no data), without a number the active one."""
     if number is None:
-        return await active_customer(info)
+        return await active_customer(ctx)
     wanted = number.strip()
-    for customer in await linked_customers(info):
+    for customer in await linked_customers(ctx):
         if customer.number == wanted:
             return customer
-    raise PublicError(CustomerErrorCode.NOT_FOUND, info.context.locale)
+    raise PublicError(CustomerErrorCode.NOT_FOUND, ctx.locale)
 
 
-async def require_active_customer(info: Info) -> Customer:
+async def require_active_customer(ctx: Context) -> Customer:
     """The active customer for an operation that changes it; NOT_FOUND if the login has none."""
-    customer = await active_customer(info)
+    customer = await active_customer(ctx)
     if customer is None:
-        raise PublicError(CustomerErrorCode.NOT_FOUND, info.context.locale)
+        raise PublicError(CustomerErrorCode.NOT_FOUND, ctx.locale)
     return customer
 
 
 async def find_meter(
-    info: Info, customer: Customer, meter_pk: int | None, number: str | None
+    ctx: Context, customer: Customer, meter_pk: int | None, number: str | None
 ) -> Meter | None:
     """One of `customer`'s meters by primary key or number; another customer's is not found."""
-    for meter in await meters_by_customer(info).load(customer.id):
+    for meter in await meters_by_customer(ctx).load(customer.id):
         if (meter_pk is not None and meter.id == meter_pk) or (
             number is not None and meter.number == number.strip()
         ):
@@ -346,14 +118,14 @@ async def find_invoice(
     return await query.first()
 
 
-async def switch_customer(info: Info, number: str) -> Outcome[Customer]:
+async def switch_customer(ctx: Context, number: str) -> Outcome[Customer]:
     """Store the customer number this session works on from now on (see `active_customer`)."""
-    require_login(info)
+    require_login(ctx)
     wanted = number.strip()
-    customer = next((c for c in await linked_customers(info) if c.number == wanted), None)
+    customer = next((c for c in await linked_customers(ctx) if c.number == wanted), None)
     if customer is None:
         return Outcome(problems=[Problem(C.NOT_FOUND, ("number",))])
-    session = info.context.session
+    session = ctx.session
     assert session is not None
     await Session.filter(id=session.id).update(active_customer_id=customer.id)
     session.active_customer_id = customer.id
@@ -422,11 +194,11 @@ async def verify_customer_claim(
 
 
 async def add_customer_number(
-    info: Info, number: str, invoice_number: str | None, meter_number: str | None
+    ctx: Context, number: str, invoice_number: str | None, meter_number: str | None
 ) -> Outcome[Customer]:
     """Add a customer number to the login, with the proof `verify_customer_claim`
     asks for; failures count towards a per-login limit (numbers are guessable)."""
-    login = require_login(info)
+    login = require_login(ctx)
     problems = []
     if not number.strip():
         problems.append(Problem(C.REQUIRED, ("customerNumber",)))
@@ -434,12 +206,12 @@ async def add_customer_number(
         problems.append(Problem(C.REQUIRED, ("invoiceNumber",)))
     if problems:
         return Outcome(problems=problems)
-    failures = Limits.claim_failures_per_login(info.context.settings)
-    await enforce_not_exceeded(info, failures, f"login:{login.id}")
+    failures = Limits.claim_failures_per_login(ctx.settings)
+    await enforce_not_exceeded(ctx, failures, f"login:{login.id}")
     customer = await verify_customer_claim(number, invoice_number, meter_number)
     if customer is None:
-        await limiter(info).hit(failures, f"login:{login.id}")
-        await audit(info, "customer.add", login.id, outcome="failure")
+        await limiter(ctx).hit(failures, f"login:{login.id}")
+        await audit(ctx, "customer.add", login.id, outcome="failure")
         return Outcome(problems=[Problem(C.CLAIM_NOT_VERIFIED)])
     holder = await current_holder(customer)
     if holder is not None:
@@ -448,17 +220,17 @@ async def add_customer_number(
     try:
         async with in_transaction():
             await LoginCustomer.create(login_id=login.id, customer_id=customer.id)
-            await audit(info, "customer.add", login.id, customer_id=customer.id)
+            await audit(ctx, "customer.add", login.id, customer_id=customer.id)
     except IntegrityError:
         return Outcome(problems=[Problem(C.TAKEN, ("customerNumber",))])
-    forget(customers_by_login(info), login.id)
+    forget(customers_by_login(ctx), login.id)
     return Outcome(customer)
 
 
-async def remove_customer_number(info: Info, number: str) -> Outcome[str]:
+async def remove_customer_number(ctx: Context, number: str) -> Outcome[str]:
     """Drop a customer number from the login, never the last one: leaving the
     portal is deleting the profile."""
-    login = require_login(info)
+    login = require_login(ctx)
     wanted = number.strip()
     async with in_transaction() as conn:
         # Lock the login so that two removals at once cannot both see two numbers left.
@@ -477,11 +249,11 @@ async def remove_customer_number(info: Info, number: str) -> Outcome[str]:
             .using_db(conn)
             .update(active_customer_id=None)
         )
-        await audit(info, "customer.remove", login.id, customer_id=link.customer_id)
-    session = info.context.session
+        await audit(ctx, "customer.remove", login.id, customer_id=link.customer_id)
+    session = ctx.session
     if session is not None and session.active_customer_id == link.customer_id:
         session.active_customer_id = None
-    forget(customers_by_login(info), login.id)
+    forget(customers_by_login(ctx), login.id)
     return Outcome(wanted)
 
 
@@ -578,12 +350,12 @@ CONSENT_FIELDS = (
 
 
 async def request_base_data_change(
-    info: Info, values: dict[str, str | None], online_consent: bool | None
+    ctx: Context, values: dict[str, str | None], online_consent: bool | None
 ) -> Outcome[BaseDataChange]:
     """The first step of a change of base data (and consent): it records what
     would change and changes nothing. Only the newest request can be confirmed."""
-    login = require_login(info)
-    customer = await require_active_customer(info)
+    login = require_login(ctx)
+    customer = await require_active_customer(ctx)
     cleaned, problems = clean_base_data(values)
     if problems:
         return Outcome(problems=problems)
@@ -597,7 +369,7 @@ async def request_base_data_change(
     if not changes:
         return Outcome(problems=[Problem(C.NOTHING_CHANGED, ("input",))])
     now = clock.now()
-    valid = dt.timedelta(minutes=info.context.settings.base_data_change_valid_minutes)
+    valid = dt.timedelta(minutes=ctx.settings.base_data_change_valid_minutes)
     async with in_transaction():
         await BaseDataChange.filter(customer_id=customer.id, confirmed_at=None).delete()
         change = await BaseDataChange.create(
@@ -616,13 +388,13 @@ def _change_lines(changes: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def confirm_base_data_change(
-    info: Info, change_pk: int | None, password: str | None
+    ctx: Context, change_pk: int | None, password: str | None
 ) -> Outcome[Customer]:
     """Apply a requested change once confirmed (with the password if the login is
     not fresh), and mail the login what changed."""
-    login = require_login(info)
-    settings = info.context.settings
-    customer = await require_active_customer(info)
+    login = require_login(ctx)
+    settings = ctx.settings
+    customer = await require_active_customer(ctx)
     change = None
     if change_pk is not None:
         change = await BaseDataChange.filter(
@@ -634,7 +406,7 @@ async def confirm_base_data_change(
         return Outcome(problems=[Problem(C.CHANGE_ALREADY_CONFIRMED, ("id",))])
     if clock.now() >= change.expires_at:
         return Outcome(problems=[Problem(C.CHANGE_EXPIRED, ("id",))])
-    if not await reauthenticate(info, password):
+    if not await reauthenticate(ctx, password):
         return Outcome(problems=[PASSWORD_NEEDED])
     async with in_transaction() as conn:
         fresh = await Customer.filter(id=customer.id).select_for_update().using_db(conn).get()
@@ -656,35 +428,37 @@ async def confirm_base_data_change(
                 setattr(fresh, name, diff["new"])
                 updated.append(name)
         await fresh.save(using_db=conn, update_fields=[*updated, "updated_at"])
-        await audit(info, "customer.base_data", login.id, fields=sorted(change.changes))
+        await audit(ctx, "customer.base_data", login.id, fields=sorted(change.changes))
         mailed_to = await confirm_by_mail(
             "base_data_changed", fresh, login, settings, conn, changes=_change_lines(change.changes)
         )
-    _refresh(info, customer, fresh)
+    _refresh(ctx, customer, fresh)
     return Outcome(customer, mailed_to=mailed_to)
 
 
-def _refresh(info: Info, cached: Customer, fresh: Customer) -> None:
+def _refresh(ctx: Context, cached: Customer, fresh: Customer) -> None:
     """Let the rest of this response see the saved row (the loaders hold `cached`)."""
     for name in (*BASE_DATA_FIELDS, *CONSENT_FIELDS, "updated_at"):
         setattr(cached, name, getattr(fresh, name))
 
 
-async def set_online_customer(info: Info, consent: bool, password: str | None) -> Outcome[Customer]:
+async def set_online_customer(
+    ctx: Context, consent: bool, password: str | None
+) -> Outcome[Customer]:
     """Give or withdraw the active customer's consent in one step: this call is the
     confirmation (with the password if the login is not fresh); mails the login."""
-    login = require_login(info)
-    settings = info.context.settings
-    customer = await require_active_customer(info)
+    login = require_login(ctx)
+    settings = ctx.settings
+    customer = await require_active_customer(ctx)
     if customer.online_consent == consent:
         return Outcome(problems=[Problem(C.NOTHING_CHANGED, ("consent",))])
-    if not await reauthenticate(info, password):
+    if not await reauthenticate(ctx, password):
         return Outcome(problems=[PASSWORD_NEEDED])
     async with in_transaction() as conn:
         fresh = await Customer.filter(id=customer.id).select_for_update().using_db(conn).get()
         record_online_consent(fresh, consent, login, settings)
         await fresh.save(using_db=conn, update_fields=[*CONSENT_FIELDS, "updated_at"])
-        await audit(info, "customer.consent", login.id, outcome="given" if consent else "withdrawn")
+        await audit(ctx, "customer.consent", login.id, outcome="given" if consent else "withdrawn")
         mailed_to = await confirm_by_mail(
             "online_consent_changed",
             fresh,
@@ -695,5 +469,5 @@ async def set_online_customer(info: Info, consent: bool, password: str | None) -
             at=format_when(fresh.online_consent_at or clock.now(), login.locale, settings),
             wording_version=fresh.online_consent_version,
         )
-    _refresh(info, customer, fresh)
+    _refresh(ctx, customer, fresh)
     return Outcome(customer, mailed_to=mailed_to)

@@ -18,17 +18,13 @@ import strawberry
 
 from models import BaseDataChange as BaseDataChangeRow
 from models import Customer, Invoice, Meter, MeterReading
+from models.customer_codes import NO_KEY_DATE_MESSAGE, NO_NEXT_PERIOD_MESSAGE, CustomerErrorCode
+from models.errors import Outcome, Problem, PublicError
 from resolvers import customers as ops
 from resolvers import readings
-from resolvers.context import Info
-from resolvers.customers import (
-    NO_KEY_DATE_MESSAGE,
-    NO_NEXT_PERIOD_MESSAGE,
-    CustomerErrorCode,
-    Problem,
-)
 from resolvers.loaders import invoices_by_customer, meters_by_customer
-from schema.errors import PublicError, UserError, message
+from schema.context import Info
+from schema.errors import UserError, error_type, graphql_enum, payload
 from schema.ids import decode_id, encode_id
 from schema.pagination import DEFAULT_PAGE_SIZE, Page, PageLimit, PageOffset, page_window
 
@@ -214,7 +210,7 @@ class MeterType:
 
     @strawberry.field(description="Whether a reading can be submitted today, or why not and when.")
     async def reading_window(self, info: Info) -> ReadingWindowType:
-        window = await readings.reading_window(info, self.row)
+        window = await readings.reading_window(info.context, self.row)
         return ReadingWindowType(
             state=ReadingWindowStateEnum(window.state.value),
             starts_on=window.starts_on,
@@ -225,7 +221,7 @@ class MeterType:
 
     @strawberry.field(description="The latest reading that stands (corrections applied).")
     async def last_reading(self, info: Info) -> ReadingType | None:
-        row = await readings.last_reading(info, self.row)
+        row = await readings.last_reading(info.context, self.row)
         return ReadingType.from_model(row) if row else None
 
     @strawberry.field(
@@ -235,12 +231,12 @@ class MeterType:
         self, info: Info, limit: PageLimit = DEFAULT_PAGE_SIZE, offset: PageOffset = 0
     ) -> Page[ReadingType]:
         window = page_window(limit, offset, info.context.locale)
-        rows = await readings.reading_history(info, self.row)
+        rows = await readings.reading_history(info.context, self.row)
         return Page.of(rows, window, ReadingType.from_model)
 
     @strawberry.field(description="Water used per calendar year, oldest year first, for charts.")
     async def yearly_consumption(self, info: Info) -> list[YearlyConsumption]:
-        rows = await readings.reading_history(info, self.row)
+        rows = await readings.reading_history(info.context, self.row)
         return [
             YearlyConsumption(year=year, consumption=amount)
             for year, amount in self.row.yearly_consumption(rows)
@@ -271,7 +267,7 @@ class CustomerType:
 
     @strawberry.field(description="True for the customer number the session works on (R10).")
     async def is_active(self, info: Info) -> bool:
-        active = await ops.active_customer(info)
+        active = await ops.active_customer(info.context)
         return active is not None and active.id == self.row.id
 
     @strawberry.field(description="Name, postal address, phone and correspondence e-mail.")
@@ -300,7 +296,7 @@ class CustomerType:
         self, info: Info, limit: PageLimit = DEFAULT_PAGE_SIZE, offset: PageOffset = 0
     ) -> Page[InvoiceType]:
         window = page_window(limit, offset, info.context.locale)
-        rows = await invoices_by_customer(info).load(self.row.id)
+        rows = await invoices_by_customer(info.context).load(self.row.id)
         return Page.of(rows, window, InvoiceType.from_model)
 
     @strawberry.field(
@@ -320,7 +316,10 @@ class CustomerType:
 
     @strawberry.field(description="Meters, the main meter first.")
     async def meters(self, info: Info) -> list[MeterType]:
-        return [MeterType.from_model(m) for m in await meters_by_customer(info).load(self.row.id)]
+        return [
+            MeterType.from_model(m)
+            for m in await meters_by_customer(info.context).load(self.row.id)
+        ]
 
     @strawberry.field(
         description="One meter of this customer by ID or number; NOT_FOUND error if it is not "
@@ -330,9 +329,9 @@ class CustomerType:
         self, info: Info, id: IdArgument = None, number: NumberArgument = None
     ) -> MeterType | None:
         if id is not None:
-            row = await ops.find_meter(info, self.row, decode_id(id, "Meter"), None)
+            row = await ops.find_meter(info.context, self.row, decode_id(id, "Meter"), None)
         else:
-            row = await ops.find_meter(info, self.row, None, number)
+            row = await ops.find_meter(info.context, self.row, None, number)
         if row is None:
             raise PublicError(CustomerErrorCode.NOT_FOUND, info.context.locale)
         return MeterType.from_model(row)
@@ -389,9 +388,15 @@ class BaseDataChangeType:
 # ----------------------------------------------------------------------- errors
 
 
+CustomerErrorCodeEnum = graphql_enum(CustomerErrorCode)
+
+
+@error_type(CustomerErrorCode)
 @strawberry.type(description="An expected failure of a customer, base data or reading operation.")
 class CustomerError(UserError):
-    code: CustomerErrorCode = strawberry.field(description="What went wrong; switch on this.")
+    code: Enum = strawberry.field(
+        graphql_type=CustomerErrorCodeEnum, description="What went wrong; switch on this."
+    )
     starts_on: dt.date | None = strawberry.field(
         default=None, description="OUTSIDE_READING_PERIOD: first day of the next period."
     )
@@ -412,6 +417,21 @@ class CustomerError(UserError):
         description="UNUSUAL_CONSUMPTION: the highest value taken without confirmation.",
     )
 
+    @classmethod
+    def from_problem(cls, problem: Problem, locale: str) -> CustomerError:
+        p = problem.params
+        return cls(
+            code=CustomerErrorCodeEnum[problem.code.name],
+            field=list(problem.field) if problem.field else None,
+            message=_message(problem, locale),
+            starts_on=p.get("startsOn"),
+            ends_on=p.get("endsOn"),
+            key_date=p.get("keyDate"),
+            last_value=p.get("lastValue"),
+            last_read_on=p.get("lastReadOn"),
+            usual_maximum=p.get("usualMaximum"),
+        )
+
 
 def _shown(value: Any, locale: str) -> str:
     if isinstance(value, dt.date):
@@ -431,28 +451,7 @@ def _message(problem: Problem, locale: str) -> str:
     if german_english:
         return german_english[1] if locale == "en" else german_english[0]
     shown = {k: _shown(v, locale) for k, v in params.items() if v is not None}
-    return message(problem.code, locale, **shown)
-
-
-def errors_of(info: Info, problems: list[Problem]) -> list[CustomerError]:
-    locale = info.context.locale
-    errors = []
-    for problem in problems:
-        p = problem.params
-        errors.append(
-            CustomerError(
-                code=problem.code,
-                field=list(problem.field) if problem.field else None,
-                message=_message(problem, locale),
-                starts_on=p.get("startsOn"),
-                ends_on=p.get("endsOn"),
-                key_date=p.get("keyDate"),
-                last_value=p.get("lastValue"),
-                last_read_on=p.get("lastReadOn"),
-                usual_maximum=p.get("usualMaximum"),
-            )
-        )
-    return errors
+    return problem.code.message(locale, **shown)
 
 
 # ---------------------------------------------------------------------- inputs
@@ -531,7 +530,7 @@ class RemoveCustomerNumberPayload:
 
     @strawberry.field(description="The login's customer numbers after the removal.")
     async def customers(self, info: Info) -> list[CustomerType]:
-        return [CustomerType.from_model(c) for c in await ops.linked_customers(info)]
+        return [CustomerType.from_model(c) for c in await ops.linked_customers(info.context)]
 
 
 @strawberry.type(
@@ -566,11 +565,12 @@ class SubmitReadingPayload:
     errors: list[CustomerError] = strawberry.field(description="Empty on success.")
 
 
-def _change_payload(info: Info, outcome: ops.Outcome[Customer]) -> CustomerChangePayload:
-    return CustomerChangePayload(
+def _change_payload(info: Info, outcome: Outcome[Customer]) -> CustomerChangePayload:
+    return payload(
+        CustomerChangePayload,
+        outcome,
+        info.context.locale,
         customer=CustomerType.from_model(outcome.value) if outcome.value else None,
-        mailed_to=outcome.mailed_to,
-        errors=errors_of(info, outcome.problems),
     )
 
 
@@ -591,7 +591,7 @@ class CustomerQuery:
         description="The login's customer numbers with their data, first added first."
     )
     async def customers(self, info: Info) -> list[CustomerType]:
-        return [CustomerType.from_model(c) for c in await ops.linked_customers(info)]
+        return [CustomerType.from_model(c) for c in await ops.linked_customers(info.context)]
 
     @strawberry.field(
         description="One customer number's view: the given one if it is the login's (else a "
@@ -605,7 +605,7 @@ class CustomerQuery:
             str | None, strawberry.argument(description="Customer number; default the active one.")
         ] = None,
     ) -> CustomerType | None:
-        row = await ops.customer_in_context(info, number)
+        row = await ops.customer_in_context(info.context, number)
         return CustomerType.from_model(row) if row else None
 
 
@@ -619,10 +619,12 @@ class CustomerMutation:
         info: Info,
         number: Annotated[str, strawberry.argument(description="Customer number.")],
     ) -> SwitchCustomerPayload:
-        outcome = await ops.switch_customer(info, number)
-        return SwitchCustomerPayload(
+        outcome = await ops.switch_customer(info.context, number)
+        return payload(
+            SwitchCustomerPayload,
+            outcome,
+            info.context.locale,
             customer=CustomerType.from_model(outcome.value) if outcome.value else None,
-            errors=errors_of(info, outcome.problems),
         )
 
     @strawberry.mutation(
@@ -638,11 +640,13 @@ class CustomerMutation:
         ],
     ) -> AddCustomerNumberPayload:
         outcome = await ops.add_customer_number(
-            info, input.customer_number, input.invoice_number, input.meter_number
+            info.context, input.customer_number, input.invoice_number, input.meter_number
         )
-        return AddCustomerNumberPayload(
+        return payload(
+            AddCustomerNumberPayload,
+            outcome,
+            info.context.locale,
             customer=CustomerType.from_model(outcome.value) if outcome.value else None,
-            errors=errors_of(info, outcome.problems),
         )
 
     @strawberry.mutation(description="Remove a customer number from the login; never the last one.")
@@ -651,9 +655,9 @@ class CustomerMutation:
         info: Info,
         number: Annotated[str, strawberry.argument(description="Customer number.")],
     ) -> RemoveCustomerNumberPayload:
-        outcome = await ops.remove_customer_number(info, number)
-        return RemoveCustomerNumberPayload(
-            removed_number=outcome.value, errors=errors_of(info, outcome.problems)
+        outcome = await ops.remove_customer_number(info.context, number)
+        return payload(
+            RemoveCustomerNumberPayload, outcome, info.context.locale, removed_number=outcome.value
         )
 
     @strawberry.mutation(
@@ -678,12 +682,12 @@ class CustomerMutation:
             "phone": input.phone,
             "email": input.email,
         }
-        outcome = await ops.request_base_data_change(info, values, input.online_consent)
+        outcome = await ops.request_base_data_change(info.context, values, input.online_consent)
         change = None
         if outcome.value is not None:
-            active = await ops.require_active_customer(info)
+            active = await ops.require_active_customer(info.context)
             change = BaseDataChangeType.from_model(outcome.value, active.number)
-        return RequestBaseDataChangePayload(change=change, errors=errors_of(info, outcome.problems))
+        return payload(RequestBaseDataChangePayload, outcome, info.context.locale, change=change)
 
     @strawberry.mutation(
         description="Confirm a requested base data change: it applies now and a confirmation "
@@ -696,7 +700,7 @@ class CustomerMutation:
         password: PasswordArgument = None,
     ) -> CustomerChangePayload:
         outcome = await ops.confirm_base_data_change(
-            info, decode_id(id, "BaseDataChange"), password
+            info.context, decode_id(id, "BaseDataChange"), password
         )
         return _change_payload(info, outcome)
 
@@ -712,7 +716,7 @@ class CustomerMutation:
         ],
         password: PasswordArgument = None,
     ) -> CustomerChangePayload:
-        outcome = await ops.set_online_customer(info, consent, password)
+        outcome = await ops.set_online_customer(info.context, consent, password)
         return _change_payload(info, outcome)
 
     @strawberry.mutation(
@@ -734,7 +738,7 @@ class CustomerMutation:
             # An ID that is not a meter's is a meter that is not found, not a missing one.
             meter_pk = decode_id(input.meter_id, "Meter") or -1
         outcome = await readings.submit_reading(
-            info,
+            info.context,
             meter_pk=meter_pk,
             meter_number=input.meter_number,
             value=input.value,
@@ -742,12 +746,13 @@ class CustomerMutation:
             idempotency_key=input.idempotency_key,
         )
         done = outcome.value
-        return SubmitReadingPayload(
+        return payload(
+            SubmitReadingPayload,
+            outcome,
+            info.context.locale,
             reading=ReadingType.from_model(done.reading) if done else None,
             corrected_reading=ReadingType.from_model(done.corrected)
             if done and done.corrected
             else None,
             meter=MeterType.from_model(done.meter) if done else None,
-            mailed_to=outcome.mailed_to,
-            errors=errors_of(info, outcome.problems),
         )

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import clock
 from models import Login, LoginCustomer
+from models.account_codes import CHARACTER_CLASS_NAMES, AccountErrorCode
+from models.errors import Problem, problem
 from resolvers.auth import limiter, refuse_busy
-from resolvers.context import Info
-from schema.accounts import CHARACTER_CLASS_NAMES, AccountError, AccountErrorCode
+from resolvers.context import Context
 from security.password_policy import (
     MIN_LENGTH,
     PasswordProblem,
@@ -34,19 +36,26 @@ def email_key(email: str) -> str:
     return email.lower()
 
 
-def user_agent(info: Info) -> str:
-    return info.context.request.headers.get("user-agent", "")[:200]
-
-
-def error(info: Info, code: AccountErrorCode, *field: str, **params: object) -> AccountError:
-    return AccountError.of(code, info.context.locale, list(field) or None, **params)
+def user_agent(ctx: Context) -> str:
+    return ctx.request.headers.get("user-agent", "")[:200]
 
 
 # ----------------------------------------------------------------- mail gate
 
 
+@dataclass(frozen=True)
+class Sent:
+    """What an operation that mails a PIN or link answers besides the masked address
+    (`Outcome.mailed_to`): until when it is valid, from when another can be asked for,
+    and for a registration until when it must be confirmed. All UTC."""
+
+    expires_at: dt.datetime | None = None
+    resend_available_at: dt.datetime | None = None
+    registration_expires_at: dt.datetime | None = None
+
+
 async def mail_gate(
-    info: Info, kind: str, address: str, cooldown: dt.timedelta, *, cooldown_key: str = ""
+    ctx: Context, kind: str, address: str, cooldown: dt.timedelta, *, cooldown_key: str = ""
 ) -> Decision:
     """Whether a mail of `kind` may go to `address` now, and count it if so.
 
@@ -55,33 +64,33 @@ async def mail_gate(
     address and per client address, so nobody can flood a stranger's inbox.
     Counted for addresses that have no login too, so the answers reveal nothing.
     """
-    s = info.context.settings
+    s = ctx.settings
     key = email_key(address)
     checks = [
         (Limits.mail_cooldown(kind, cooldown.total_seconds()), cooldown_key or key),
         (Limits.mails_per_address(s, kind), key),
-        (Limits.mails_per_client(s, kind), info.context.client_address),
+        (Limits.mails_per_client(s, kind), ctx.client_address),
     ]
-    return await limiter(info).hit_all(checks)
+    return await limiter(ctx).hit_all(checks)
 
 
 def available_at(decision: Decision) -> dt.datetime:
     return clock.now() + dt.timedelta(seconds=decision.retry_after_seconds)
 
 
-def resend_refused(info: Info, decision: Decision) -> AccountError:
+def resend_refused(decision: Decision) -> Problem:
     minutes = max(1, -(-decision.retry_after_seconds // 60))
-    return error(info, AccountErrorCode.RESEND_NOT_YET_AVAILABLE, minutes=minutes)
+    return problem(AccountErrorCode.RESEND_NOT_YET_AVAILABLE, minutes=minutes)
 
 
 # ----------------------------------------------------------------- passwords
 
 
-async def hash_password(info: Info, password: str) -> str:
+async def hash_password(ctx: Context, password: str) -> str:
     try:
-        return await info.context.hasher.hash(password)
+        return await ctx.hasher.hash(password)
     except HashingBusy:
-        refuse_busy(info)
+        refuse_busy(ctx)
 
 
 _PROBLEM_CODES = {
@@ -94,19 +103,19 @@ _PROBLEM_CODES = {
 
 
 def password_errors(
-    info: Info, password: str, *, email: str, customer_numbers: list[str], field: list[str]
-) -> list[AccountError]:
-    """The password policy's problems as typed errors on `field`."""
-    english = info.context.locale == "en"
+    ctx: Context, password: str, *, email: str, customer_numbers: list[str], field: list[str]
+) -> list[Problem]:
+    """The password policy's problems on `field`."""
+    english = ctx.locale == "en"
     errors = []
-    for problem in password_problems(password, email=email, customer_numbers=customer_numbers):
+    for found in password_problems(password, email=email, customer_numbers=customer_numbers):
         params: dict[str, object] = {}
-        if problem is PasswordProblem.TOO_SHORT:
+        if found is PasswordProblem.TOO_SHORT:
             params["min"] = MIN_LENGTH
-        if problem is PasswordProblem.MISSING_CHARACTER_CLASSES:
+        if found is PasswordProblem.MISSING_CHARACTER_CLASSES:
             names = [CHARACTER_CLASS_NAMES[c][english] for c in r3_shortfalls(password)[1]]
             params["missing"] = ", ".join(names)
-        errors.append(error(info, _PROBLEM_CODES[problem], *field, **params))
+        errors.append(problem(_PROBLEM_CODES[found], *field, **params))
     return errors
 
 
@@ -132,21 +141,21 @@ _URL_LIKE = re.compile(r"[a-z][a-z0-9+.-]*://\S*|www\.\S*", re.IGNORECASE)
 _UNSAFE = re.compile(r"[^A-Za-z0-9 ._/();,:+\-]")
 
 
-def describe_client(info: Info, locale: str) -> str:
+def describe_client(ctx: Context, locale: str) -> str:
     """The client as a notice names it: its User-Agent and network address.
 
     The User-Agent is whatever the client sent, so links and odd characters are
     taken out: a notice must not carry text an attacker wrote for the victim.
     """
-    agent = " ".join(_UNSAFE.sub("", _URL_LIKE.sub("", user_agent(info))).split())[:120]
+    agent = " ".join(_UNSAFE.sub("", _URL_LIKE.sub("", user_agent(ctx))).split())[:120]
     agent = agent or ("unknown program" if locale == "en" else "unbekanntes Programm")
-    return f"{agent} ({info.context.client_address or '?'})"
+    return f"{agent} ({ctx.client_address or '?'})"
 
 
-def client_key(info: Info) -> str:
+def client_key(ctx: Context) -> str:
     """A keyed fingerprint of the client (User-Agent and address), for 'seen before?'.
 
     Stored in audit details instead of the User-Agent and address themselves.
     """
-    seen = f"{user_agent(info)}|{info.context.client_address}"
-    return hash_secret(seen, info.context.settings.secret_key, scope="client")[:16]
+    seen = f"{user_agent(ctx)}|{ctx.client_address}"
+    return hash_secret(seen, ctx.settings.secret_key, scope="client")[:16]

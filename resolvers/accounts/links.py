@@ -7,10 +7,10 @@ from typing import Any
 
 import clock
 from models import OneTimeSecret, SecretPurpose
-from resolvers.accounts.common import error
+from models.account_codes import AccountErrorCode
+from models.errors import Problem, problem
 from resolvers.auth import enforce_not_exceeded, limiter
-from resolvers.context import Info
-from schema.accounts import AccountError, AccountErrorCode
+from resolvers.context import Context
 from security.ratelimit import Limits
 from security.tokens import hash_secret, new_token
 from settings import Settings
@@ -49,15 +49,14 @@ async def void_link_tokens(login_id: int, purpose: SecretPurpose) -> None:
 
 
 async def find_link_token(
-    info: Info, token: str, purpose: SecretPurpose, *field: str
-) -> tuple[OneTimeSecret | None, AccountError | None]:
+    ctx: Context, token: str, purpose: SecretPurpose, *field: str
+) -> tuple[OneTimeSecret | None, Problem | None]:
     """The live secret behind a token from a link, or the error to answer.
 
     Unknown tokens count against the client address, so links cannot be guessed.
     """
-    ctx = info.context
     failures = Limits.link_failures_per_address(ctx.settings)
-    await enforce_not_exceeded(info, failures, ctx.client_address)
+    await enforce_not_exceeded(ctx, failures, ctx.client_address)
     token = token.strip()
     secret = None
     if token and len(token) <= 200:
@@ -69,10 +68,10 @@ async def find_link_token(
             .first()
         )
     if secret is None or secret.used_at is not None or secret.voided_at is not None:
-        await limiter(info).hit(failures, ctx.client_address)
-        return None, error(info, AccountErrorCode.LINK_INVALID, *field)
+        await limiter(ctx).hit(failures, ctx.client_address)
+        return None, problem(AccountErrorCode.LINK_INVALID, *field)
     if secret.expires_at <= clock.now():
-        return None, error(info, AccountErrorCode.LINK_EXPIRED, *field)
+        return None, problem(AccountErrorCode.LINK_EXPIRED, *field)
     return secret, None
 
 

@@ -7,10 +7,11 @@ from tortoise.transactions import in_transaction
 import clock
 from mailers import format_when, mask_address, queue_mail
 from models import AuditEvent, Customer, Login, LoginCustomer, MailStatus, OutboxMail
-from resolvers.accounts.common import email_key, error
+from models.account_codes import AccountErrorCode
+from models.errors import Outcome
+from resolvers.accounts.common import Sent, email_key
 from resolvers.auth import reauthenticate, require_login
-from resolvers.context import Info
-from schema.accounts import AccountErrorCode, DeleteProfilePayload
+from resolvers.context import Context
 from security.audit import actor_for_login, actor_for_staff, record_audit
 from security.sessions import clear_session_cookie
 from settings import Settings
@@ -68,14 +69,11 @@ async def forget_traces(login: Login) -> None:
     )
 
 
-async def delete_profile(info: Info, current_password: str | None) -> DeleteProfilePayload:
+async def delete_profile(ctx: Context, current_password: str | None) -> Outcome[Sent]:
     """'Remove profile' in the settings; needs the current password."""
-    login = require_login(info)
-    ctx = info.context
-    if not await reauthenticate(info, current_password, always=True):
-        return DeleteProfilePayload(
-            errors=[error(info, AccountErrorCode.REAUTHENTICATION_REQUIRED, "currentPassword")]
-        )
+    login = require_login(ctx)
+    if not await reauthenticate(ctx, current_password, always=True):
+        return Outcome.failed(AccountErrorCode.REAUTHENTICATION_REQUIRED, "currentPassword")
     mailed_to = await delete_login(
         login,
         ctx.settings,
@@ -85,7 +83,7 @@ async def delete_profile(info: Info, current_password: str | None) -> DeleteProf
     )
     if ctx.response is not None:
         clear_session_cookie(ctx.response, ctx.settings)
-    return DeleteProfilePayload(mailed_to=mailed_to)
+    return Outcome(mailed_to=mailed_to)
 
 
 async def delete_login_by_staff(
