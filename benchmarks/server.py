@@ -40,7 +40,7 @@ import app as product
 import clock
 import schema  # noqa: F401  (registers each area's error type)
 from models import Customer, Invoice, Login, Meter, MeterReading, ReadingPeriod, Session
-from resolvers.accounts.common import customer_numbers_of
+from resolvers.accounts.logins import customer_numbers_of
 from resolvers.loaders import (
     _customers_by_login,
     _invoices_by_customer,

@@ -21,17 +21,13 @@ from tortoise.transactions import in_transaction
 import clock
 from mailers import mask_address
 from models import Customer, Login, Meter, MeterReading, ReadingPeriod, ReadingSource
+from models.customer_codes import CustomerErrorCode as C
 from models.customers import ReadingWindow, WindowState
+from models.errors import Outcome, Problem
 from resolvers.auth import require_login
 from resolvers.context import Context
-from resolvers.customers import (
-    C,
-    Outcome,
-    Problem,
-    confirm_by_mail,
-    find_meter,
-    require_active_customer,
-)
+from resolvers.customer_context import find_meter, require_active_customer
+from resolvers.customer_mail import confirm_by_mail
 from resolvers.loaders import forget, period_key, periods_by_meter, readings_by_meter
 
 MAX_VALUE = Decimal("999999999.999")

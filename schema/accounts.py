@@ -22,7 +22,7 @@ from resolvers.accounts import password as password_ops
 from resolvers.accounts import profile as profile_ops
 from resolvers.accounts import registration as registration_ops
 from resolvers.accounts import sessions as session_ops
-from resolvers.accounts.common import customer_numbers_of
+from resolvers.accounts.logins import customer_numbers_of
 from schema.context import Info
 from schema.errors import UserError, error_type, graphql_enum, payload
 

@@ -11,7 +11,7 @@ from mailers import format_when, is_valid_email, mask_address, queue_mail
 from models import ContactMessage, ContactStatus
 from models.account_codes import AccountErrorCode
 from models.errors import Outcome, Problem, problem
-from resolvers.accounts.common import clean_email
+from resolvers.accounts.addresses import clean_email
 from resolvers.auth import enforce
 from resolvers.context import Context
 from security.audit import actor_for_staff, record_audit

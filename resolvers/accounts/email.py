@@ -11,21 +11,14 @@ from mailers import is_valid_email, mask_address, queue_mail
 from models import Login, SecretPurpose
 from models.account_codes import AccountErrorCode
 from models.errors import Outcome
-from resolvers.accounts.common import (
-    Sent,
-    available_at,
-    clean_email,
-    email_key,
-    mail_gate,
-    portal_link,
-    resend_refused,
-)
+from resolvers.accounts.addresses import clean_email, email_key
 from resolvers.accounts.links import (
     find_link_token,
     issue_link_token,
     use_link_token,
     void_link_tokens,
 )
+from resolvers.accounts.mails import Sent, available_at, mail_gate, portal_link, resend_refused
 from resolvers.accounts.notices import notify_email_changed
 from resolvers.accounts.password import send_reset_link
 from resolvers.auth import reauthenticate, require_login

@@ -11,7 +11,8 @@ from typing import Any
 import clock
 from mailers import format_when, mask_address, queue_mail
 from models import Login
-from resolvers.accounts.common import describe_client, portal_link
+from resolvers.accounts.clients import describe_client
+from resolvers.accounts.mails import portal_link
 from resolvers.context import Context
 
 

@@ -11,19 +11,11 @@ from mailers import is_valid_email, mask_address, queue_mail
 from models import Login, LoginState, OneTimeSecret, SecretPurpose
 from models.account_codes import AccountErrorCode
 from models.errors import Outcome, Problem
-from resolvers.accounts.common import (
-    Sent,
-    available_at,
-    clean_email,
-    customer_numbers_of,
-    email_key,
-    hash_password,
-    mail_gate,
-    password_errors,
-    portal_link,
-    resend_refused,
-)
+from resolvers.accounts.addresses import clean_email, email_key
 from resolvers.accounts.links import find_link_token, issue_link_token, use_link_token
+from resolvers.accounts.logins import customer_numbers_of
+from resolvers.accounts.mails import Sent, available_at, mail_gate, portal_link, resend_refused
+from resolvers.accounts.new_password import hash_password, password_errors
 from resolvers.accounts.notices import notify_password_changed
 from resolvers.auth import limiter, reauthenticate, require_login
 from resolvers.context import Context, audit

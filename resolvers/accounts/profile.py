@@ -9,7 +9,8 @@ from mailers import format_when, mask_address, queue_mail
 from models import AuditEvent, Customer, Login, LoginCustomer, MailStatus, OutboxMail
 from models.account_codes import AccountErrorCode
 from models.errors import Outcome
-from resolvers.accounts.common import Sent, email_key
+from resolvers.accounts.addresses import email_key
+from resolvers.accounts.mails import Sent
 from resolvers.auth import reauthenticate, require_login
 from resolvers.context import Context
 from security.audit import actor_for_login, actor_for_staff, record_audit

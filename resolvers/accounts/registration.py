@@ -23,20 +23,13 @@ from models import (
 )
 from models.account_codes import AccountErrorCode
 from models.errors import Outcome, Problem, problem
-from resolvers.accounts.common import (
-    Sent,
-    available_at,
-    clean_email,
-    client_key,
-    email_key,
-    hash_password,
-    mail_gate,
-    password_errors,
-    resend_refused,
-)
+from resolvers.accounts.addresses import clean_email, email_key
+from resolvers.accounts.clients import client_key
+from resolvers.accounts.mails import Sent, available_at, mail_gate, resend_refused
+from resolvers.accounts.new_password import hash_password, password_errors
 from resolvers.auth import enforce, enforce_not_exceeded, limiter
 from resolvers.context import Context, audit
-from resolvers.customers import current_holder, has_annual_bill, verify_customer_claim
+from resolvers.customer_numbers import current_holder, has_annual_bill, verify_customer_claim
 from security.ratelimit import Limits
 from security.tokens import hash_secret, new_pin, same
 from settings import Settings

@@ -12,13 +12,9 @@ from mailers import is_valid_email
 from models import AuditEvent, Login, LoginState, Session
 from models.account_codes import AccountErrorCode
 from models.errors import Outcome
-from resolvers.accounts.common import (
-    clean_email,
-    client_key,
-    customer_numbers_of,
-    email_key,
-    user_agent,
-)
+from resolvers.accounts.addresses import clean_email, email_key
+from resolvers.accounts.clients import client_key, user_agent
+from resolvers.accounts.logins import customer_numbers_of
 from resolvers.accounts.notices import notify_new_client
 from resolvers.auth import check_password, limiter, refuse_rate_limited, require_login
 from resolvers.context import Context, audit
