@@ -27,7 +27,7 @@ from tortoise.transactions import in_transaction
 
 from dataio.bulk import BatchRefused, Bulk
 from dataio.csvformat import Problem, read_table
-from dataio.kinds import KINDS, Fields
+from dataio.import_kinds import KINDS, Fields
 from dataio.progress import Progress
 
 
