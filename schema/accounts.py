@@ -34,8 +34,8 @@ if TYPE_CHECKING:
 AccountErrorCodeEnum = graphql_enum(AccountErrorCode)
 
 
-@strawberry.type(description="An expected failure of an account operation.")
 @error_type(AccountErrorCode)
+@strawberry.type(description="An expected failure of an account operation.")
 class AccountError(UserError):
     code: Enum = strawberry.field(
         graphql_type=AccountErrorCodeEnum, description="Stable code to switch on."
