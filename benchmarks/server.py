@@ -38,9 +38,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import app as product
+import clock
 from models import Customer, Invoice, Login, Meter, MeterReading, ReadingPeriod, Session
 from resolvers.accounts.common import customer_numbers_of
-from resolvers.customers import local_today
 from resolvers.loaders import (
     _customers_by_login,
     _invoices_by_customer,
@@ -169,7 +169,7 @@ def dashboard_json(
     settings: Settings,
 ) -> dict[str, Any]:
     """What `benchmarks.documents.DASHBOARD` answers, built by hand."""
-    today = local_today(settings)
+    today = clock.utility_today(settings.utility_timezone)
     chosen = session.active_customer_id
     active = next((c.id for c in customers if c.id == chosen), customers[0].id if customers else 0)
     shown = []

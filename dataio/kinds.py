@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
+import clock
 from dataio.bulk import Bulk, Upsert
 from dataio.csvformat import (
     FieldError,
@@ -233,7 +234,7 @@ class Customers(Kind):
             ),
             touch=("updated_at",),
         )
-        now = dt.datetime.now(dt.UTC)
+        now = clock.now()
         rows = [
             (r.number, r.name, r.street, r.postal_code, r.city, r.phone, r.email) for r in records
         ]
@@ -680,7 +681,7 @@ class RadioReadings(Kind):
             upsert,
             rows,
             [r.line for r in records],
-            (dt.datetime.now(dt.UTC),),
+            (clock.now(),),
             advance=advance,
         )
 

@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import clock
 from models import AuditEvent, ContactMessage, ContactStatus
 from settings import Settings
 
@@ -21,13 +22,13 @@ PurgeJob = Callable[[Settings], Awaitable[int]]
 
 
 async def purge_old_audit_events(settings: Settings) -> int:
-    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.audit_retention_days)
+    cutoff = clock.now() - dt.timedelta(days=settings.audit_retention_days)
     return await AuditEvent.filter(at__lt=cutoff).delete()
 
 
 async def purge_closed_contact_messages(settings: Settings) -> int:
     """Contact messages hold a name, an address and free text: gone a while after closing."""
-    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.contact_retention_days)
+    cutoff = clock.now() - dt.timedelta(days=settings.contact_retention_days)
     return await ContactMessage.filter(status=ContactStatus.CLOSED, closed_at__lt=cutoff).delete()
 
 

@@ -11,6 +11,7 @@ from typing import NoReturn
 import strawberry
 from graphql import OperationType
 
+import clock
 from models import Login, Session
 from resolvers.context import Info, audit
 from schema.errors import PublicError, register_messages
@@ -128,7 +129,7 @@ async def check_password(info: Info, password: str, hashed: str | None) -> bool:
 def needs_password_again(session: Session, reauth_minutes: int) -> bool:
     """Issue 9: a session that logged in `reauth_minutes` (15) ago or longer must give
     the password again before a sensitive change."""
-    age = dt.datetime.now(dt.UTC) - session.authenticated_at
+    age = clock.now() - session.authenticated_at
     return age >= dt.timedelta(minutes=reauth_minutes)
 
 
@@ -161,6 +162,6 @@ async def reauthenticate(info: Info, password: str | None, *, always: bool = Fal
         await limiter(info).hit(per_login, login.email_key)
         await audit(info, "reauthenticate", login.id, outcome="failure")
         return False
-    session.authenticated_at = dt.datetime.now(dt.UTC)
+    session.authenticated_at = clock.now()
     await Session.filter(id=session.id).update(authenticated_at=session.authenticated_at)
     return True

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from enum import Enum
 from typing import Any, Generic, TypeVar
-from zoneinfo import ZoneInfo
 
 import strawberry
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+import clock
 from mailers import format_when, is_valid_email, mask_address, queue_mail
 from models import (
     BaseDataChange,
@@ -277,15 +277,6 @@ class Outcome(Generic[T]):
     value: T | None = None
     problems: list[Problem] = dataclass_field(default_factory=list)
     mailed_to: str | None = None
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def local_today(settings: Settings) -> dt.date:
-    """Today at the utility: reading periods are its calendar days."""
-    return dt.datetime.now(ZoneInfo(settings.utility_timezone)).date()
 
 
 # ------------------------------------------------------------ customer context
@@ -555,7 +546,7 @@ def record_online_consent(
     confirm) or `set_online_customer` (whose call is the confirming step), so
     nothing changes before the user confirms."""
     customer.online_consent = given
-    customer.online_consent_at = utcnow()
+    customer.online_consent_at = clock.now()
     customer.online_consent_login_id = login.id
     customer.online_consent_version = settings.consent_wording_version
 
@@ -605,7 +596,7 @@ async def request_base_data_change(
         changes[CONSENT] = {"old": customer.online_consent, "new": online_consent}
     if not changes:
         return Outcome(problems=[Problem(C.NOTHING_CHANGED, ("input",))])
-    now = utcnow()
+    now = clock.now()
     valid = dt.timedelta(minutes=info.context.settings.base_data_change_valid_minutes)
     async with in_transaction():
         await BaseDataChange.filter(customer_id=customer.id, confirmed_at=None).delete()
@@ -641,7 +632,7 @@ async def confirm_base_data_change(
         return Outcome(problems=[Problem(C.NOT_FOUND, ("id",))])
     if change.confirmed_at is not None:
         return Outcome(problems=[Problem(C.CHANGE_ALREADY_CONFIRMED, ("id",))])
-    if utcnow() >= change.expires_at:
+    if clock.now() >= change.expires_at:
         return Outcome(problems=[Problem(C.CHANGE_EXPIRED, ("id",))])
     if not await reauthenticate(info, password):
         return Outcome(problems=[PASSWORD_NEEDED])
@@ -652,7 +643,7 @@ async def confirm_base_data_change(
         claimed = (
             await BaseDataChange.filter(id=change.id, confirmed_at=None)
             .using_db(conn)
-            .update(confirmed_at=utcnow())
+            .update(confirmed_at=clock.now())
         )
         if not claimed:
             return Outcome(problems=[Problem(C.CHANGE_ALREADY_CONFIRMED, ("id",))])
@@ -701,7 +692,7 @@ async def set_online_customer(info: Info, consent: bool, password: str | None) -
             settings,
             conn,
             given=consent,
-            at=format_when(fresh.online_consent_at or utcnow(), login.locale, settings),
+            at=format_when(fresh.online_consent_at or clock.now(), login.locale, settings),
             wording_version=fresh.online_consent_version,
         )
     _refresh(info, customer, fresh)

@@ -9,6 +9,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
+import clock
 from models import (
     AuditEvent,
     BaseDataChange,
@@ -57,7 +58,7 @@ async def export_login_data(login: Login) -> dict[str, Any]:
     meter_numbers = {m.id: m.number for m in meters}
     customer_numbers = {c.id: c.number for c in customers}
     return {
-        "exportedAt": dt.datetime.now(dt.UTC).isoformat(),
+        "exportedAt": clock.now().isoformat(),
         "login": _row(
             login,
             [

@@ -18,6 +18,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+import clock
 from mailers import mask_address
 from models import Customer, Login, Meter, MeterReading, ReadingPeriod, ReadingSource
 from models.customers import ReadingWindow, WindowState
@@ -29,7 +30,6 @@ from resolvers.customers import (
     Problem,
     confirm_by_mail,
     find_meter,
-    local_today,
     require_active_customer,
 )
 from resolvers.loaders import forget, period_key, periods_by_meter, readings_by_meter
@@ -46,7 +46,9 @@ def current_readings(history: Sequence[MeterReading]) -> list[MeterReading]:
 
 async def reading_window(info: Info, meter: Meter) -> ReadingWindow:
     periods = await periods_by_meter(info).load(period_key(meter))
-    return meter.reading_window(periods, local_today(info.context.settings))
+    return meter.reading_window(
+        periods, clock.utility_today(info.context.settings.utility_timezone)
+    )
 
 
 async def reading_history(info: Info, meter: Meter) -> list[MeterReading]:
@@ -209,7 +211,7 @@ async def _store_reading(
 ) -> Outcome[Submitted]:
     login = require_login(info)
     settings = info.context.settings
-    today = local_today(settings)
+    today = clock.utility_today(settings.utility_timezone)
     async with in_transaction() as conn:
         # One submission per meter at a time: the checks below see what the other wrote,
         # a retry included (SQLite runs one transaction at a time anyway).

@@ -9,6 +9,7 @@ import datetime as dt
 import re
 from urllib.parse import urlencode
 
+import clock
 from models import Login, LoginCustomer
 from resolvers.auth import limiter, refuse_busy
 from resolvers.context import Info
@@ -23,10 +24,6 @@ from security.passwords import HashingBusy
 from security.ratelimit import Decision, Limits
 from security.tokens import hash_secret
 from settings import Settings
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def clean_email(raw: str) -> str:
@@ -69,7 +66,7 @@ async def mail_gate(
 
 
 def available_at(decision: Decision) -> dt.datetime:
-    return utcnow() + dt.timedelta(seconds=decision.retry_after_seconds)
+    return clock.now() + dt.timedelta(seconds=decision.retry_after_seconds)
 
 
 def resend_refused(info: Info, decision: Decision) -> AccountError:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from tortoise.transactions import in_transaction
 
+import clock
 from mailers import format_when, is_valid_email, mask_address, queue_mail
 from models import ContactMessage, ContactStatus
-from resolvers.accounts.common import clean_email, error, utcnow
+from resolvers.accounts.common import clean_email, error
 from resolvers.auth import enforce
 from resolvers.context import Info
 from schema.accounts import (
@@ -96,7 +97,7 @@ async def close_contact_message(message_id: int, *, staff: str) -> bool:
     """For staff (`kundenportal contact close ID`); False if no open message has that id."""
     async with in_transaction():
         closed = await ContactMessage.filter(id=message_id, status=ContactStatus.OPEN).update(
-            status=ContactStatus.CLOSED, closed_at=utcnow(), closed_by=staff[:100]
+            status=ContactStatus.CLOSED, closed_at=clock.now(), closed_by=staff[:100]
         )
         if closed:
             await record_audit(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import clock
 from models import OneTimeSecret, SecretPurpose
-from resolvers.accounts.common import error, utcnow
+from resolvers.accounts.common import error
 from resolvers.auth import enforce_not_exceeded, limiter
 from resolvers.context import Info
 from schema.accounts import AccountError, AccountErrorCode
@@ -27,7 +28,7 @@ async def issue_link_token(
     payload: dict[str, Any] | None = None,
 ) -> tuple[str, OneTimeSecret]:
     """A new token for `purpose`; it voids the login's earlier ones. Call in a transaction."""
-    now = utcnow()
+    now = clock.now()
     await void_link_tokens(login_id, purpose)
     token = new_token()
     secret = await OneTimeSecret.create(
@@ -44,7 +45,7 @@ async def issue_link_token(
 async def void_link_tokens(login_id: int, purpose: SecretPurpose) -> None:
     await OneTimeSecret.filter(
         login_id=login_id, purpose=purpose, used_at=None, voided_at=None
-    ).update(voided_at=utcnow())
+    ).update(voided_at=clock.now())
 
 
 async def find_link_token(
@@ -70,7 +71,7 @@ async def find_link_token(
     if secret is None or secret.used_at is not None or secret.voided_at is not None:
         await limiter(info).hit(failures, ctx.client_address)
         return None, error(info, AccountErrorCode.LINK_INVALID, *field)
-    if secret.expires_at <= utcnow():
+    if secret.expires_at <= clock.now():
         return None, error(info, AccountErrorCode.LINK_EXPIRED, *field)
     return secret, None
 
@@ -78,6 +79,6 @@ async def find_link_token(
 async def use_link_token(secret: OneTimeSecret) -> bool:
     """Mark the secret used; False when another request used it first. In a transaction."""
     updated = await OneTimeSecret.filter(id=secret.id, used_at=None, voided_at=None).update(
-        used_at=utcnow()
+        used_at=clock.now()
     )
     return updated == 1

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import clock
 from mailers import format_when, mask_address, queue_mail
 from models import Login
-from resolvers.accounts.common import describe_client, portal_link, utcnow
+from resolvers.accounts.common import describe_client, portal_link
 from resolvers.context import Info
 
 
@@ -24,7 +25,7 @@ async def _notify(info: Info, kind: str, login: Login, *, to: str = "", **data: 
         to=address,
         locale=login.locale,
         settings=settings,
-        when=format_when(utcnow(), login.locale, settings),
+        when=format_when(clock.now(), login.locale, settings),
         client=describe_client(info, login.locale),
         forgot_link=portal_link(settings, settings.forgot_password_path),
         **data,

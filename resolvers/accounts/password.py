@@ -6,6 +6,7 @@ import datetime as dt
 
 from tortoise.transactions import in_transaction
 
+import clock
 from mailers import is_valid_email, mask_address, queue_mail
 from models import Login, LoginState, OneTimeSecret, SecretPurpose
 from resolvers.accounts.common import (
@@ -19,7 +20,6 @@ from resolvers.accounts.common import (
     password_errors,
     portal_link,
     resend_refused,
-    utcnow,
 )
 from resolvers.accounts.links import find_link_token, issue_link_token, use_link_token
 from resolvers.accounts.notices import notify_password_changed
@@ -81,7 +81,7 @@ async def request_password_reset(info: Info, email: str) -> RequestPasswordReset
         async with in_transaction():
             await send_reset_link(login, settings)
             await audit(info, "password_reset_requested", login.id, actor="anonymous")
-    now = utcnow()
+    now = clock.now()
     return RequestPasswordResetPayload(
         mailed_to=mask_address(address),
         expires_at=now + dt.timedelta(days=settings.reset_link_valid_days),
@@ -145,9 +145,9 @@ async def _policy_errors(info: Info, login: Login, new_password: str) -> list[Ac
 
 async def _set_password(login: Login, password_hash: str) -> None:
     login.password_hash = password_hash
-    login.password_changed_at = utcnow()
+    login.password_changed_at = clock.now()
     await login.save(update_fields=["password_hash", "password_changed_at"])
     # A reset link issued before the change must not work after it.
     await OneTimeSecret.filter(
         login_id=login.id, purpose=SecretPurpose.PASSWORD_RESET, used_at=None, voided_at=None
-    ).update(voided_at=utcnow())
+    ).update(voided_at=clock.now())

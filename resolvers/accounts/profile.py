@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from tortoise.transactions import in_transaction
 
+import clock
 from mailers import format_when, mask_address, queue_mail
 from models import AuditEvent, Customer, Login, LoginCustomer, MailStatus, OutboxMail
-from resolvers.accounts.common import email_key, error, utcnow
+from resolvers.accounts.common import email_key, error
 from resolvers.auth import reauthenticate, require_login
 from resolvers.context import Info
 from schema.accounts import AccountErrorCode, DeleteProfilePayload
@@ -36,7 +37,7 @@ async def delete_login(
             to=login.email,
             locale=login.locale,
             settings=settings,
-            when=format_when(utcnow(), login.locale, settings),
+            when=format_when(clock.now(), login.locale, settings),
             by_staff=action != "profile_deleted",
         )
         await record_audit(

@@ -9,6 +9,7 @@ import secrets
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+import clock
 from mailers import is_valid_email, mask_address, queue_mail
 from models import (
     Customer,
@@ -29,7 +30,6 @@ from resolvers.accounts.common import (
     mail_gate,
     password_errors,
     resend_refused,
-    utcnow,
 )
 from resolvers.auth import enforce, enforce_not_exceeded, limiter
 from resolvers.context import Info, audit
@@ -73,7 +73,7 @@ def _pin_hash(pin: str, login_id: int, salt: str, settings: Settings) -> str:
 async def send_pin(login: Login, settings: Settings) -> OneTimeSecret:
     """Mail a new PIN (valid as `pin_times` says) to a pending login; it voids every
     earlier one. Call in a transaction."""
-    now = utcnow()
+    now = clock.now()
     await OneTimeSecret.filter(
         login_id=login.id, purpose=SecretPurpose.PIN, used_at=None, voided_at=None
     ).update(voided_at=now)
@@ -112,7 +112,7 @@ async def purge_expired_registrations(settings: Settings) -> int:
 
     Their customer numbers and e-mail addresses are free again at once.
     """
-    cutoff = utcnow() - dt.timedelta(hours=settings.registration_expiry_hours)
+    cutoff = clock.now() - dt.timedelta(hours=settings.registration_expiry_hours)
     expired = await Login.filter(state=LoginState.PENDING, created_at__lt=cutoff).values_list(
         "id", flat=True
     )
@@ -125,11 +125,11 @@ async def purge_expired_secrets(
     settings: Settings, grace: dt.timedelta = dt.timedelta(days=1)
 ) -> int:
     """Forget PINs and links a day after they expired (until then they answer 'expired')."""
-    return await OneTimeSecret.filter(expires_at__lt=utcnow() - grace).delete()
+    return await OneTimeSecret.filter(expires_at__lt=clock.now() - grace).delete()
 
 
 async def purge_expired_sessions(settings: Settings) -> int:
-    now = utcnow()
+    now = clock.now()
     idle_cutoff = now - dt.timedelta(minutes=settings.session_idle_minutes)
     expired = await Session.filter(expires_at__lte=now).delete()
     return expired + await Session.filter(last_used_at__lte=idle_cutoff).delete()
@@ -238,7 +238,7 @@ async def _customer_or_email_taken(
 ) -> AccountError | None:
     holder = await current_holder(customer)
     if holder is not None and holder.state == LoginState.PENDING:
-        left = registration_expires_at(info.context.settings, holder) - utcnow()
+        left = registration_expires_at(info.context.settings, holder) - clock.now()
         hours = max(1, math.ceil(left.total_seconds() / 3600))
         return error(
             info, AccountErrorCode.REGISTRATION_PENDING, "input", "customerNumber", hours=hours
@@ -258,7 +258,7 @@ async def confirm_pin(info: Info, email: str, pin: str) -> ConfirmPinPayload:
     login = await pending_login(clean_email(email), settings)
     if login is None:
         return ConfirmPinPayload(errors=[error(info, AccountErrorCode.PIN_INVALID, "pin")])
-    now = utcnow()
+    now = clock.now()
     async with in_transaction():
         secret = (
             await OneTimeSecret.filter(login_id=login.id, purpose=SecretPurpose.PIN, used_at=None)
@@ -307,13 +307,13 @@ async def resend_pin(info: Info, email: str) -> ResendPinPayload:
         )
         if last is not None:
             _, resend_at = pin_times(settings, last.created_at)
-            if resend_at > utcnow():
+            if resend_at > clock.now():
                 return ResendPinPayload(
                     errors=[
                         error(
                             info,
                             AccountErrorCode.RESEND_NOT_YET_AVAILABLE,
-                            minutes=math.ceil((resend_at - utcnow()).total_seconds() / 60),
+                            minutes=math.ceil((resend_at - clock.now()).total_seconds() / 60),
                         )
                     ],
                     resend_available_at=resend_at,
@@ -325,7 +325,7 @@ async def resend_pin(info: Info, email: str) -> ResendPinPayload:
         return ResendPinPayload(
             errors=[resend_refused(info, gate)], resend_available_at=available_at(gate)
         )
-    now = utcnow()
+    now = clock.now()
     if login is not None:
         async with in_transaction():
             secret = await send_pin(login, settings)

@@ -7,6 +7,7 @@ import datetime as dt
 import strawberry
 from tortoise.transactions import in_transaction
 
+import clock
 from mailers import is_valid_email
 from models import AuditEvent, Login, LoginState, Session
 from resolvers.accounts.common import (
@@ -16,7 +17,6 @@ from resolvers.accounts.common import (
     email_key,
     error,
     user_agent,
-    utcnow,
 )
 from resolvers.accounts.notices import notify_new_client
 from resolvers.auth import check_password, limiter, refuse_rate_limited, require_login
@@ -153,7 +153,7 @@ async def sessions(info: Info) -> list[SessionType]:
     """The login's live sessions, the newest first."""
     login_row = require_login(info)
     ctx = info.context
-    now = utcnow()
+    now = clock.now()
     rows = await Session.filter(
         login_id=login_row.id,
         expires_at__gt=now,
