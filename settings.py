@@ -68,6 +68,13 @@ class Settings(BaseSettings):
         True, description="Run the outbox worker inside the app; off when workers run apart."
     )
     mail_poll_seconds: float = Field(1.0, description="How soon a queued mail is picked up.")
+    mail_concurrency: int = Field(
+        4,
+        ge=1,
+        le=32,
+        description="Mails one worker delivers at once, each lane over its own SMTP "
+        "connection, kept open while mails are due.",
+    )
     mail_max_attempts: int = Field(
         12, ge=1, description="Tries before a temporarily failing mail is failed (about 5 h)."
     )

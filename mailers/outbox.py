@@ -14,7 +14,7 @@ from tortoise.functions import Count
 
 import clock
 from mailers.render import render
-from models import MailStatus, OutboxMail
+from models import MailPriority, MailStatus, OutboxMail
 from settings import Settings
 
 # Deliberately simple: one @, a dot in the domain, no spaces. The mail sent to it proves the rest.
@@ -54,6 +54,15 @@ def format_when(moment: dt.datetime, locale: str, settings: Settings) -> str:
     return local.strftime("%d.%m.%Y, %H:%M Uhr %Z")
 
 
+# Mails a person waits for at the screen: a PIN or a link they just asked for. They go
+# before notices and confirmations when the queue is long.
+WAITED_FOR = frozenset({"registration_pin", "password_reset", "email_change_confirm"})
+
+
+def priority_of(kind: str) -> MailPriority:
+    return MailPriority.WAITED_FOR if kind in WAITED_FOR else MailPriority.NORMAL
+
+
 async def queue_mail(
     kind: str,
     *,
@@ -61,11 +70,14 @@ async def queue_mail(
     locale: str,
     settings: Settings,
     using_db: Any = None,
+    priority: MailPriority | None = None,
     **data: Any,
 ) -> OutboxMail:
     """Render mail `kind` for `to` and store it for the worker.
 
-    Call inside the transaction of the change that causes the mail.
+    Call inside the transaction of the change that causes the mail. Mails of
+    `WAITED_FOR` kinds are delivered first; jobs that mail many customers at
+    once pass `MailPriority.BULK`, so a reminder run never delays a PIN.
     """
     mail = render(kind, locale, data, settings)
     domain = settings.mail_from.rpartition("@")[2].rstrip(">") or "kundenportal.invalid"
@@ -79,6 +91,7 @@ async def queue_mail(
         message_id=f"<{uuid.uuid4().hex}@{domain}>",
         next_attempt_at=now,
         created_at=now,
+        priority=priority if priority is not None else priority_of(kind),
         using_db=using_db,
     )
 

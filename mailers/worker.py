@@ -51,12 +51,13 @@ from tortoise.transactions import in_transaction
 
 import clock
 from db import is_outage
-from mailers.backends import PermanentFailure, TemporaryFailure, deliver
+from mailers.backends import PermanentFailure, SmtpSession, TemporaryFailure, deliver
 from models import MailStatus, OutboxMail
 from settings import Settings
 
 log = logging.getLogger("kundenportal.mail")
 BATCH = 20
+KEEP_OPEN_SECONDS = 30.0
 
 
 def backoff(attempts: int, settings: Settings) -> dt.timedelta:
@@ -73,7 +74,7 @@ async def claim(settings: Settings, mail_id: int | None = None) -> OutboxMail | 
         if mail_id is not None:
             due = due.filter(id=mail_id)
         mail = (
-            await due.order_by("next_attempt_at", "id")
+            await due.order_by("priority", "next_attempt_at", "id")
             .select_for_update(skip_locked=True)
             .using_db(conn)
             .first()
@@ -102,7 +103,9 @@ async def _record(mail: OutboxMail, **outcome: object) -> None:
         log.warning("mail %s: lease ran out before its outcome was recorded", mail.id)
 
 
-async def deliver_claimed(mail: OutboxMail, settings: Settings) -> Exception | None:
+async def deliver_claimed(
+    mail: OutboxMail, settings: Settings, session: SmtpSession | None = None
+) -> Exception | None:
     """Deliver a claimed mail and record the outcome; returns the failure, if any.
 
     Temporary failures are retried after `backoff()` until `MAIL_MAX_ATTEMPTS`,
@@ -113,7 +116,7 @@ async def deliver_claimed(mail: OutboxMail, settings: Settings) -> Exception | N
     failure: Exception
     try:
         async with asyncio.timeout(settings.mail_lease_seconds / 2):
-            await deliver(mail, settings)
+            await deliver(mail, settings, session)
     except (TemporaryFailure, PermanentFailure) as error:
         failure = error
     except TimeoutError:
@@ -143,7 +146,11 @@ async def deliver_claimed(mail: OutboxMail, settings: Settings) -> Exception | N
 
 
 async def deliver_due(
-    settings: Settings, batch: int = BATCH, *, may_start: Callable[[], bool] = lambda: True
+    settings: Settings,
+    batch: int = BATCH,
+    *,
+    may_start: Callable[[], bool] = lambda: True,
+    session: SmtpSession | None = None,
 ) -> int:
     """Deliver up to `batch` due mails; returns how many were tried.
 
@@ -157,20 +164,27 @@ async def deliver_due(
         if mail is None:
             break
         tried += 1
-        failure = await deliver_claimed(mail, settings)
+        failure = await deliver_claimed(mail, settings, session)
         if isinstance(failure, TemporaryFailure) and failure.server_down:
             break
     return tried
 
 
 class MailWorker:
-    """One delivery loop: rounds of `deliver_due`, a pause when idle, a bounded drain."""
+    """Delivery in rounds: `MAIL_CONCURRENCY` lanes at once, a pause when idle, a bounded drain.
+
+    Each lane claims and delivers mails one after another over its own SMTP
+    session, so a slow server answer holds up one lane, not the queue. The
+    sessions stay open across short pauses and are closed after
+    `KEEP_OPEN_SECONDS` without a mail, before a server would drop them.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.idle = asyncio.Event()  # set while waiting for work (tests wait on it)
         self._stopping = asyncio.Event()
         self._deadline: float | None = None
+        self.sessions = [SmtpSession(settings) for _ in range(settings.mail_concurrency)]
 
     def stop(self) -> None:
         """Finish: deliver what is due for at most `MAIL_DRAIN_SECONDS`, then end."""
@@ -182,9 +196,9 @@ class MailWorker:
     def _may_start(self) -> bool:
         return self._deadline is None or asyncio.get_running_loop().time() < self._deadline
 
-    async def _round(self) -> int:
+    async def _lane(self, session: SmtpSession) -> int:
         try:
-            return await deliver_due(self.settings, may_start=self._may_start)
+            return await deliver_due(self.settings, may_start=self._may_start, session=session)
         except Exception as error:
             if is_outage(error):  # the mails wait in the database; nothing to see but the outage
                 log.warning("mail worker paused: database unavailable (%s)", type(error).__name__)
@@ -192,16 +206,32 @@ class MailWorker:
                 log.exception("mail worker round failed")
             return 0
 
+    async def _round(self) -> bool:
+        """One round on every lane; whether every lane had a full batch (more may be due)."""
+        tried = await asyncio.gather(*(self._lane(session) for session in self.sessions))
+        return max(tried) == BATCH
+
+    async def _close_sessions(self, idle_for: float = 0.0) -> None:
+        await asyncio.gather(
+            *(session.close() for session in self.sessions if session.idle_for() >= idle_for)
+        )
+
     async def run(self) -> None:
-        while not self._stopping.is_set():
-            if await self._round() < BATCH:
-                self.idle.set()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), self.settings.mail_poll_seconds)
-                self.idle.clear()
-        # Drain: what became due meanwhile goes out before the process ends.
-        while self._may_start() and await self._round() == BATCH:
-            pass
+        try:
+            while not self._stopping.is_set():
+                if not await self._round():
+                    await self._close_sessions(idle_for=KEEP_OPEN_SECONDS)
+                    self.idle.set()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(
+                            self._stopping.wait(), self.settings.mail_poll_seconds
+                        )
+                    self.idle.clear()
+            # Drain: what became due meanwhile goes out before the process ends.
+            while self._may_start() and await self._round():
+                pass
+        finally:
+            await self._close_sessions()
 
 
 @contextlib.asynccontextmanager

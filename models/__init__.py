@@ -23,7 +23,7 @@ from models.customers import (
     ReadingPeriod,
     ReadingSource,
 )
-from models.mail import MailStatus, OutboxMail
+from models.mail import MailPriority, MailStatus, OutboxMail
 
 __all__ = [
     "AuditEvent",
@@ -36,6 +36,7 @@ __all__ = [
     "Login",
     "LoginCustomer",
     "LoginState",
+    "MailPriority",
     "MailStatus",
     "Meter",
     "MeterKind",

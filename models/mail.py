@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 from tortoise import fields
 from tortoise.migrations.constraints import CheckConstraint
 from tortoise.models import Model
+
+
+class MailPriority(IntEnum):
+    """Which due mail goes first: a person waiting for a PIN or link comes before a notice."""
+
+    WAITED_FOR = 0
+    NORMAL = 1
+    BULK = 2
 
 
 class MailStatus(StrEnum):
@@ -27,6 +35,7 @@ class OutboxMail(Model):
     message_id = fields.CharField(max_length=200, unique=True)
     status = fields.CharEnumField(MailStatus, max_length=10, default=MailStatus.QUEUED)
     attempts = fields.IntField(default=0)
+    priority = fields.SmallIntField(default=MailPriority.NORMAL, db_default=MailPriority.NORMAL)
     next_attempt_at = fields.DatetimeField()
     last_error = fields.TextField(default="")
     created_at = fields.DatetimeField()
@@ -34,7 +43,7 @@ class OutboxMail(Model):
 
     class Meta:
         table = "outbox_mail"
-        indexes = [("status", "next_attempt_at")]
+        indexes = [("status", "next_attempt_at"), ("status", "priority", "next_attempt_at")]
         constraints = [
             CheckConstraint(check="status IN ('queued', 'sent', 'failed')", name="ck_mail_status"),
             CheckConstraint(check="attempts >= 0", name="ck_mail_attempts"),

@@ -101,6 +101,7 @@ class Mailbox:
     port: int
     messages: list[EmailMessage] = field(default_factory=list)
     envelopes: list[Any] = field(default_factory=list)
+    peers: list[Any] = field(default_factory=list)  # the client end of each mail's connection
     reply: str | None = None  # e.g. "451 try later": the server answers every DATA so
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -109,6 +110,7 @@ class Mailbox:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.messages.append(message)  # type: ignore[arg-type]
         self.envelopes.append(envelope)
+        self.peers.append(session.peer)
         return "250 Message accepted for delivery"
 
     def to(self, address: str) -> list[EmailMessage]:

@@ -1,0 +1,27 @@
+"""Mail priority: a PIN or link a person waits for is delivered before notices.
+
+The worker claims due mails by (priority, next_attempt_at); the index serves
+that order. Existing rows become NORMAL (1) through the column's database default.
+"""
+
+from tortoise import fields, migrations
+from tortoise.indexes import Index
+from tortoise.migrations import operations as ops
+
+
+class Migration(migrations.Migration):
+    dependencies = [("models", "0004_sqlite_indexes")]
+
+    initial = False
+
+    operations = [
+        ops.AddField(
+            model_name="OutboxMail",
+            name="priority",
+            field=fields.SmallIntField(default=1, db_default=1),
+        ),
+        ops.AddIndex(
+            model_name="OutboxMail",
+            index=Index(fields=["status", "priority", "next_attempt_at"]),
+        ),
+    ]
