@@ -41,8 +41,9 @@ class UserError:
     )
 
 
-# Issue 9: one code for every sensitive mutation whose password `resolvers.auth.reauthenticate`
-# refuses; each area's error enum has it, with this description and these messages.
+# One code for every sensitive mutation whose password `resolvers.auth.reauthenticate` refuses,
+# so a front end asks for the password the same way everywhere; each area's error enum has it,
+# with this description and these messages.
 REAUTHENTICATION_CODE = "REAUTHENTICATION_REQUIRED"
 REAUTHENTICATION_DESCRIPTION = (
     "The current password is missing or wrong. Changing the password or the login e-mail "

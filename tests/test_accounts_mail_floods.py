@@ -1,4 +1,4 @@
-"""Issue 9: caps on mails per recipient address and per client address per day,
+"""Caps on mails per recipient address and per client address per day,
 on top of the resend cooldowns, answered with the same typed error and resendAvailableAt."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 9: the login's sessions, ending one or all others, notices of new clients,
+"""The login's sessions, ending one or all others, notices of new clients,
 and re-authentication for sensitive changes."""
 
 from __future__ import annotations

@@ -54,7 +54,8 @@ async def count_login_failure(info: Info, key: str, login_id: int | None) -> Non
 
 
 async def is_new_client(login: Login, fingerprint: str, history: int = 500) -> bool:
-    """Issue 9: has this login never registered or logged in from this client before?
+    """Has this login never registered or logged in from this client before? (Then its
+    owner is told, so that a login by someone else does not go unnoticed.)
 
     Clients are compared by the keyed fingerprint the audit trail keeps of
     User-Agent and address. A login with no history at all is not told.
@@ -166,7 +167,7 @@ async def sessions(info: Info) -> list[SessionType]:
 async def end_sessions_of_login(
     info: Info, session_id: strawberry.ID | None, all_others: bool
 ) -> EndSessionsPayload:
-    """Issue 9: end one session of the login (e.g. a lost phone), or all but this one."""
+    """End one session of the login (e.g. a lost phone), or all but this one."""
     login_row = require_login(info)
     ctx = info.context
     assert ctx.session is not None
