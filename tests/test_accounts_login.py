@@ -39,12 +39,15 @@ async def test_login_returns_a_token_and_sets_a_secure_cookie(client, mailbox):
     # then the payload holds a token for apps, a CSRF token and the login
     payload = result.data["login"]
     assert payload["errors"] == []
-    assert len(payload["token"]) >= 43 and payload["csrfToken"]
+    assert len(payload["token"]) >= 43
+    assert payload["csrfToken"]
     assert payload["login"] == {"email": "erika@example.org", "customerNumbers": ["100001"]}
     # and the browser gets the same session as an HttpOnly, Secure, SameSite cookie
     cookie = result.response.headers["set-cookie"]
     assert cookie.startswith(f"kp_session={payload['token']};")
-    assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=lax" in cookie
+    assert "HttpOnly" in cookie
+    assert "Secure" in cookie
+    assert "SameSite=lax" in cookie
 
     # and the token works as a Bearer token
     client.cookies.clear()
@@ -97,7 +100,8 @@ async def test_wrong_password_and_unknown_address_give_the_same_error(client, ma
             "message": "E-Mail-Adresse oder Passwort ist nicht korrekt.",
         }
     ]
-    assert wrong.data["login"]["token"] is None and unknown.data["login"]["token"] is None
+    assert wrong.data["login"]["token"] is None
+    assert unknown.data["login"]["token"] is None
 
 
 async def test_unknown_address_costs_the_same_bcrypt_work(app, client, mailbox):

@@ -102,7 +102,8 @@ async def test_reset_answers_the_same_for_an_unknown_address(client, mailbox):
     unknown = (await gql(client, REQUEST_RESET, {"email": "ernst@example.org"})).data
     known, unknown = known["requestPasswordReset"], unknown["requestPasswordReset"]
     assert known["errors"] == unknown["errors"] == []
-    assert known["mailedTo"] == "e***a@example.org" and unknown["mailedTo"] == "e***t@example.org"
+    assert known["mailedTo"] == "e***a@example.org"
+    assert unknown["mailedTo"] == "e***t@example.org"
     assert close_to(known["expiresAt"], dt.datetime.fromisoformat(unknown["expiresAt"]))
     await mailbox.wait_for("erika@example.org", 2)
     assert await OutboxMail.filter(recipient="ernst@example.org").count() == 0

@@ -440,7 +440,8 @@ async def test_resend_pin_answers_the_same_for_an_address_without_registration(c
     payload = result.data["resendPin"]
     assert payload["errors"] == []
     assert payload["mailedTo"] == "n***y@example.org"
-    assert payload["expiresAt"] and payload["resendAvailableAt"]
+    assert payload["expiresAt"]
+    assert payload["resendAvailableAt"]
     again = await gql(client, RESEND_PIN, {"email": "nobody@example.org"})
     assert codes(again.data["resendPin"]) == ["RESEND_NOT_YET_AVAILABLE"]
     assert await OutboxMail.filter(recipient="nobody@example.org").count() == 0

@@ -231,7 +231,8 @@ def test_graceful_shutdown_lets_in_flight_requests_finish(database_url, tmp_path
                 break
         except httpx.TransportError:
             pass
-        assert server.poll() is None and time.monotonic() < deadline
+        assert server.poll() is None
+        assert time.monotonic() < deadline
         time.sleep(0.1)
     answers: list[httpx.Response] = []
     login = """mutation { login(email: "nobody@example.org", password: "Irgendwas#123") {
@@ -251,7 +252,8 @@ def test_graceful_shutdown_lets_in_flight_requests_finish(database_url, tmp_path
     finally:
         if server.poll() is None:
             server.kill()
-    assert answers and answers[0].status_code == 200
+    assert answers
+    assert answers[0].status_code == 200
     assert answers[0].json()["data"]["login"]["errors"][0]["code"] == "INVALID_CREDENTIALS"
 
 

@@ -107,7 +107,8 @@ def server(database_url, tmp_path_factory):
                 break
         except httpx.TransportError:
             pass
-        assert process.poll() is None and time.monotonic() < deadline, "server did not start"
+        assert process.poll() is None, "server exited"
+        assert time.monotonic() < deadline, "server did not start in time"
         time.sleep(0.1)
     with httpx.Client(base_url=base, timeout=30) as client:
         yield client, token

@@ -99,7 +99,8 @@ async def test_send_test_mail_reports_the_servers_refusal(outbox, mailbox):
 
     # then: the operator reads the answer
     assert run.code == 1
-    assert "failed" in run.err and "550 5.7.1 Relaying denied" in run.err
+    assert "failed" in run.err
+    assert "550 5.7.1 Relaying denied" in run.err
 
 
 async def test_mail_queue_shows_counts_oldest_waiting_mail_and_latest_failures(outbox, mailbox):
@@ -115,10 +116,13 @@ async def test_mail_queue_shows_counts_oldest_waiting_mail_and_latest_failures(o
     # then
     assert run.code == 0, run.err
     assert re.search(r"queued\s+1\s+oldest waiting \d+ s", run.out)
-    assert re.search(r"sent\s+1\b", run.out) and re.search(r"failed\s+1\b", run.out)
+    assert re.search(r"sent\s+1\b", run.out)
+    assert re.search(r"failed\s+1\b", run.out)
     [failure] = [line for line in run.out.splitlines() if f"#{failed_id} " in line]
-    assert "failed" in failure and "550 5.1.1 No such user" in failure
-    assert "e***n@example.org" in failure and "erika.mustermann" not in run.out
+    assert "failed" in failure
+    assert "550 5.1.1 No such user" in failure
+    assert "e***n@example.org" in failure
+    assert "erika.mustermann" not in run.out
 
 
 async def test_failed_mail_retried_by_id_is_delivered(outbox, mailbox):
@@ -132,8 +136,10 @@ async def test_failed_mail_retried_by_id_is_delivered(outbox, mailbox):
     not_retried = await kundenportal(outbox, "mail-queue", "--retry", str(sent_id))
 
     # then: the failed one is queued again with a full set of attempts and goes out
-    assert retried.code == 0 and f"Mail {failed_id} queued again" in retried.out
-    assert not_retried.code == 1 and "sent, not failed" in not_retried.err
+    assert retried.code == 0
+    assert f"Mail {failed_id} queued again" in retried.out
+    assert not_retried.code == 1
+    assert "sent, not failed" in not_retried.err
     mail = await OutboxMail.get(id=failed_id)
     assert (mail.status, mail.attempts) == (MailStatus.QUEUED, 0)
     await deliver_due(outbox)
@@ -150,6 +156,7 @@ async def test_retry_failed_queues_every_failed_mail_again(outbox, mailbox):
     run = await kundenportal(outbox, "mail-queue", "--retry-failed")
 
     # then
-    assert run.code == 0 and "2 failed mail(s) queued again" in run.out
+    assert run.code == 0
+    assert "2 failed mail(s) queued again" in run.out
     await deliver_due(outbox)
     assert len(mailbox.messages) == 2

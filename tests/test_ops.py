@@ -169,7 +169,8 @@ def test_serve_speaks_tls_12_or_newer_only(database_url, rsa_4096_certificate, t
                 answer = httpx.get(f"https://127.0.0.1:{port}/healthz", verify=verify)
                 break
             except httpx.TransportError:
-                assert server.poll() is None and time.monotonic() < deadline
+                assert server.poll() is None
+                assert time.monotonic() < deadline
                 time.sleep(0.2)
         assert answer.json() == {"status": "ok"}
         with (

@@ -104,4 +104,5 @@ async def test_deletion_leaves_no_personal_data_of_the_login_behind(client, mail
     assert [m.kind for m in still_addressed] == ["profile_deleted"]
     assert still_addressed[0].status == MailStatus.QUEUED or still_addressed[0].sent_at
     for mail in await OutboxMail.exclude(kind="profile_deleted"):
-        assert mail.recipient == "e***a@example.org" and mail.body_text == ""
+        assert mail.recipient == "e***a@example.org"
+        assert mail.body_text == ""

@@ -38,7 +38,8 @@ async def test_audit_command_lists_events(app, settings):
         text=True,
     )
     assert done.returncode == 0, done.stderr
-    assert "login_failed" in done.stdout and "203.0.113.9" in done.stdout
+    assert "login_failed" in done.stdout
+    assert "203.0.113.9" in done.stdout
 
 
 async def test_the_app_purges_on_a_schedule(settings):
