@@ -8,16 +8,16 @@ import datetime as dt
 import httpx
 
 from models import AuditEvent
-from tests.builders import (
+from tests.conftest import gql
+from tests.factories import (
     LOGIN,
     PASSWORD,
     codes,
     log_in,
-    make_customer,
+    make_customer_with_proofs,
     register,
     register_and_login,
 )
-from tests.conftest import gql
 
 ME = "{ me { email customerNumbers lastLoginAt } }"
 SESSIONS = "{ sessions { id current client clientAddress createdAt lastUsedAt expiresAt } }"
@@ -30,7 +30,7 @@ mutation Logout($all: Boolean!) {
 
 async def test_login_returns_a_token_and_sets_a_secure_cookie(client, mailbox):
     # given a confirmed login
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     await register(client, mailbox, customer)
 
     # when it logs in
@@ -66,7 +66,7 @@ async def test_session_token_is_stored_only_as_a_hash(client, mailbox):
 
 async def test_cookie_session_needs_the_csrf_token_for_mutations(client, mailbox):
     # given a browser logged in with the cookie
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     await register(client, mailbox, customer)
     result = await gql(client, LOGIN, {"email": "erika@example.org", "password": PASSWORD})
     csrf = result.data["login"]["csrfToken"]
@@ -88,7 +88,7 @@ async def test_cookie_session_needs_the_csrf_token_for_mutations(client, mailbox
 
 
 async def test_wrong_password_and_unknown_address_give_the_same_error(client, mailbox):
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     await register(client, mailbox, customer)
     wrong = await gql(client, LOGIN, {"email": "erika@example.org", "password": "Wrong#Pass1"})
     unknown = await gql(client, LOGIN, {"email": "nobody@example.org", "password": PASSWORD})
@@ -106,7 +106,7 @@ async def test_wrong_password_and_unknown_address_give_the_same_error(client, ma
 
 async def test_unknown_address_costs_the_same_bcrypt_work(app, client, mailbox):
     # given a hasher that records what it runs
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     await register(client, mailbox, customer)
     ran: list[str] = []
     hasher = app.state.hasher
@@ -134,7 +134,7 @@ async def test_unknown_address_costs_the_same_bcrypt_work(app, client, mailbox):
 async def test_failed_logins_are_throttled_per_login(client, mailbox, settings, clock):
     # given a login and a limit of 3 failures per 15 minutes
     settings.login_failures_per_login = 3
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     await register(client, mailbox, customer)
     for _ in range(3):
         result = await gql(client, LOGIN, {"email": "erika@example.org", "password": "Wrong#1x"})
@@ -159,7 +159,7 @@ async def test_failed_logins_are_throttled_per_login(client, mailbox, settings, 
 async def test_failed_logins_are_throttled_per_client_address(app, client, mailbox, settings):
     # given a limit of 3 failures per client address
     settings.login_failures_per_address = 3
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     await register(client, mailbox, customer)
     for n in range(3):
         await gql(client, LOGIN, {"email": f"guess{n}@example.org", "password": "Wrong#1x"})
@@ -223,7 +223,7 @@ async def test_me_is_null_when_not_logged_in(client):
 
 
 async def test_busy_hasher_asks_to_try_again(app, client, mailbox):
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     await register(client, mailbox, customer)
     app.state.hasher.queue_limit = 0
     try:
@@ -236,7 +236,7 @@ async def test_busy_hasher_asks_to_try_again(app, client, mailbox):
 
 
 async def test_audit_trail_records_logins_without_personal_data(client, mailbox):
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     await register(client, mailbox, customer)
     await gql(client, LOGIN, {"email": "erika@example.org", "password": "Wrong#Pass1"})
     await log_in(client)

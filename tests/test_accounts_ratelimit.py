@@ -15,8 +15,8 @@ import pytest_asyncio
 
 from ops.metrics import REGISTRY
 from security.ratelimit import Limit, MemoryRateLimiter, RedisRateLimiter, build_rate_limiter
-from tests.builders import LOGIN, PASSWORD, make_customer, register
 from tests.conftest import free_port, gql
+from tests.factories import LOGIN, PASSWORD, make_customer_with_proofs, register
 
 REDIS_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
 FIVE_PER_MINUTE = Limit("test-five-per-minute", 5, 60)
@@ -147,7 +147,7 @@ async def test_each_refusal_is_counted_once_by_purpose(limiter, frozen):
 async def test_refused_logins_show_in_the_metrics(client, mailbox, settings):
     # given a login whose wrong passwords reached the limit
     settings.login_failures_per_login = 1
-    await register(client, mailbox, await make_customer())
+    await register(client, mailbox, await make_customer_with_proofs())
     wrong = {"email": "erika@example.org", "password": "Wrong#1x"}
     await gql(client, LOGIN, wrong)
     before = await _metric(client, 'kp_rate_limit_hits_total{purpose="login-failures-per-login"}')
@@ -211,7 +211,7 @@ async def test_login_throttling_lives_in_redis_when_configured(
     settings.rate_limit_prefix = prefix
     settings.login_failures_per_login = 2
     app.state.rate_limiter = build_rate_limiter(REDIS_URL, prefix=prefix)
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     await register(client, mailbox, customer)
     try:
         # when a login fails twice

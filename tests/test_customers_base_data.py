@@ -10,7 +10,7 @@ import pytest
 
 from models import AuditEvent, Customer
 from tests.conftest import gql
-from tests.customer_builders import NOW, PASSWORD, logged_in, make_customer, make_login
+from tests.factories import NOW, PASSWORD, logged_in, make_customer, make_login
 
 REQUEST = """
 mutation Request($input: BaseDataInput!) {

@@ -14,7 +14,7 @@ import pytest
 from tortoise.connection import connections
 
 from tests.conftest import gql
-from tests.customer_builders import TODAY, logged_in, make_household
+from tests.factories import TODAY, logged_in, make_household
 
 DASHBOARD = """
 query Dashboard {
