@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+import clock
 from models import (
     Customer,
     Invoice,
@@ -221,7 +222,7 @@ async def make_customer_with_proofs(
 ) -> CustomerWithProofs:
     """A customer who can register. Without `annual_bill` both invoices are of another
     kind (R2 refuses it)."""
-    today = today or dt.date.today()
+    today = today or clock.now().date()
     row = await make_customer(number, name=name, email=f"kunde{number}@example.org")
     kind = InvoiceKind.ANNUAL if annual_bill else InvoiceKind.OTHER
     older, latest = [
@@ -262,7 +263,7 @@ async def make_login(
         email_key=address.lower(),
         password_hash=await hash_password(password),
         state=LoginState.ACTIVE,
-        confirmed_at=dt.datetime.now(dt.UTC),
+        confirmed_at=clock.now(),
         locale=locale,
     )
     for customer in customers:

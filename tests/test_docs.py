@@ -25,19 +25,32 @@ def repository_files() -> list[Path]:
     return found
 
 
-def defined_names(path: Path) -> set[str]:
-    """`name` and `Class.name` for every function and class the module defines."""
-    names: set[str] = set()
+def docstrings(path: Path) -> dict[str, str]:
+    """The docstring of every function and class the module defines, by `name` or
+    `Class.name`."""
+    found: dict[str, str] = {}
+    definitions = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
     for node in ast.parse(path.read_text(encoding="utf-8")).body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            names.add(node.name)
+        if isinstance(node, definitions):
+            found[node.name] = ast.get_docstring(node) or ""
         if isinstance(node, ast.ClassDef):
-            names.update(
-                f"{node.name}.{item.name}"
-                for item in node.body
-                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
-            )
-    return names
+            for item in node.body:
+                if isinstance(item, definitions):
+                    found[f"{node.name}.{item.name}"] = ast.get_docstring(item) or ""
+    return found
+
+
+def defined_names(path: Path) -> set[str]:
+    return set(docstrings(path))
+
+
+def names_rule(docstring: str, rule: str) -> bool:
+    """Whether `docstring` cites `rule`, alone or within a range such as R13–R15."""
+    number = int(rule[1:])
+    for first, last in re.findall(r"\bR(\d+)(?:\s*[–-]\s*R(\d+))?\b", docstring):
+        if int(first) <= number <= int(last or first):
+            return True
+    return False
 
 
 def rules() -> dict[str, str]:
@@ -75,16 +88,21 @@ def test_every_faq_rule_is_documented_with_its_function_and_test():
 
 
 @pytest.mark.parametrize("rule", [f"R{n}" for n in range(1, 20)])
-def test_rule_links_name_functions_and_tests_that_exist(rule):
+def test_each_rule_links_the_function_that_names_it_and_a_test_that_exists(rule):
     paragraph = rules()[rule]
     links = re.findall(r"\[([\w/.]+): ([\w.]+)\]\(\.\./([\w/.]+)\)", paragraph)
     assert links, f"{rule} links to no function"
     for shown, name, target in links:
         assert shown == target, f"{rule}: the link text says {shown}, the link goes to {target}"
+        assert (ROOT / target).is_file(), f"{rule}: there is no {target}"
         assert name in defined_names(ROOT / target), f"{rule}: {target} defines no {name}"
+    assert any(names_rule(docstrings(ROOT / t).get(n, ""), rule) for _, n, t in links), (
+        f"{rule}: the docstring of the function that holds it does not name it"
+    )
     tests = re.findall(r"`(?:(tests/\w+\.py))?::(test_\w+)`", paragraph)
     assert tests, f"{rule} names no test"
     module = ""
     for path, test in tests:
         module = path or module
+        assert (ROOT / module).is_file(), f"{rule}: there is no {module}"
         assert test in defined_names(ROOT / module), f"{rule}: {module} has no {test}"
