@@ -11,12 +11,14 @@ migration that drops or forgets any of them fails here, on SQLite and on Postgre
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import pkgutil
 import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -189,12 +191,32 @@ def _column(model: Any, name: str) -> str:
     return projection.get(name) or projection[f"{name}_id"]
 
 
+@contextlib.contextmanager
+def enum_db_defaults_as_values() -> Iterator[None]:
+    """Tortoise 1.1.9's schema generator finds the encoder of a column default by its exact
+    type, so an enum member as `db_default` fails on SQLite; a migration writes its value.
+    Give the generator the value for the time it runs."""
+    changed = []
+    for model in MODELS:
+        for model_field in model._meta.fields_map.values():
+            default = getattr(model_field, "db_default", None)
+            if isinstance(default, Enum):
+                changed.append((model_field, default))
+                model_field.db_default = default.value
+    try:
+        yield
+    finally:
+        for model_field, default in changed:
+            model_field.db_default = default
+
+
 async def _create_from_models(url: str) -> list[tuple[str, CheckConstraint]]:
     """The schema generator's tables, with the models' `Meta.constraints` added where the
     database allows; returns the check constraints SQLite cannot add to an existing table."""
     unapplied: list[tuple[str, CheckConstraint]] = []
     async with db.database(url):
-        await Tortoise.generate_schemas(safe=False)
+        with enum_db_defaults_as_values():
+            await Tortoise.generate_schemas(safe=False)
         conn = connections.get("default")
         for model in MODELS:
             table = model._meta.db_table
