@@ -138,7 +138,7 @@ class Settings(BaseSettings):
         "/undo-email-change", description="Page that restores the old login e-mail."
     )
     email_undo_valid_days: int = Field(
-        7, description="How long the old address can undo an e-mail change (issue 9)."
+        7, description="How long the old address can undo an e-mail change."
     )
     mail_timezone: str = Field(
         "Europe/Berlin", description="Times in mails are shown in the customers' time zone."

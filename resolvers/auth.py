@@ -82,14 +82,14 @@ async def check_password(ctx: Context, password: str, hashed: str | None) -> boo
 
 
 def needs_password_again(session: Session, reauth_minutes: int) -> bool:
-    """Issue 9: a session that logged in `reauth_minutes` (15) ago or longer must give
-    the password again before a sensitive change."""
+    """A session that logged in `reauth_minutes` (15) ago or longer must give the password
+    again before a sensitive change: a device left logged in is not enough to make one."""
     age = clock.now() - session.authenticated_at
     return age >= dt.timedelta(minutes=reauth_minutes)
 
 
 async def reauthenticate(ctx: Context, password: str | None, *, always: bool = False) -> bool:
-    """Issue 9: may a sensitive change go ahead? False means REAUTHENTICATION_REQUIRED.
+    """May a sensitive change go ahead? False means REAUTHENTICATION_REQUIRED.
 
     Every sensitive mutation of every area asks this one function and answers
     False with its area's REAUTHENTICATION_REQUIRED error on the password field:

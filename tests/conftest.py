@@ -1,5 +1,7 @@
 """Fixtures: a migrated database (SQLite, or PostgreSQL from TEST_DATABASE_URL),
-the app with its real lifespan, an HTTP client, and a real SMTP server on loopback.
+the app with its real lifespan, a real SMTP server on loopback, the real server process,
+and one fixture per role: `client` (anonymous), `customer` (a logged-in customer),
+`staff` (the command line). Test data comes from `tests.factories`.
 
 The database is created and migrated once per run and emptied after each test;
 on PostgreSQL it is a database of its own, created and dropped by the run.
@@ -11,11 +13,17 @@ import asyncio
 import contextlib
 import email
 import email.policy
+import functools
 import os
 import re
+import signal
 import socket
+import ssl
+import subprocess
+import sys
+import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -33,7 +41,8 @@ from tortoise.connection import connections
 import db
 from app import create_app
 from settings import Settings
-from tests.customer_builders import NOW
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # --------------------------------------------------------------------- database
 
@@ -233,7 +242,9 @@ async def gql(
 
 @pytest.fixture
 def clock() -> Iterator[Any]:
-    """Time starts at `tests.customer_builders.NOW` and runs on; move it with `clock.shift`."""
+    """Time starts at `tests.factories.NOW` and runs on; move it with `clock.shift`."""
+    from tests.factories import NOW  # factories build on this module
+
     with time_machine.travel(NOW, tick=True) as traveller:
         yield traveller
 
@@ -246,3 +257,163 @@ async def outbox(settings: Settings) -> AsyncIterator[Settings]:
             yield settings
         finally:
             await empty_all_tables(settings.database_url)
+
+
+# ------------------------------------------------------------------------ roles
+
+
+@dataclass
+class LoggedInCustomer:
+    """A login holding one household (`tests.factories.make_household`), with a session."""
+
+    client: httpx.AsyncClient
+    login: Any
+    token: str
+    household: Any
+
+    async def gql(self, query: str, variables: dict[str, Any] | None = None, **kw: Any) -> Result:
+        """Post one operation with this customer's session."""
+        return await gql(self.client, query, variables, token=self.token, **kw)
+
+
+@pytest_asyncio.fixture
+async def customer(client: httpx.AsyncClient, settings: Settings, clock: Any) -> LoggedInCustomer:
+    """Customer 100001 (erika@example.org) with a household as of `TODAY`, logged in."""
+    from tests.factories import TODAY, logged_in, make_household
+
+    household = await make_household(TODAY, "100001")
+    login, token = await logged_in(settings, household.customer, email="erika@example.org")
+    return LoggedInCustomer(client, login, token, household)
+
+
+@dataclass
+class Run:
+    """What a command printed and how it ended."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+
+def command_environment(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment an operator's shell would have for the deployment under test."""
+    return {
+        **os.environ,
+        "ENV": "test",
+        "DATABASE_URL": settings.database_url,
+        "SECRET_KEY": settings.secret_key,
+        "MAIL_BACKEND": "smtp",
+        "SMTP_HOST": settings.smtp_host,
+        "SMTP_PORT": str(settings.smtp_port),
+        "SMTP_TIMEOUT_SECONDS": "5",
+        "MAIL_FROM": settings.mail_from,
+        "MAIL_DIR": str(settings.mail_dir),
+        "BCRYPT_ROUNDS": str(settings.bcrypt_rounds),
+        **extra,
+    }
+
+
+@pytest.fixture
+def staff(settings: Settings) -> Callable[..., Awaitable[Run]]:
+    """The `kundenportal` command line as staff run it, in its own process, on the test
+    database: `run = await staff("contact", "list")`."""
+
+    async def run(*args: str, **env: str) -> Run:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "cli",
+            *args,
+            cwd=ROOT,
+            env=command_environment(settings, **env),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+        assert process.returncode is not None
+        return Run(process.returncode, stdout.decode(), stderr.decode())
+
+    return run
+
+
+# ----------------------------------------------------------- the server process
+
+
+@dataclass
+class Server:
+    """A real `kundenportal serve` (uvicorn) process, ready."""
+
+    process: subprocess.Popen[str]
+    url: str
+    ended: tuple[int, str] | None = None
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 30) -> tuple[int, str]:
+        """Signal the process and wait for it to end (once); its exit code and stderr."""
+        if self.ended is None:
+            if self.process.poll() is None:
+                self.process.send_signal(sig)
+            try:
+                _, stderr = self.process.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                _, stderr = self.process.communicate()
+            self.ended = (self.process.returncode, stderr or "")
+        return self.ended
+
+
+@contextlib.contextmanager
+def server_process(
+    database_url: str,
+    mail_dir: Path,
+    *args: str,
+    migrate: bool = False,
+    verify: ssl.SSLContext | None = None,
+    **env: str,
+) -> Iterator[Server]:
+    """Start `kundenportal serve [args]` on a free port and wait until /readyz answers
+    (over HTTPS, checked with `verify`, when `--certfile` is among the args); stop it
+    (SIGINT) afterwards unless the test did. In-process ASGI tests miss start-up and
+    context bugs that only the real server shows."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli", "serve", "--port", str(port), *args]
+        + ([] if migrate else ["--no-migrate"]),
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "ENV": "test",
+            "DATABASE_URL": database_url,
+            "MAIL_DIR": str(mail_dir),
+            "BCRYPT_ROUNDS": "4",
+            "LOG_LEVEL": "WARNING",  # stderr is read only at the end: keep it short
+            **env,
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    scheme = "https" if "--certfile" in args else "http"
+    server = Server(process, f"{scheme}://127.0.0.1:{port}")
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(server.url + "/readyz", verify=verify or True).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, f"the server exited: {server.stop()[1][-3000:]}"
+            assert time.monotonic() < deadline, "the server did not become ready"
+            time.sleep(0.1)
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def real_server(
+    database_url: str, tmp_path: Path
+) -> Callable[..., contextlib.AbstractContextManager[Server]]:
+    """`with real_server(BCRYPT_ROUNDS="14") as server:` the real server process on the
+    test database, configured by environment variables as in production."""
+    return functools.partial(server_process, database_url, tmp_path / "mail")

@@ -8,16 +8,16 @@ import datetime as dt
 import httpx
 
 from models import AuditEvent
-from tests.builders import (
+from tests.conftest import gql
+from tests.factories import (
     LOGIN,
     PASSWORD,
     codes,
     log_in,
-    make_customer,
+    make_customer_with_proofs,
     register,
     register_and_login,
 )
-from tests.conftest import gql
 
 ME = "{ me { email customerNumbers lastLoginAt } }"
 SESSIONS = "{ sessions { id current client clientAddress createdAt lastUsedAt expiresAt } }"
@@ -30,7 +30,7 @@ mutation Logout($all: Boolean!) {
 
 async def test_login_returns_a_token_and_sets_a_secure_cookie(client, mailbox):
     # given a confirmed login
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     await register(client, mailbox, customer)
 
     # when it logs in
@@ -39,12 +39,15 @@ async def test_login_returns_a_token_and_sets_a_secure_cookie(client, mailbox):
     # then the payload holds a token for apps, a CSRF token and the login
     payload = result.data["login"]
     assert payload["errors"] == []
-    assert len(payload["token"]) >= 43 and payload["csrfToken"]
+    assert len(payload["token"]) >= 43
+    assert payload["csrfToken"]
     assert payload["login"] == {"email": "erika@example.org", "customerNumbers": ["100001"]}
     # and the browser gets the same session as an HttpOnly, Secure, SameSite cookie
     cookie = result.response.headers["set-cookie"]
     assert cookie.startswith(f"kp_session={payload['token']};")
-    assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=lax" in cookie
+    assert "HttpOnly" in cookie
+    assert "Secure" in cookie
+    assert "SameSite=lax" in cookie
 
     # and the token works as a Bearer token
     client.cookies.clear()
@@ -63,7 +66,7 @@ async def test_session_token_is_stored_only_as_a_hash(client, mailbox):
 
 async def test_cookie_session_needs_the_csrf_token_for_mutations(client, mailbox):
     # given a browser logged in with the cookie
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     await register(client, mailbox, customer)
     result = await gql(client, LOGIN, {"email": "erika@example.org", "password": PASSWORD})
     csrf = result.data["login"]["csrfToken"]
@@ -85,7 +88,7 @@ async def test_cookie_session_needs_the_csrf_token_for_mutations(client, mailbox
 
 
 async def test_wrong_password_and_unknown_address_give_the_same_error(client, mailbox):
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     await register(client, mailbox, customer)
     wrong = await gql(client, LOGIN, {"email": "erika@example.org", "password": "Wrong#Pass1"})
     unknown = await gql(client, LOGIN, {"email": "nobody@example.org", "password": PASSWORD})
@@ -97,12 +100,13 @@ async def test_wrong_password_and_unknown_address_give_the_same_error(client, ma
             "message": "E-Mail-Adresse oder Passwort ist nicht korrekt.",
         }
     ]
-    assert wrong.data["login"]["token"] is None and unknown.data["login"]["token"] is None
+    assert wrong.data["login"]["token"] is None
+    assert unknown.data["login"]["token"] is None
 
 
 async def test_unknown_address_costs_the_same_bcrypt_work(app, client, mailbox):
     # given a hasher that records what it runs
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     await register(client, mailbox, customer)
     ran: list[str] = []
     hasher = app.state.hasher
@@ -130,7 +134,7 @@ async def test_unknown_address_costs_the_same_bcrypt_work(app, client, mailbox):
 async def test_failed_logins_are_throttled_per_login(client, mailbox, settings, clock):
     # given a login and a limit of 3 failures per 15 minutes
     settings.login_failures_per_login = 3
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     await register(client, mailbox, customer)
     for _ in range(3):
         result = await gql(client, LOGIN, {"email": "erika@example.org", "password": "Wrong#1x"})
@@ -155,7 +159,7 @@ async def test_failed_logins_are_throttled_per_login(client, mailbox, settings, 
 async def test_failed_logins_are_throttled_per_client_address(app, client, mailbox, settings):
     # given a limit of 3 failures per client address
     settings.login_failures_per_address = 3
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     await register(client, mailbox, customer)
     for n in range(3):
         await gql(client, LOGIN, {"email": f"guess{n}@example.org", "password": "Wrong#1x"})
@@ -219,7 +223,7 @@ async def test_me_is_null_when_not_logged_in(client):
 
 
 async def test_busy_hasher_asks_to_try_again(app, client, mailbox):
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     await register(client, mailbox, customer)
     app.state.hasher.queue_limit = 0
     try:
@@ -232,7 +236,7 @@ async def test_busy_hasher_asks_to_try_again(app, client, mailbox):
 
 
 async def test_audit_trail_records_logins_without_personal_data(client, mailbox):
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     await register(client, mailbox, customer)
     await gql(client, LOGIN, {"email": "erika@example.org", "password": "Wrong#Pass1"})
     await log_in(client)

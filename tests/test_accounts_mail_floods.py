@@ -1,4 +1,4 @@
-"""Issue 9: caps on mails per recipient address and per client address per day,
+"""Caps on mails per recipient address and per client address per day,
 on top of the resend cooldowns, answered with the same typed error and resendAvailableAt."""
 
 from __future__ import annotations
@@ -8,16 +8,16 @@ import datetime as dt
 import httpx
 
 from models import OutboxMail
-from tests.builders import (
+from tests.conftest import gql
+from tests.factories import (
     REGISTER,
     close_to,
     codes,
-    make_customer,
+    make_customer_with_proofs,
     register,
     register_and_login,
     register_input,
 )
-from tests.conftest import gql
 
 REQUEST_RESET = """
 mutation RequestReset($email: String!) {
@@ -98,7 +98,7 @@ async def test_one_client_cannot_mail_many_strangers(app, client, mailbox, setti
 
 async def test_pin_mails_are_capped_per_address(client, mailbox, settings, clock):
     settings.mails_per_address_per_day = 2
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     registered_at = dt.datetime.now(dt.UTC)
     await register(client, mailbox, customer, confirm=False)
     clock.shift(dt.timedelta(minutes=5))
@@ -114,7 +114,10 @@ async def test_pin_mails_are_capped_per_address(client, mailbox, settings, clock
 
 async def test_registration_pin_counts_towards_the_cap(client, mailbox, settings):
     settings.mails_per_client_per_day = 1
-    first, second = await make_customer("100001"), await make_customer("100002")
+    first, second = (
+        await make_customer_with_proofs("100001"),
+        await make_customer_with_proofs("100002"),
+    )
     await register(client, mailbox, first, confirm=False)
     result = await gql(client, REGISTER, register_input(second, email="max@example.org"))
     assert codes(result.data["register"]) == ["RESEND_NOT_YET_AVAILABLE"]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
-
 from models import AuditEvent, Customer, Login, LoginCustomer, OneTimeSecret, Session
-from tests.builders import LOGIN, PASSWORD, codes, make_customer, register, register_and_login
 from tests.conftest import gql
+from tests.factories import (
+    LOGIN,
+    PASSWORD,
+    codes,
+    make_customer_with_proofs,
+    register,
+    register_and_login,
+)
 
 DELETE = """
 mutation Delete($current: String) {
@@ -16,22 +19,6 @@ mutation Delete($current: String) {
 }
 """
 ME = "{ me { email } }"
-
-
-async def kundenportal(settings, *args: str) -> tuple[int, str, str]:
-    """Run the real command line against the test database."""
-    env = {**os.environ, "ENV": "test", "DATABASE_URL": settings.database_url}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "cli",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    return process.returncode or 0, out.decode(), err.decode()
 
 
 async def test_delete_profile_needs_the_current_password(client, mailbox):
@@ -44,7 +31,7 @@ async def test_delete_profile_needs_the_current_password(client, mailbox):
 
 async def test_deleted_profile_is_gone_and_its_number_registers_again_at_once(client, mailbox):
     # given a login with two sessions and a pending reset link
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     token = await register_and_login(client, mailbox, customer=customer)
     other = await gql(client, LOGIN, {"email": "erika@example.org", "password": PASSWORD})
     await gql(client, 'mutation { requestPasswordReset(email: "erika@example.org") { mailedTo } }')
@@ -69,15 +56,14 @@ async def test_deleted_profile_is_gone_and_its_number_registers_again_at_once(cl
     await register(client, mailbox, customer, email="erika.neu@example.org")
 
 
-async def test_staff_delete_a_login_by_customer_number_with_a_reason(client, mailbox, settings):
+async def test_staff_delete_a_login_by_customer_number_with_a_reason(client, mailbox, staff):
     # given a login whose owner lost access to its e-mail and asked billing to delete it
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     token = await register_and_login(client, mailbox, customer=customer)
     login_id = (await Login.get()).id
 
     # when staff delete it from the command line
-    code, out, err = await kundenportal(
-        settings,
+    run = await staff(
         "delete-login",
         "--customer",
         "100001",
@@ -88,8 +74,8 @@ async def test_staff_delete_a_login_by_customer_number_with_a_reason(client, mai
     )
 
     # then it is gone, the address is told, and the number is free again
-    assert code == 0, err
-    assert "e***a@example.org" in out
+    assert run.code == 0, run.stderr
+    assert "e***a@example.org" in run.stdout
     assert (await gql(client, ME, token=token)).data["me"] is None
     mail = (await mailbox.wait_for("erika@example.org", 2))[-1]
     assert "Kundenservice" in mail.get_body(preferencelist=("plain",)).get_content()
@@ -102,24 +88,22 @@ async def test_staff_delete_a_login_by_customer_number_with_a_reason(client, mai
     assert event.details == {"reason": "contact message #7"}
 
 
-async def test_staff_delete_a_login_by_email(client, mailbox, settings):
+async def test_staff_delete_a_login_by_email(client, mailbox, staff):
     await register_and_login(client, mailbox)
-    code, _out, _ = await kundenportal(
-        settings, "delete-login", "--email", "ERIKA@example.org", "--reason", "request by phone"
+    run = await staff(
+        "delete-login", "--email", "ERIKA@example.org", "--reason", "request by phone"
     )
-    assert code == 0
+    assert run.code == 0
     assert await Login.all().count() == 0
 
 
-async def test_staff_delete_of_an_unknown_login_says_so(client, settings):
-    code, _, err = await kundenportal(
-        settings, "delete-login", "--email", "nobody@example.org", "--reason", "x"
-    )
-    assert code == 1
-    assert "No login found" in err
+async def test_staff_delete_of_an_unknown_login_says_so(client, staff):
+    run = await staff("delete-login", "--email", "nobody@example.org", "--reason", "x")
+    assert run.code == 1
+    assert "No login found" in run.stderr
 
 
-async def test_staff_delete_needs_a_reason(client, settings):
-    code, _, err = await kundenportal(settings, "delete-login", "--email", "a@example.org")
-    assert code == 2
-    assert "--reason" in err
+async def test_staff_delete_needs_a_reason(client, staff):
+    run = await staff("delete-login", "--email", "a@example.org")
+    assert run.code == 2
+    assert "--reason" in run.stderr

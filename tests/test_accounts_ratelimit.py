@@ -15,8 +15,8 @@ import pytest_asyncio
 
 from ops.metrics import REGISTRY
 from security.ratelimit import Limit, MemoryRateLimiter, RedisRateLimiter, build_rate_limiter
-from tests.builders import LOGIN, PASSWORD, make_customer, register
 from tests.conftest import free_port, gql
+from tests.factories import LOGIN, PASSWORD, make_customer_with_proofs, register
 
 REDIS_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
 FIVE_PER_MINUTE = Limit("test-five-per-minute", 5, 60)
@@ -86,7 +86,8 @@ async def test_window_slides_one_hit_at_a_time(limiter, frozen):
     frozen.shift(55)  # the first hit (at 0 s) has left the minute, the second (1 s) not yet
     assert (await limiter.hit(FIVE_PER_MINUTE, "a")).allowed
     refused = await limiter.hit(FIVE_PER_MINUTE, "a")
-    assert not refused.allowed and refused.retry_after == pytest.approx(1)
+    assert not refused.allowed
+    assert refused.retry_after == pytest.approx(1)
 
 
 async def test_limit_of_one_is_an_exact_cooldown(limiter, frozen):
@@ -118,7 +119,8 @@ async def test_hit_all_counts_on_every_limit_or_on_none(limiter, frozen):
     checks = [(COOLDOWN, "x"), (daily, "x")]
     assert (await limiter.hit_all(checks)).allowed
     refused = await limiter.hit_all(checks)
-    assert not refused.allowed and refused.limited_by == "test-cooldown"
+    assert not refused.allowed
+    assert refused.limited_by == "test-cooldown"
     # the refused hit did not count on the daily limit
     frozen.shift(300)
     assert (await limiter.hit_all(checks)).allowed
@@ -145,7 +147,7 @@ async def test_each_refusal_is_counted_once_by_purpose(limiter, frozen):
 async def test_refused_logins_show_in_the_metrics(client, mailbox, settings):
     # given a login whose wrong passwords reached the limit
     settings.login_failures_per_login = 1
-    await register(client, mailbox, await make_customer())
+    await register(client, mailbox, await make_customer_with_proofs())
     wrong = {"email": "erika@example.org", "password": "Wrong#1x"}
     await gql(client, LOGIN, wrong)
     before = await _metric(client, 'kp_rate_limit_hits_total{purpose="login-failures-per-login"}')
@@ -173,7 +175,8 @@ async def test_redis_stores_no_plain_keys(prefix, frozen):
     finally:
         await limiter.aclose()
     assert len(keys) == 1
-    assert "erika" not in keys[0] and keys[0].startswith(f"{prefix}:test-cooldown:")
+    assert "erika" not in keys[0]
+    assert keys[0].startswith(f"{prefix}:test-cooldown:")
 
 
 async def test_redis_counts_are_shared_by_processes(prefix, frozen):
@@ -208,7 +211,7 @@ async def test_login_throttling_lives_in_redis_when_configured(
     settings.rate_limit_prefix = prefix
     settings.login_failures_per_login = 2
     app.state.rate_limiter = build_rate_limiter(REDIS_URL, prefix=prefix)
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     await register(client, mailbox, customer)
     try:
         # when a login fails twice

@@ -8,19 +8,19 @@ import pytest
 
 from models import Login, OneTimeSecret
 from resolvers.accounts import purge_accounts, purge_expired_registrations
-from tests.builders import (
+from tests.conftest import gql, pin_from
+from tests.factories import (
     CONFIRM_PIN,
     LOGIN,
     PASSWORD,
     REGISTER,
     close_to,
     codes,
-    make_customer,
+    make_customer_with_proofs,
     register,
     register_and_login,
     register_input,
 )
-from tests.conftest import gql, pin_from
 
 RESEND_PIN = """
 mutation ResendPin($email: String!) {
@@ -43,7 +43,7 @@ def at(value: str) -> dt.datetime:
 
 async def test_register_with_latest_invoice_mails_pin_and_confirms(client, mailbox):
     # given a customer with an annual bill
-    customer = await make_customer("100001")
+    customer = await make_customer_with_proofs("100001")
     now = dt.datetime.now(dt.UTC)
 
     # when they register with the latest invoice's number
@@ -74,14 +74,14 @@ async def test_register_with_latest_invoice_mails_pin_and_confirms(client, mailb
 
 
 async def test_register_with_main_meter_number(client, mailbox):
-    customer = await make_customer("100002")
+    customer = await make_customer_with_proofs("100002")
     result = await gql(client, REGISTER, register_input(customer, meter=customer.main_meter))
     assert result.data["register"]["errors"] == []
     await mailbox.wait_for("erika@example.org")
 
 
 async def test_pin_is_stored_only_as_a_hash(client, mailbox):
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     pin = await register(client, mailbox, customer, confirm=False)
     secret = await OneTimeSecret.get()
     assert pin not in secret.secret_hash
@@ -106,8 +106,8 @@ async def test_pin_is_stored_only_as_a_hash(client, mailbox):
 )
 async def test_wrong_customer_invoice_or_meter_give_one_error(client, mailbox, proof):
     # given two customers
-    customer = await make_customer("100001")
-    await make_customer("100002")
+    customer = await make_customer_with_proofs("100001")
+    await make_customer_with_proofs("100002")
     variables = register_input(customer)
     variables["input"].update(proof)
     variables["input"] = {k: v for k, v in variables["input"].items() if v is not None}
@@ -129,7 +129,7 @@ async def test_wrong_customer_invoice_or_meter_give_one_error(client, mailbox, p
 
 
 async def test_register_without_invoice_or_meter_number_is_refused(client, mailbox):
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     variables = register_input(customer)
     del variables["input"]["invoiceNumber"]
     result = await gql(client, REGISTER, variables)
@@ -138,7 +138,7 @@ async def test_register_without_invoice_or_meter_number_is_refused(client, mailb
 
 async def test_register_refused_without_annual_bill(client, mailbox):
     # R2: only invoices of another kind so far
-    customer = await make_customer("100003", annual_bill=False)
+    customer = await make_customer_with_proofs("100003", annual_bill=False)
     result = await gql(client, REGISTER, register_input(customer))
     assert codes(result.data["register"]) == ["NO_ANNUAL_BILL"]
     assert await Login.all().count() == 0
@@ -147,7 +147,7 @@ async def test_register_refused_without_annual_bill(client, mailbox):
 async def test_wrong_proofs_are_limited_per_customer_number(client, mailbox, settings):
     # given a customer number someone is guessing invoice numbers for
     settings.proof_failures_per_customer = 3
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     for guess in ("R-1", "R-2", "R-3"):
         result = await gql(client, REGISTER, register_input(customer, invoice=guess))
         assert codes(result.data["register"]) == ["CUSTOMER_NOT_VERIFIED"]
@@ -163,7 +163,7 @@ async def test_wrong_proofs_are_limited_per_customer_number(client, mailbox, set
 
 async def test_registrations_are_limited_per_client_address(client, mailbox, settings):
     settings.register_attempts_per_address = 2
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     for _ in range(2):
         await gql(client, REGISTER, register_input(customer, invoice="R-X"))
     result = await gql(client, REGISTER, register_input(customer))
@@ -233,7 +233,7 @@ async def test_registrations_are_limited_per_client_address(client, mailbox, set
 async def test_password_policy_refuses_with_a_clear_message(
     client, mailbox, password, code, message
 ):
-    customer = await make_customer("100001")
+    customer = await make_customer_with_proofs("100001")
     variables = register_input(customer, email="erika.mustermann@example.org", password=password)
     result = await gql(client, REGISTER, variables)
     assert {"code": code, "field": ["input", "password"], "message": message} in result.data[
@@ -245,14 +245,14 @@ async def test_password_policy_refuses_with_a_clear_message(
 async def test_password_of_exactly_72_bytes_works(client, mailbox):
     password = "Ä" * 34 + "a1!#"  # 72 bytes
     assert len(password.encode()) == 72
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     await register(client, mailbox, customer, password=password)
     result = await gql(client, LOGIN, {"email": "erika@example.org", "password": password})
     assert result.data["login"]["errors"] == []
 
 
 async def test_errors_are_in_english_on_request(client, mailbox):
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     result = await gql(
         client,
         REGISTER,
@@ -268,7 +268,7 @@ async def test_errors_are_in_english_on_request(client, mailbox):
 
 async def test_customer_number_already_registered_is_refused(client, mailbox):
     # given a confirmed login holding the customer number
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     await register(client, mailbox, customer)
 
     # when someone else registers it
@@ -279,7 +279,10 @@ async def test_customer_number_already_registered_is_refused(client, mailbox):
 
 
 async def test_address_in_use_is_refused(client, mailbox):
-    first, second = await make_customer("100001"), await make_customer("100002")
+    first, second = (
+        await make_customer_with_proofs("100001"),
+        await make_customer_with_proofs("100002"),
+    )
     await register(client, mailbox, first)
     result = await gql(client, REGISTER, register_input(second, email="ERIKA@example.org"))
     assert codes(result.data["register"]) == ["EMAIL_IN_USE"]
@@ -287,7 +290,7 @@ async def test_address_in_use_is_refused(client, mailbox):
 
 async def test_unconfirmed_registration_holds_the_number_until_it_expires(client, mailbox, clock):
     # given a registration never confirmed
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     await register(client, mailbox, customer, confirm=False)
 
     # then the customer number is held for now
@@ -310,7 +313,11 @@ async def test_purge_accounts_removes_expired_sessions_and_secrets(
     token = await register_and_login(client, mailbox)
     await gql(client, 'mutation { requestPasswordReset(email: "erika@example.org") { mailedTo } }')
     await register(
-        client, mailbox, await make_customer("100002"), email="max@example.org", confirm=False
+        client,
+        mailbox,
+        await make_customer_with_proofs("100002"),
+        email="max@example.org",
+        confirm=False,
     )
 
     # when the scheduled purge runs after every timeout has passed
@@ -327,7 +334,10 @@ async def test_purge_removes_expired_registrations_and_frees_the_number(
     client, mailbox, settings, clock
 ):
     # given a registration that was never confirmed, and a confirmed one
-    pending, confirmed = await make_customer("100001"), await make_customer("100002")
+    pending, confirmed = (
+        await make_customer_with_proofs("100001"),
+        await make_customer_with_proofs("100002"),
+    )
     await register(client, mailbox, pending, confirm=False)
     await register(client, mailbox, confirmed, email="max@example.org")
 
@@ -345,7 +355,7 @@ async def test_purge_removes_expired_registrations_and_frees_the_number(
 
 
 async def test_pending_login_is_told_to_confirm_its_pin(client, mailbox):
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     await register(client, mailbox, customer, confirm=False)
     result = await gql(client, LOGIN, {"email": "erika@example.org", "password": PASSWORD})
     assert codes(result.data["login"]) == ["LOGIN_NOT_CONFIRMED"]
@@ -353,14 +363,14 @@ async def test_pending_login_is_told_to_confirm_its_pin(client, mailbox):
 
 
 async def test_pending_login_with_wrong_password_gets_the_usual_error(client, mailbox):
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     await register(client, mailbox, customer, confirm=False)
     result = await gql(client, LOGIN, {"email": "erika@example.org", "password": "Wrong#Pass1"})
     assert codes(result.data["login"]) == ["INVALID_CREDENTIALS"]
 
 
 async def test_pin_expires_after_15_minutes(client, mailbox, clock):
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     pin = await register(client, mailbox, customer, confirm=False)
     clock.shift(dt.timedelta(minutes=15, seconds=1))
     result = await gql(client, CONFIRM_PIN, {"email": "erika@example.org", "pin": pin})
@@ -369,7 +379,7 @@ async def test_pin_expires_after_15_minutes(client, mailbox, clock):
 
 
 async def test_pin_still_works_just_before_15_minutes(client, mailbox, clock):
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     pin = await register(client, mailbox, customer, confirm=False)
     clock.shift(dt.timedelta(minutes=14, seconds=50))
     result = await gql(client, CONFIRM_PIN, {"email": "erika@example.org", "pin": pin})
@@ -378,7 +388,7 @@ async def test_pin_still_works_just_before_15_minutes(client, mailbox, clock):
 
 async def test_new_pin_only_after_5_minutes_and_it_voids_the_old(client, mailbox, clock):
     # given a registration whose PIN was mailed just now
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     first_pin = await register(client, mailbox, customer, confirm=False)
     registered_at = dt.datetime.now(dt.UTC)
 
@@ -411,7 +421,7 @@ async def test_new_pin_only_after_5_minutes_and_it_voids_the_old(client, mailbox
 
 
 async def test_five_wrong_entries_void_the_pin(client, mailbox, clock):
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     pin = await register(client, mailbox, customer, confirm=False)
     wrong = f"{(int(pin) + 1) % 1_000_000:06d}"
     answers = []
@@ -440,7 +450,8 @@ async def test_resend_pin_answers_the_same_for_an_address_without_registration(c
     payload = result.data["resendPin"]
     assert payload["errors"] == []
     assert payload["mailedTo"] == "n***y@example.org"
-    assert payload["expiresAt"] and payload["resendAvailableAt"]
+    assert payload["expiresAt"]
+    assert payload["resendAvailableAt"]
     again = await gql(client, RESEND_PIN, {"email": "nobody@example.org"})
     assert codes(again.data["resendPin"]) == ["RESEND_NOT_YET_AVAILABLE"]
     assert await OutboxMail.filter(recipient="nobody@example.org").count() == 0
@@ -460,7 +471,7 @@ async def test_pin_entries_are_limited_per_client_address(client, mailbox, setti
 
 
 async def test_addresses_with_non_ascii_letters_register_in_lower_case(client, mailbox):
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     refused = await gql(client, REGISTER, register_input(customer, email="JÖRG@example.org"))
     assert codes(refused.data["register"]) == ["INVALID_EMAIL"]
     await register(client, mailbox, customer, email="jörg@example.org")

@@ -1,4 +1,4 @@
-"""Issue 9: the login's sessions, ending one or all others, notices of new clients,
+"""The login's sessions, ending one or all others, notices of new clients,
 and re-authentication for sensitive changes."""
 
 from __future__ import annotations
@@ -13,8 +13,15 @@ from models import OutboxMail
 from resolvers.auth import reauthenticate
 from schema import Mutation, Query
 from schema.context import Info
-from tests.builders import PASSWORD, codes, log_in, make_customer, register, register_and_login
 from tests.conftest import gql
+from tests.factories import (
+    PASSWORD,
+    codes,
+    log_in,
+    make_customer_with_proofs,
+    register,
+    register_and_login,
+)
 
 SESSIONS = "{ sessions { id current client clientAddress createdAt lastUsedAt expiresAt } }"
 END = """
@@ -75,7 +82,7 @@ async def test_end_all_other_sessions(client, mailbox):
 async def test_sessions_of_another_login_cannot_be_found(client, mailbox):
     erika = await register_and_login(client, mailbox)
     max_ = await register_and_login(
-        client, mailbox, customer=await make_customer("100002"), email="max@example.org"
+        client, mailbox, customer=await make_customer_with_proofs("100002"), email="max@example.org"
     )
     max_session = (await gql(client, SESSIONS, token=max_)).data["sessions"][0]["id"]
     result = await gql(client, END, {"id": max_session}, token=erika)
@@ -123,13 +130,14 @@ async def test_notice_does_not_carry_links_a_client_put_in_its_user_agent(client
     mail = (await mailbox.wait_for("erika@example.org", 2))[-1]
     text = mail.get_body(preferencelist=("plain",)).get_content()
     html = mail.get_body(preferencelist=("html",)).get_content()
-    assert "evil.example" not in text and "evil.example" not in html
+    assert "evil.example" not in text
+    assert "evil.example" not in html
     assert "<b>" not in html
     assert "Urgent: secure your account at bnow/b (203.0.113.7)" in text
 
 
 async def test_new_client_notice_in_the_logins_language(client, mailbox):
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     await register(client, mailbox, customer)
     await log_in(client, headers={**PHONE, "Accept-Language": "en"})
     mail = (await mailbox.wait_for("erika@example.org", 2))[-1]

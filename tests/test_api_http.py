@@ -243,9 +243,12 @@ async def test_an_unexpected_error_is_masked_with_an_id_that_is_in_the_log(faili
     assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
     error_id = error["extensions"]["errorId"]
     assert error_id in error["message"]
-    assert "hunter2" not in response.text and "10.0.0.5" not in response.text
+    assert "hunter2" not in response.text
+    assert "10.0.0.5" not in response.text
     logged = [r for r in caplog.records if error_id in r.getMessage()]
-    assert logged and logged[0].exc_info and "hunter2" in str(logged[0].exc_info[1])
+    assert logged
+    assert logged[0].exc_info
+    assert "hunter2" in str(logged[0].exc_info[1])
 
 
 async def test_validation_errors_stay_readable_next_to_masking(failing_client):

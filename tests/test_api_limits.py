@@ -172,9 +172,11 @@ async def test_introspection_can_be_switched_off(api):
 def test_introspection_and_graphiql_are_off_by_default_in_prod_only():
     from settings import Settings
 
-    assert Settings(env="dev").introspection_enabled and Settings(env="dev").graphiql_enabled
+    assert Settings(env="dev").introspection_enabled
+    assert Settings(env="dev").graphiql_enabled
     prod = Settings(env="prod")
-    assert not prod.introspection_enabled and not prod.graphiql_enabled
+    assert not prod.introspection_enabled
+    assert not prod.graphiql_enabled
     assert Settings(env="prod", introspection=True).introspection_enabled
 
 

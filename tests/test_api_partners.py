@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -78,27 +75,15 @@ async def api(app) -> AsyncIterator[httpx.AsyncClient]:
 # --------------------------------------------------------------- end to end
 
 
-def kundenportal(settings: Settings, *args: str) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "ENV": "test",
-        "DATABASE_URL": settings.database_url,
-        "SECRET_KEY": settings.secret_key,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "cli", *args], env=env, capture_output=True, text=True
-    )
-
-
-async def test_partner_workflow_register_upload_call_by_hash(app, api, settings, tmp_path):
+async def test_partner_workflow_register_upload_call_by_hash(app, api, staff, tmp_path):
     """The README's workflow, with the real command line."""
-    added = kundenportal(settings, "partner", "add", "stadt-app")
-    assert added.returncode == 0, added.stderr
+    added = await staff("partner", "add", "stadt-app")
+    assert added.code == 0, added.stderr
     key = next(line for line in added.stdout.splitlines() if line.startswith("kp_"))
     manifest = tmp_path / "persisted-query-manifest.json"
     manifest.write_text(apollo_manifest(ABOUT, PING))
-    uploaded = kundenportal(settings, "partner", "upload", "stadt-app", str(manifest))
-    assert uploaded.returncode == 0, uploaded.stderr
+    uploaded = await staff("partner", "upload", "stadt-app", str(manifest))
+    assert uploaded.code == 0, uploaded.stderr
     assert "2 operations added" in uploaded.stdout
 
     listed = await api.post(
@@ -113,8 +98,9 @@ async def test_partner_workflow_register_upload_call_by_hash(app, api, settings,
     assert listed.json() == {"data": {"apiVersion": "1"}}
     assert unlisted.status_code == 403
     assert unlisted.json()["errors"][0]["extensions"]["code"] == "OPERATION_NOT_ALLOWED"
-    listing = kundenportal(settings, "partner", "list")
-    assert "stadt-app" in listing.stdout and "2 operations" in listing.stdout
+    listing = await staff("partner", "list")
+    assert "stadt-app" in listing.stdout
+    assert "2 operations" in listing.stdout
     assert key not in listing.stdout
 
 
@@ -333,9 +319,12 @@ async def test_a_manifest_with_a_wrong_hash_or_document_is_refused_whole(
 ):
     await partners.add_partner("mobile-app", settings)
 
-    with pytest.raises(partners.PartnerError, match=problem):
+    async def parse_and_upload() -> None:
         operations = partners.parse_manifest(manifest, build_schema()._schema)
         await partners.upload("mobile-app", operations)
+
+    with pytest.raises(partners.PartnerError, match=problem):
+        await parse_and_upload()
 
     assert await PartnerOperation.all().count() == 0
 
@@ -357,12 +346,12 @@ async def test_uploads_add_operations_and_replace_removes_the_rest(app, settings
     assert remaining == [PING]
 
 
-async def test_cli_refuses_a_bad_manifest_with_the_reason(app, settings, tmp_path: Path):
-    assert kundenportal(settings, "partner", "add", "mobile-app").returncode == 0
+async def test_cli_refuses_a_bad_manifest_with_the_reason(app, staff, tmp_path: Path):
+    assert (await staff("partner", "add", "mobile-app")).code == 0
     manifest = tmp_path / "persisted-documents.json"
     manifest.write_text(json.dumps({sha1(PING): ABOUT}))
 
-    done = kundenportal(settings, "partner", "upload", "mobile-app", str(manifest))
+    done = await staff("partner", "upload", "mobile-app", str(manifest))
 
-    assert done.returncode == 1
+    assert done.code == 1
     assert "is not the SHA-1 of its document" in done.stderr

@@ -10,7 +10,7 @@ import pytest
 
 from models import AuditEvent, Customer
 from tests.conftest import gql
-from tests.customer_builders import NOW, PASSWORD, logged_in, make_customer, make_login
+from tests.factories import NOW, PASSWORD, logged_in, make_customer, make_login
 
 REQUEST = """
 mutation Request($input: BaseDataInput!) {
@@ -409,3 +409,17 @@ async def test_confirmation_mail_shows_entered_text_as_text_in_html(
     assert "Straße: Hauptstraße 1 -> <b>Ring</b> & 4" in await mailbox.last_text(
         "erika@example.org"
     )
+
+
+async def test_each_change_is_confirmed_by_a_new_mail_that_names_its_address(customer, mailbox):
+    """R19: mails may land in spam, so every change is confirmed again, and the answer
+    tells the user which address to look for it at."""
+    # when the consent is given, withdrawn and given again
+    answers = [
+        (await customer.gql(SET_ONLINE, {"consent": consent, "password": PASSWORD})).data
+        for consent in (True, False, True)
+    ]
+
+    # then each answer names the masked address, and each change has a mail of its own there
+    assert [a["setOnlineCustomer"]["mailedTo"] for a in answers] == ["e***a@example.org"] * 3
+    assert len(await mailbox.wait_for("erika@example.org", 3)) == 3

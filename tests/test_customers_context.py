@@ -11,9 +11,8 @@ import pytest
 from models import InvoiceKind, MeterKind, ReadingSource
 from schema.ids import encode_id
 from tests.conftest import gql
-from tests.customer_builders import (
+from tests.factories import (
     TODAY,
-    log_in,
     logged_in,
     make_customer,
     make_household,
@@ -22,6 +21,7 @@ from tests.customer_builders import (
     make_meter,
     make_period,
     make_reading,
+    session_token,
 )
 
 CUSTOMERS = """
@@ -125,7 +125,7 @@ async def test_switch_customer_changes_the_active_customer_of_this_session_only(
     first = await make_customer("100001")
     second = await make_customer("100002", name="Max Mustermann")
     login, token = await logged_in(settings, first, second)
-    other_session = await log_in(login, settings)
+    other_session = await session_token(login, settings)
 
     # when one session switches to the second number
     switched = await gql(client, SWITCH, {"number": "100002"}, token=token)

@@ -14,7 +14,7 @@ import pytest
 from tortoise.connection import connections
 
 from tests.conftest import gql
-from tests.customer_builders import TODAY, logged_in, make_household
+from tests.factories import TODAY, logged_in, make_household
 
 DASHBOARD = """
 query Dashboard {
@@ -89,7 +89,8 @@ async def test_dashboard_costs_the_same_statements_for_1_and_20_customers(
     many, many_sql = await count_sql(gql(client, DASHBOARD, token=twenty_token))
 
     # then both get everything, for the same number of statements
-    assert one.errors is None and many.errors is None
+    assert one.errors is None
+    assert many.errors is None
     assert len(one.data["customers"]) == 1
     assert len(many.data["customers"]) == 20
     print(f"SQL statements: {len(one_sql)} for 1 customer, {len(many_sql)} for 20")

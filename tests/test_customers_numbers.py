@@ -9,7 +9,7 @@ import datetime as dt
 from models import AuditEvent, InvoiceKind, LoginCustomer
 from resolvers.customer_numbers import verify_customer_claim
 from tests.conftest import gql
-from tests.customer_builders import (
+from tests.factories import (
     TODAY,
     logged_in,
     make_customer,

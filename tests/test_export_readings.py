@@ -11,7 +11,6 @@ import time_machine
 from dataio.exporter import COLUMNS, export_readings
 from dataio.importer import import_data
 from models import Meter, MeterReading, ReadingSource
-from tests.test_import_cli import kundenportal
 
 BERLIN = "Europe/Berlin"
 HEADER = (
@@ -101,18 +100,14 @@ async def test_a_corrected_reading_is_exported_once_with_its_newest_value(app):
     ]
 
 
-async def test_export_command_writes_the_file_and_counts_on_stderr(app, settings, tmp_path):
+async def test_export_command_writes_the_file_and_counts_on_stderr(app, settings, staff, tmp_path):
     meters = await given_meters()
     reading = await submitted(meters["Z-100001"], "812.5", utc(2025, 6, 16, 8))
     output = tmp_path / "ablesungen.csv"
 
-    run = await kundenportal(
-        settings.database_url, "export-readings", "--since", "15.06.2025", "--output", str(output)
-    )
-    to_stdout = await kundenportal(
-        settings.database_url, "export-readings", "--since", "2025-06-17"
-    )
-    bad_date = await kundenportal(settings.database_url, "export-readings", "--since", "gestern")
+    run = await staff("export-readings", "--since", "15.06.2025", "--output", str(output))
+    to_stdout = await staff("export-readings", "--since", "2025-06-17")
+    bad_date = await staff("export-readings", "--since", "gestern")
 
     assert run.code == 0, run.stderr
     assert (

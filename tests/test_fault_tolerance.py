@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from app import create_app
-from tests.builders import PASSWORD, register_and_login
 from tests.conftest import empty_all_tables, free_port, gql, is_postgres
+from tests.factories import PASSWORD, register_and_login
 
 
 class CuttableProxy:

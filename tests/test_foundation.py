@@ -16,7 +16,7 @@ from tortoise.exceptions import IntegrityError
 
 from models import Customer, Login, LoginCustomer, Meter, MeterReading, ReadingPeriod
 from settings import ConfigurationError, Settings
-from tests.conftest import free_port, gql
+from tests.conftest import gql
 
 
 async def test_healthz_and_readyz_answer(client):
@@ -172,86 +172,35 @@ async def test_database_checks_refuse_bad_rows(app, build):
         await build(customer, meter)
 
 
-def test_real_uvicorn_process_serves_graphql(database_url, tmp_path):
-    """In-process ASGI tests miss start-up and context bugs: start the real server."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "ENV": "test",
-        "DATABASE_URL": database_url,
-        "MAIL_DIR": str(tmp_path / "mail"),
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, server.stdout.read().decode() if server.stdout else ""
-            assert time.monotonic() < deadline, "server did not become ready"
-            time.sleep(0.1)
-        answer = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": "{ apiVersion }"})
+def test_real_uvicorn_process_serves_graphql(real_server):
+    """In-process ASGI tests miss start-up and context bugs: start the real server (which
+    migrates first, as `serve` does by default)."""
+    with real_server(migrate=True) as server:
+        answer = httpx.post(f"{server.url}/graphql", json={"query": "{ apiVersion }"})
         assert answer.json() == {"data": {"apiVersion": "1"}}
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=20)
 
 
-def test_graceful_shutdown_lets_in_flight_requests_finish(database_url, tmp_path):
+def test_graceful_shutdown_lets_in_flight_requests_finish(real_server):
     """SIGTERM while a slow login (bcrypt cost 14) runs: the client still gets its answer."""
     import threading
 
-    port = free_port()
-    env = {
-        **os.environ,
-        "ENV": "test",
-        "DATABASE_URL": database_url,
-        "MAIL_DIR": str(tmp_path),
-        "BCRYPT_ROUNDS": "14",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "cli", "serve", "--no-migrate", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(base + "/readyz").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert server.poll() is None and time.monotonic() < deadline
-        time.sleep(0.1)
     answers: list[httpx.Response] = []
     login = """mutation { login(email: "nobody@example.org", password: "Irgendwas#123") {
         errors { code } } }"""
-    request = threading.Thread(
-        target=lambda: answers.append(
-            httpx.post(base + "/graphql", json={"query": login}, timeout=30)
+    with real_server(BCRYPT_ROUNDS="14") as server:
+        request = threading.Thread(
+            target=lambda: answers.append(
+                httpx.post(server.url + "/graphql", json={"query": login}, timeout=30)
+            )
         )
-    )
-    try:
         request.start()
         time.sleep(0.3)  # the login is hashing now
-        server.send_signal(signal.SIGTERM)
+        code, _ = server.stop(signal.SIGTERM)
         request.join(timeout=30)
-        # uvicorn re-raises the signal after a clean shutdown: ended by SIGTERM, not killed
-        assert server.wait(timeout=30) in (0, -signal.SIGTERM)
-    finally:
-        if server.poll() is None:
-            server.kill()
-    assert answers and answers[0].status_code == 200
+    # uvicorn re-raises the signal after a clean shutdown: ended by SIGTERM, not killed
+    assert code in (0, -signal.SIGTERM)
+    assert answers
+    assert answers[0].status_code == 200
     assert answers[0].json()["data"]["login"]["errors"][0]["code"] == "INVALID_CREDENTIALS"
 
 

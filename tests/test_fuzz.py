@@ -11,13 +11,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import bcrypt
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,10 +20,10 @@ from hypothesis import strategies as st
 from hypothesis_graphql import strategies as gql_st
 
 import db
-from models import Customer, Login, LoginCustomer, Meter
-from security.sessions import start_session
+from models import Customer, Meter
 from settings import Settings
-from tests.conftest import free_port
+from tests.conftest import server_process
+from tests.factories import make_login, session_token
 
 SDL = (Path(__file__).resolve().parent.parent / "schema.graphql").read_text()
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "1500"))
@@ -61,16 +56,8 @@ async def _logged_in_user(database_url: str) -> str:
             kind="manual",
             installed_on=dt.date(2020, 1, 1),
         )
-        login = await Login.create(
-            email="fuzz@example.org",
-            email_key="fuzz@example.org",
-            state="active",
-            confirmed_at=dt.datetime.now(dt.UTC),
-            password_hash=bcrypt.hashpw(b"Fuzz#Passwort1", bcrypt.gensalt(4)).decode(),
-        )
-        await LoginCustomer.create(login=login, customer=customer)
-        _, token = await start_session(login, Settings(), client="fuzz", address="127.0.0.1")
-        return token
+        login = await make_login(customer, email="fuzz@example.org")
+        return await session_token(login, Settings())
 
 
 async def _clean(database_url: str) -> None:
@@ -83,36 +70,10 @@ async def _clean(database_url: str) -> None:
 @pytest.fixture(scope="module")
 def server(database_url, tmp_path_factory):
     token = asyncio.run(_logged_in_user(database_url))
-    port = free_port()
-    env = {
-        **os.environ,
-        "ENV": "test",
-        "DATABASE_URL": database_url,
-        "MAIL_DIR": str(tmp_path_factory.mktemp("fuzzmail")),
-        "BCRYPT_ROUNDS": "4",
-        "LOG_LEVEL": "WARNING",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cli", "serve", "--no-migrate", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(base + "/readyz").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.1)
-    with httpx.Client(base_url=base, timeout=30) as client:
-        yield client, token
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=30)
+    with server_process(database_url, tmp_path_factory.mktemp("fuzzmail")) as running:
+        with httpx.Client(base_url=running.url, timeout=30) as client:
+            yield client, token
+        _, stderr = running.stop()
     asyncio.run(_clean(database_url))
     # Unexpected errors are logged with their id; a fuzz run must have caused none.
     assert "unexpected error" not in stderr, stderr[-3000:]

@@ -91,7 +91,8 @@ async def test_invoices_are_imported_in_cents_and_credit_notes_may_be_negative(a
 
     report = await run_import("invoices", *INVOICES)
 
-    assert report.ok and report.inserted == 3
+    assert report.ok
+    assert report.inserted == 3
     rows = (
         await Invoice.all()
         .order_by("number")
@@ -109,7 +110,8 @@ async def test_meters_are_imported_with_main_flag_kind_group_and_dates(app):
 
     report = await run_import("meters", *METERS)
 
-    assert report.ok and report.inserted == 3
+    assert report.ok
+    assert report.inserted == 3
     rows = (
         await Meter.all()
         .order_by("number")
@@ -155,7 +157,8 @@ async def test_reading_periods_are_imported_for_a_meter_and_for_a_meter_group(ap
 
     report = await run_import("reading-periods", *PERIODS)
 
-    assert report.ok and report.inserted == 2
+    assert report.ok
+    assert report.inserted == 2
     rows = (
         await ReadingPeriod.all()
         .order_by("starts_on")
@@ -173,7 +176,8 @@ async def test_readings_are_imported_as_radio_unless_the_source_says_staff_or_es
 
     report = await run_import("radio-readings", *READINGS)
 
-    assert report.ok and report.inserted == 4
+    assert report.ok
+    assert report.inserted == 4
     rows = (
         await MeterReading.all()
         .order_by("read_on")
@@ -260,7 +264,8 @@ async def test_a_column_left_out_of_the_file_keeps_its_values(app):
 
     report = await run_import("customers", "kundennummer;name", "100001;Erika Musterfrau")
 
-    assert report.ok and report.updated == 1
+    assert report.ok
+    assert report.updated == 1
     erika = await Customer.get(number="100001")
     assert (erika.name, erika.street, erika.email) == (
         "Erika Musterfrau",

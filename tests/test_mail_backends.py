@@ -84,7 +84,8 @@ async def test_dev_back_end_writes_an_eml_that_a_mail_client_reads_with_umlauts(
     assert message["Auto-Submitted"] == "auto-generated"
     text = message.get_body(preferencelist=("plain",)).get_content()
     html = message.get_body(preferencelist=("html",)).get_content()
-    assert "Hallo Jörg Müß," in text and "Hallo Jörg Müß," in html
+    assert "Hallo Jörg Müß," in text
+    assert "Hallo Jörg Müß," in html
     assert (await OutboxMail.get(id=mail.id)).status == MailStatus.SENT
 
 
@@ -99,7 +100,8 @@ async def test_dev_log_line_names_masked_recipient_subject_pin_and_link(outbox, 
 
     # then: one line a newcomer can act on, without the full address
     [line] = [r.getMessage() for r in caplog.records if "written to" in r.getMessage()]
-    assert "e***n@example.org" in line and "erika.mustermann" not in line
+    assert "e***n@example.org" in line
+    assert "erika.mustermann" not in line
     assert "Ihre PIN für das Kundenportal" in line
     assert "PIN 482913" in line
     assert "link https://portal.wasser.example/registrierung?token=Zk3-abc_9" in line
@@ -122,14 +124,15 @@ async def test_outside_dev_no_pin_or_link_is_logged(outbox, caplog, env):
     # then: the mail was written and logged, its secrets were not
     assert any("written to" in r.getMessage() for r in caplog.records)
     logged = "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.INFO)
-    assert "482913" not in logged and "token=" not in logged
+    assert "482913" not in logged
+    assert "token=" not in logged
 
 
 # -------------------------------------------------------------------------- SMTP
 
 
 @pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 (its own CA), made with openssl."""
     if not shutil.which("openssl"):
         pytest.skip("openssl is needed to make a test certificate")
@@ -145,7 +148,7 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path
         check=True,
         capture_output=True,
     )  # fmt: skip
-    yield cert, key
+    return cert, key
 
 
 def server_tls(certificate: tuple[Path, Path]) -> ssl.SSLContext:
@@ -237,9 +240,11 @@ async def test_untrusted_certificate_is_refused_and_the_mail_waits(outbox, relay
     await deliver_due(settings)
 
     # then: nothing was sent, no password went out, the mail waits
-    assert relay.logins == [] and relay.messages == []
+    assert relay.logins == []
+    assert relay.messages == []
     mail = await OutboxMail.get(id=mail.id)
-    assert mail.status == MailStatus.QUEUED and "certificate" in mail.last_error.lower()
+    assert mail.status == MailStatus.QUEUED
+    assert "certificate" in mail.last_error.lower()
 
 
 async def test_smtp_over_implicit_tls_delivers(outbox, certificate):

@@ -6,12 +6,7 @@ against the test database and the test SMTP server.
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
-import sys
-from dataclasses import dataclass
-from pathlib import Path
 
 from tortoise.transactions import in_transaction
 
@@ -19,45 +14,6 @@ from mailers.outbox import queue_mail
 from mailers.worker import deliver_due
 from models import MailStatus, OutboxMail
 from settings import Settings
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def environment(settings: Settings) -> dict[str, str]:
-    """The environment an operator's shell would have for this deployment."""
-    return {
-        **os.environ,
-        "ENV": "test",
-        "DATABASE_URL": settings.database_url,
-        "MAIL_BACKEND": "smtp",
-        "SMTP_HOST": settings.smtp_host,
-        "SMTP_PORT": str(settings.smtp_port),
-        "SMTP_TIMEOUT_SECONDS": "5",
-        "MAIL_FROM": settings.mail_from,
-    }
-
-
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-
-async def kundenportal(settings: Settings, *args: str) -> Run:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "cli",
-        *args,
-        cwd=ROOT,
-        env=environment(settings),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return Run(process.returncode, out.decode(), err.decode())
 
 
 async def queue(settings: Settings, to: str) -> int:
@@ -77,32 +33,35 @@ async def refused(settings: Settings, mailbox, to: str) -> int:
     return mail_id
 
 
-async def test_send_test_mail_delivers_the_test_notice_now(outbox, mailbox):
+async def test_send_test_mail_delivers_the_test_notice_now(outbox, mailbox, staff):
     # when
-    run = await kundenportal(outbox, "send-test-mail", "betrieb@example.org")
+    run = await staff("send-test-mail", "betrieb@example.org")
 
     # then
-    assert run.code == 0, run.err
-    assert f"handed to 127.0.0.1:{mailbox.port}" in run.out
+    assert run.code == 0, run.stderr
+    assert f"handed to 127.0.0.1:{mailbox.port}" in run.stdout
     [message] = mailbox.to("betrieb@example.org")
     assert message["Subject"] == "Grüße vom Kundenportal"
-    assert str(message["Message-ID"]) in run.out
+    assert str(message["Message-ID"]) in run.stdout
     assert (await OutboxMail.get()).status == MailStatus.SENT
 
 
-async def test_send_test_mail_reports_the_servers_refusal(outbox, mailbox):
+async def test_send_test_mail_reports_the_servers_refusal(outbox, mailbox, staff):
     # given: a relay that refuses us
     mailbox.reply = "550 5.7.1 Relaying denied"
 
     # when
-    run = await kundenportal(outbox, "send-test-mail", "betrieb@example.org", "--locale", "en")
+    run = await staff("send-test-mail", "betrieb@example.org", "--locale", "en")
 
     # then: the operator reads the answer
     assert run.code == 1
-    assert "failed" in run.err and "550 5.7.1 Relaying denied" in run.err
+    assert "failed" in run.stderr
+    assert "550 5.7.1 Relaying denied" in run.stderr
 
 
-async def test_mail_queue_shows_counts_oldest_waiting_mail_and_latest_failures(outbox, mailbox):
+async def test_mail_queue_shows_counts_oldest_waiting_mail_and_latest_failures(
+    outbox, mailbox, staff
+):
     # given: one mail sent, one refused, one waiting
     await queue(outbox, "gut@example.org")
     await deliver_due(outbox)
@@ -110,30 +69,35 @@ async def test_mail_queue_shows_counts_oldest_waiting_mail_and_latest_failures(o
     await queue(outbox, "warten@example.org")
 
     # when
-    run = await kundenportal(outbox, "mail-queue")
+    run = await staff("mail-queue")
 
     # then
-    assert run.code == 0, run.err
-    assert re.search(r"queued\s+1\s+oldest waiting \d+ s", run.out)
-    assert re.search(r"sent\s+1\b", run.out) and re.search(r"failed\s+1\b", run.out)
-    [failure] = [line for line in run.out.splitlines() if f"#{failed_id} " in line]
-    assert "failed" in failure and "550 5.1.1 No such user" in failure
-    assert "e***n@example.org" in failure and "erika.mustermann" not in run.out
+    assert run.code == 0, run.stderr
+    assert re.search(r"queued\s+1\s+oldest waiting \d+ s", run.stdout)
+    assert re.search(r"sent\s+1\b", run.stdout)
+    assert re.search(r"failed\s+1\b", run.stdout)
+    [failure] = [line for line in run.stdout.splitlines() if f"#{failed_id} " in line]
+    assert "failed" in failure
+    assert "550 5.1.1 No such user" in failure
+    assert "e***n@example.org" in failure
+    assert "erika.mustermann" not in run.stdout
 
 
-async def test_failed_mail_retried_by_id_is_delivered(outbox, mailbox):
+async def test_failed_mail_retried_by_id_is_delivered(outbox, mailbox, staff):
     # given: a refused mail, and a sent one
     failed_id = await refused(outbox, mailbox, "kunde@example.org")
     sent_id = await queue(outbox, "gut@example.org")
     await deliver_due(outbox)
 
     # when: the operator retries both
-    retried = await kundenportal(outbox, "mail-queue", "--retry", str(failed_id))
-    not_retried = await kundenportal(outbox, "mail-queue", "--retry", str(sent_id))
+    retried = await staff("mail-queue", "--retry", str(failed_id))
+    not_retried = await staff("mail-queue", "--retry", str(sent_id))
 
     # then: the failed one is queued again with a full set of attempts and goes out
-    assert retried.code == 0 and f"Mail {failed_id} queued again" in retried.out
-    assert not_retried.code == 1 and "sent, not failed" in not_retried.err
+    assert retried.code == 0
+    assert f"Mail {failed_id} queued again" in retried.stdout
+    assert not_retried.code == 1
+    assert "sent, not failed" in not_retried.stderr
     mail = await OutboxMail.get(id=failed_id)
     assert (mail.status, mail.attempts) == (MailStatus.QUEUED, 0)
     await deliver_due(outbox)
@@ -141,15 +105,16 @@ async def test_failed_mail_retried_by_id_is_delivered(outbox, mailbox):
     assert (await OutboxMail.get(id=failed_id)).status == MailStatus.SENT
 
 
-async def test_retry_failed_queues_every_failed_mail_again(outbox, mailbox):
+async def test_retry_failed_queues_every_failed_mail_again(outbox, mailbox, staff):
     # given: two refused mails
     await refused(outbox, mailbox, "eins@example.org")
     await refused(outbox, mailbox, "zwei@example.org")
 
     # when
-    run = await kundenportal(outbox, "mail-queue", "--retry-failed")
+    run = await staff("mail-queue", "--retry-failed")
 
     # then
-    assert run.code == 0 and "2 failed mail(s) queued again" in run.out
+    assert run.code == 0
+    assert "2 failed mail(s) queued again" in run.stdout
     await deliver_due(outbox)
     assert len(mailbox.messages) == 2

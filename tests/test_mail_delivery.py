@@ -64,7 +64,8 @@ async def test_mails_queued_while_server_is_down_arrive_after_it_returns(outbox,
     # then: connection refused is temporary; the round ends at the first refusal
     assert tried == 1
     first = await OutboxMail.get(id=ids[0])
-    assert first.status == MailStatus.QUEUED and first.attempts == 1
+    assert first.status == MailStatus.QUEUED
+    assert first.attempts == 1
     assert first.last_error.startswith("SMTPConnectError")
 
     # when: the server comes back on the same port and the backoff has passed
@@ -231,7 +232,8 @@ async def test_two_concurrent_workers_deliver_each_mail_exactly_once(outbox, mai
     # then: 100 tries in all, 100 distinct Message-IDs received, each once
     assert sum(tried) == 100
     received = Counter(str(m["Message-ID"]) for m in mailbox.messages)
-    assert len(received) == 100 and set(received.values()) == {1}
+    assert len(received) == 100
+    assert set(received.values()) == {1}
     assert set(received) == {m.message_id for m in await OutboxMail.all()}
 
 
@@ -340,7 +342,8 @@ async def test_bodies_of_mails_done_for_a_week_are_cleared(outbox, mailbox):
         assert (by_id[cleared].body_text, by_id[cleared].body_html) == ("", "")
         assert by_id[cleared].subject == "Grüße vom Kundenportal"
     for kept in (recent, waiting):
-        assert "Hallo Jörg" in by_id[kept].body_text and "Hallo Jörg" in by_id[kept].body_html
+        assert "Hallo Jörg" in by_id[kept].body_text
+        assert "Hallo Jörg" in by_id[kept].body_html
     with pytest.raises(NotRetryable, match="purged"):
         await retry_mail(old_failed)
 

@@ -19,7 +19,8 @@ async def test_queued_mail_arrives_as_valid_mime_with_umlauts(app, settings, mai
     message = (await mailbox.wait_for("example.org"))[0]
     assert message["Subject"] == "Grüße vom Kundenportal"
     assert message["Auto-Submitted"] == "auto-generated"
-    assert message["Message-ID"] and message["Date"]
+    assert message["Message-ID"]
+    assert message["Date"]
     text = message.get_body(preferencelist=("plain",)).get_content()
     html = message.get_body(preferencelist=("html",)).get_content()
     assert "Hallo Jörg Müß," in text
@@ -38,12 +39,15 @@ async def test_html_part_escapes_data(app, settings, mailbox):
 
 
 async def test_rolled_back_change_leaves_no_mail(app, settings):
-    with pytest.raises(RuntimeError):
+    async def change_that_fails() -> None:
         async with in_transaction():
             await queue_mail(
                 "test_notice", to="a@example.org", locale="de", settings=settings, name="A"
             )
             raise RuntimeError("the change failed")
+
+    with pytest.raises(RuntimeError, match="the change failed"):
+        await change_that_fails()
     assert await OutboxMail.all().count() == 0
 
 
@@ -58,7 +62,8 @@ async def test_sent_mail_is_marked_sent(app, settings, mailbox):
         if mail.status == MailStatus.SENT:
             break
         await asyncio.sleep(0.02)
-    assert mail.status == MailStatus.SENT and mail.sent_at is not None
+    assert mail.status == MailStatus.SENT
+    assert mail.sent_at is not None
 
 
 def test_mask_address_shows_first_and_last_letter():

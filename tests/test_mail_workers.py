@@ -130,4 +130,5 @@ async def test_two_worker_processes_on_postgres_deliver_500_mails_each_exactly_o
     assert sorted(await OutboxMail.all().distinct().values_list("status", flat=True)) == ["sent"]
     sent = [worker.sent() for worker in workers]
     print(f"mails sent per worker: {sent}")
-    assert sum(sent) == 500 and min(sent) > 0
+    assert sum(sent) == 500
+    assert min(sent) > 0

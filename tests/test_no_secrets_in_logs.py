@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from api.partners import add_partner
 from ops.logs import JsonFormatter
-from tests.builders import PASSWORD, log_in, make_customer, register
 from tests.conftest import gql, link_from
+from tests.factories import PASSWORD, log_in, make_customer_with_proofs, register
 
 REQUEST_RESET = "mutation($e: String!) { requestPasswordReset(email: $e) { mailedTo } }"
 RESET = """mutation($t: String!, $p: String!) {
@@ -28,7 +28,7 @@ async def test_a_full_account_life_logs_no_secret(client, mailbox, settings, cap
     secrets: list[str] = [PASSWORD, NEW_PASSWORD, NEWER_PASSWORD, "Falsch#Passwort1"]
 
     # register and confirm with the mailed PIN
-    customer = await make_customer()
+    customer = await make_customer_with_proofs()
     secrets.append(await register(client, mailbox, customer))
     # a failed and a good login
     await gql(client, WRONG_LOGIN, {"e": "erika@example.org", "p": "Falsch#Passwort1"})

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import signal
 import socket
 import ssl
 import subprocess
-import sys
-import time
 
 import httpx
 import pytest
@@ -18,7 +14,6 @@ import pytest
 from app import create_app
 from ops.logs import JsonFormatter, request_id
 from ops.tls import tls12_context
-from tests.conftest import free_port
 
 
 async def test_every_response_carries_a_request_id(client):
@@ -132,55 +127,21 @@ def rsa_4096_certificate(tmp_path_factory):
     return cert, key
 
 
-def test_serve_speaks_tls_12_or_newer_only(database_url, rsa_4096_certificate, tmp_path):
+def test_serve_speaks_tls_12_or_newer_only(real_server, rsa_4096_certificate):
     """R18: HTTPS with an RSA 4096 / SHA-256 certificate, no TLS 1.0 or 1.1."""
     cert, key = rsa_4096_certificate
-    port = free_port()
-    env = {
-        **os.environ,
-        "ENV": "test",
-        "DATABASE_URL": database_url,
-        "MAIL_DIR": str(tmp_path),
-        "MAIL_WORKER_IN_APP": "false",
-    }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "cli",
-            "serve",
-            "--no-migrate",
-            "--port",
-            str(port),
-            "--certfile",
-            str(cert),
-            "--keyfile",
-            str(key),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        verify = ssl.create_default_context(cafile=str(cert))
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                answer = httpx.get(f"https://127.0.0.1:{port}/healthz", verify=verify)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None and time.monotonic() < deadline
-                time.sleep(0.2)
+    verify = ssl.create_default_context(cafile=str(cert))
+    tls_args = ("--certfile", str(cert), "--keyfile", str(key))
+    with real_server(*tls_args, verify=verify, MAIL_WORKER_IN_APP="false") as server:
+        answer = httpx.get(f"{server.url}/healthz", verify=verify)
         assert answer.json() == {"status": "ok"}
+        port = int(server.url.rsplit(":", 1)[1])
         with (
             socket.create_connection(("127.0.0.1", port)) as raw,
             verify.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
         ):
             assert tls.version() in ("TLSv1.2", "TLSv1.3")
             assert tls.getpeercert()["subject"] == ((("commonName", "127.0.0.1"),),)
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=20)
 
 
 def test_tls_context_refuses_protocols_older_than_12(rsa_4096_certificate):

@@ -5,23 +5,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-import bcrypt
-
 from models import Customer, Invoice, Login, LoginCustomer, Meter, MeterReading
 from security.sessions import start_session
 from tests.conftest import gql
+from tests.factories import PASSWORD, make_login, register_and_login
 
 EXPORT = "{ myDataExport }"
 
 
 async def _login_with_customer(settings, email: str, number: str) -> tuple[Login, str]:
-    login = await Login.create(
-        email=email,
-        email_key=email.lower(),
-        state="active",
-        confirmed_at=dt.datetime.now(dt.UTC),
-        password_hash=bcrypt.hashpw(b"Wasser!2024", bcrypt.gensalt(4)).decode(),
-    )
+    login = await make_login(email=email)
     customer = await Customer.create(number=number, name=f"Kunde {number}", city="Musterstadt")
     await LoginCustomer.create(login=login, customer=customer)
     await Invoice.create(
@@ -79,7 +72,6 @@ async def test_export_needs_a_login(client):
 
 async def test_deletion_leaves_no_personal_data_of_the_login_behind(client, mailbox):
     from models import AuditEvent, Login, MailStatus, OutboxMail, Session
-    from tests.builders import PASSWORD, register_and_login
 
     # given a login that registered, logged in and got mails
     token = await register_and_login(client, mailbox)
@@ -104,4 +96,5 @@ async def test_deletion_leaves_no_personal_data_of_the_login_behind(client, mail
     assert [m.kind for m in still_addressed] == ["profile_deleted"]
     assert still_addressed[0].status == MailStatus.QUEUED or still_addressed[0].sent_at
     for mail in await OutboxMail.exclude(kind="profile_deleted"):
-        assert mail.recipient == "e***a@example.org" and mail.body_text == ""
+        assert mail.recipient == "e***a@example.org"
+        assert mail.body_text == ""

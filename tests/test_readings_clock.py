@@ -18,7 +18,7 @@ import time_machine
 
 from models import Meter, MeterReading
 from tests.conftest import gql
-from tests.customer_builders import logged_in, make_customer, make_meter, make_period
+from tests.factories import logged_in, make_customer, make_meter, make_period
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

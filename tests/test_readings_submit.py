@@ -10,7 +10,7 @@ import pytest
 from models import MeterKind, MeterReading, OutboxMail
 from schema.ids import encode_id
 from tests.conftest import gql
-from tests.customer_builders import (
+from tests.factories import (
     TODAY,
     logged_in,
     make_customer,
@@ -50,14 +50,6 @@ mutation Switch($number: String!) { switchCustomer(number: $number) { errors { c
 """
 
 
-async def _user(settings, **login_fields):
-    household = await make_household(TODAY, "100001")
-    login, token = await logged_in(
-        settings, household.customer, email="erika@example.org", **login_fields
-    )
-    return household, login, token
-
-
 def _input(meter, value, **extra):
     return {"input": {"meterId": encode_id("Meter", meter.id), "value": value, **extra}}
 
@@ -66,12 +58,15 @@ def _codes(result):
     return [e["code"] for e in result.data["submitReading"]["errors"]]
 
 
-async def test_reading_in_the_open_period_is_stored_and_mailed(clock, client, settings, mailbox):
+async def test_reading_in_the_open_period_is_stored_and_mailed(
+    clock, client, settings, mailbox, customer
+):
     # given a manual meter with an open period, last read at 1001.25 m³
-    household, login, token = await _user(settings)
+    household = customer.household
+    login = customer.login
 
     # when
-    result = await gql(client, SUBMIT, _input(household.main, "1050.5"), token=token)
+    result = await customer.gql(SUBMIT, _input(household.main, "1050.5"))
 
     # then it is stored as the customer's, shown as the last reading, and mailed back
     payload = result.data["submitReading"]
@@ -91,15 +86,14 @@ async def test_reading_in_the_open_period_is_stored_and_mailed(clock, client, se
 
 
 async def test_reading_by_meter_number_is_mailed_in_the_logins_language(
-    clock, client, settings, mailbox
+    clock, client, settings, mailbox, customer
 ):
-    household, _, token = await _user(settings, locale="en")
+    household = customer.household
+    customer.login.locale = "en"
+    await customer.login.save(update_fields=["locale"])
 
-    result = await gql(
-        client,
-        SUBMIT,
-        {"input": {"meterNumber": household.main.number, "value": "1034.5"}},
-        token=token,
+    result = await customer.gql(
+        SUBMIT, {"input": {"meterNumber": household.main.number, "value": "1034.5"}}
     )
 
     assert result.data["submitReading"]["errors"] == []
@@ -146,12 +140,14 @@ async def test_outside_the_period_with_none_announced_says_so(clock, client, set
     assert error["message"].endswith("The next reading period has not been set yet.")
 
 
-async def test_radio_meter_refuses_customer_reading_and_names_the_key_date(clock, client, settings):
+async def test_radio_meter_refuses_customer_reading_and_names_the_key_date(
+    clock, client, settings, customer
+):
     # given a radio meter, read remotely on 31 March
-    household, _, token = await _user(settings)
+    household = customer.household
 
     # when
-    result = await gql(client, SUBMIT, _input(household.radio, "41"), token=token)
+    result = await customer.gql(SUBMIT, _input(household.radio, "41"))
 
     # then
     (error,) = result.data["submitReading"]["errors"]
@@ -162,10 +158,10 @@ async def test_radio_meter_refuses_customer_reading_and_names_the_key_date(clock
     assert await MeterReading.filter(meter_id=household.radio.id).count() == 1
 
 
-async def test_reading_below_the_last_one_is_refused(clock, client, settings):
-    household, _, token = await _user(settings)
+async def test_reading_below_the_last_one_is_refused(clock, client, settings, customer):
+    household = customer.household
 
-    result = await gql(client, SUBMIT, _input(household.main, "999.9"), token=token)
+    result = await customer.gql(SUBMIT, _input(household.main, "999.9"))
 
     (error,) = result.data["submitReading"]["errors"]
     assert error["code"] == "BELOW_LAST_READING"
@@ -174,26 +170,30 @@ async def test_reading_below_the_last_one_is_refused(clock, client, settings):
     assert "1.001,25 m³ am 15.12.2024" in error["message"]
 
 
-async def test_reading_below_the_last_one_is_taken_after_a_meter_exchange(clock, client, settings):
+async def test_reading_below_the_last_one_is_taken_after_a_meter_exchange(
+    clock, client, settings, customer
+):
     # given a meter whose device was exchanged after its last reading
-    household, _, token = await _user(settings)
+    household = customer.household
     household.main.installed_on = dt.date(2025, 2, 1)
     await household.main.save(update_fields=["installed_on"])
 
     # when the new device's low count is submitted
-    result = await gql(client, SUBMIT, _input(household.main, "3.2"), token=token)
+    result = await customer.gql(SUBMIT, _input(household.main, "3.2"))
 
     # then
     assert result.data["submitReading"]["errors"] == []
     assert result.data["submitReading"]["reading"]["value"] == "3.200"
 
 
-async def test_unusually_high_consumption_needs_explicit_confirmation(clock, client, settings):
+async def test_unusually_high_consumption_needs_explicit_confirmation(
+    clock, client, settings, customer
+):
     # given about 95 m³ a year so far
-    household, _, token = await _user(settings)
+    household = customer.household
 
     # when ten times that is submitted
-    refused = await gql(client, SUBMIT, _input(household.main, "2000"), token=token)
+    refused = await customer.gql(SUBMIT, _input(household.main, "2000"))
 
     # then it needs a confirmation, which then takes it
     (error,) = refused.data["submitReading"]["errors"]
@@ -201,28 +201,26 @@ async def test_unusually_high_consumption_needs_explicit_confirmation(clock, cli
     assert error["field"] == ["input", "confirmUnusual"]
     assert 1001 < float(error["usualMaximum"]) < 1200
     assert not await MeterReading.filter(meter_id=household.main.id, value=2000).exists()
-    confirmed = await gql(
-        client, SUBMIT, _input(household.main, "2000", confirmUnusual=True), token=token
-    )
+    confirmed = await customer.gql(SUBMIT, _input(household.main, "2000", confirmUnusual=True))
     assert confirmed.data["submitReading"]["errors"] == []
 
 
 async def test_correction_within_the_period_keeps_the_earlier_value(
-    clock, client, settings, mailbox
+    clock, client, settings, mailbox, customer
 ):
     # given a reading submitted in the open period
-    household, _, token = await _user(settings)
-    first = await gql(client, SUBMIT, _input(household.main, "1010"), token=token)
+    household = customer.household
+    first = await customer.gql(SUBMIT, _input(household.main, "1010"))
     first_id = first.data["submitReading"]["reading"]["id"]
 
     # when it is corrected below its value (but above the reading before it)
-    second = await gql(client, SUBMIT, _input(household.main, "1005"), token=token)
+    second = await customer.gql(SUBMIT, _input(household.main, "1005"))
 
     # then the new value stands, the earlier stays in the history, marked corrected
     payload = second.data["submitReading"]
     assert payload["errors"] == []
     assert payload["correctedReading"] == {"id": first_id, "value": "1010.000", "corrected": True}
-    history = await gql(client, HISTORY, {"number": household.main.number}, token=token)
+    history = await customer.gql(HISTORY, {"number": household.main.number})
     meter = history.data["customer"]["meter"]
     assert meter["lastReading"] == {"value": "1005.000"}
     assert meter["readings"]["totalCount"] == 5
@@ -236,24 +234,26 @@ async def test_correction_within_the_period_keeps_the_earlier_value(
     )
 
 
-async def test_correction_below_the_reading_before_it_is_refused(clock, client, settings):
-    household, _, token = await _user(settings)
-    await gql(client, SUBMIT, _input(household.main, "1010"), token=token)
+async def test_correction_below_the_reading_before_it_is_refused(clock, client, settings, customer):
+    household = customer.household
+    await customer.gql(SUBMIT, _input(household.main, "1010"))
 
-    result = await gql(client, SUBMIT, _input(household.main, "1000"), token=token)
+    result = await customer.gql(SUBMIT, _input(household.main, "1000"))
 
     assert _codes(result) == ["BELOW_LAST_READING"]
     assert result.data["submitReading"]["errors"][0]["lastValue"] == "1001.250"
 
 
-async def test_retried_submission_with_the_same_idempotency_key_is_a_no_op(clock, client, settings):
+async def test_retried_submission_with_the_same_idempotency_key_is_a_no_op(
+    clock, client, settings, customer
+):
     # given a submission with an idempotency key
-    household, _, token = await _user(settings)
+    household = customer.household
     variables = _input(household.main, "1050", idempotencyKey="c0ffee-1")
-    first = await gql(client, SUBMIT, variables, token=token)
+    first = await customer.gql(SUBMIT, variables)
 
     # when the client sends it again
-    again = await gql(client, SUBMIT, variables, token=token)
+    again = await customer.gql(SUBMIT, variables)
 
     # then the same reading is answered, nothing new is stored or mailed
     assert again.data["submitReading"]["errors"] == []
@@ -264,11 +264,11 @@ async def test_retried_submission_with_the_same_idempotency_key_is_a_no_op(clock
     assert await OutboxMail.filter(kind="reading_received").count() == 1
 
 
-async def test_concurrent_retries_store_one_reading(clock, client, settings):
-    household, _, token = await _user(settings)
+async def test_concurrent_retries_store_one_reading(clock, client, settings, customer):
+    household = customer.household
     variables = _input(household.main, "1050", idempotencyKey="c0ffee-2")
 
-    results = await asyncio.gather(*(gql(client, SUBMIT, variables, token=token) for _ in range(3)))
+    results = await asyncio.gather(*(customer.gql(SUBMIT, variables) for _ in range(3)))
 
     ids = {r.data["submitReading"]["reading"]["id"] for r in results}
     assert len(ids) == 1
@@ -276,31 +276,28 @@ async def test_concurrent_retries_store_one_reading(clock, client, settings):
     assert await OutboxMail.filter(kind="reading_received").count() == 1
 
 
-async def test_idempotency_key_used_for_another_value_is_refused(clock, client, settings):
-    household, _, token = await _user(settings)
-    await gql(client, SUBMIT, _input(household.main, "1050", idempotencyKey="k1"), token=token)
+async def test_idempotency_key_used_for_another_value_is_refused(clock, client, settings, customer):
+    household = customer.household
+    await customer.gql(SUBMIT, _input(household.main, "1050", idempotencyKey="k1"))
 
-    result = await gql(
-        client, SUBMIT, _input(household.main, "1060", idempotencyKey="k1"), token=token
-    )
+    result = await customer.gql(SUBMIT, _input(household.main, "1060", idempotencyKey="k1"))
 
     assert _codes(result) == ["IDEMPOTENCY_KEY_REUSED"]
     assert await MeterReading.filter(meter_id=household.main.id).count() == 4
 
 
 @pytest.mark.parametrize("by", ["id", "number"])
-async def test_another_logins_meter_takes_no_reading(clock, client, settings, by):
+async def test_another_logins_meter_takes_no_reading(clock, client, settings, by, customer):
     # given someone else's meter in an open period
     stranger = await make_household(TODAY, "999999")
     await make_login(stranger.customer)
-    _, _, token = await _user(settings)
     meter = stranger.main
     given = (
         {"meterId": encode_id("Meter", meter.id)} if by == "id" else {"meterNumber": meter.number}
     )
 
     # when
-    result = await gql(client, SUBMIT, {"input": {**given, "value": "2000"}}, token=token)
+    result = await customer.gql(SUBMIT, {"input": {**given, "value": "2000"}})
 
     # then
     assert _codes(result) == ["NOT_FOUND"]
@@ -327,20 +324,20 @@ async def test_meter_of_an_own_customer_that_is_not_active_takes_no_reading(
 
 
 @pytest.mark.parametrize("value", ["-1", "1.0001", "1000000000"])
-async def test_invalid_values_are_refused(clock, client, settings, value):
-    household, _, token = await _user(settings)
-    result = await gql(client, SUBMIT, _input(household.main, value), token=token)
+async def test_invalid_values_are_refused(clock, client, settings, value, customer):
+    household = customer.household
+    result = await customer.gql(SUBMIT, _input(household.main, value))
     assert _codes(result) == ["VALUE_INVALID"]
 
 
-async def test_meter_must_be_named_once(clock, client, settings):
-    household, _, token = await _user(settings)
+async def test_meter_must_be_named_once(clock, client, settings, customer):
+    household = customer.household
     both = {
         "meterId": encode_id("Meter", household.main.id),
         "meterNumber": household.main.number,
         "value": "1050",
     }
-    result = await gql(client, SUBMIT, {"input": both}, token=token)
+    result = await customer.gql(SUBMIT, {"input": both})
     assert _codes(result) == ["AMBIGUOUS"]
 
 
@@ -371,9 +368,10 @@ async def test_radio_meter_of_a_group_names_the_groups_key_date(clock, client, s
     assert result.data["submitReading"]["errors"][0]["keyDate"] == "2025-04-15"
 
 
-async def test_cookie_session_needs_its_csrf_token_to_submit(clock, client, settings):
+async def test_cookie_session_needs_its_csrf_token_to_submit(clock, client, settings, customer):
     # given a browser session (cookie) and no X-CSRF-Token header
-    household, _, token = await _user(settings)
+    household = customer.household
+    token = customer.token
 
     # when a page on another site makes the browser post a reading
     result = await gql(

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
-import subprocess
-import sys
 
 import time_machine
 
@@ -26,19 +23,14 @@ async def test_audit_events_older_than_retention_are_purged(app, settings):
     assert [e.outcome for e in await AuditEvent.all()] == ["failure"]
 
 
-async def test_audit_command_lists_events(app, settings):
+async def test_audit_command_lists_events(app, staff):
     await AuditEvent.create(
         action="login_failed", actor="anonymous", outcome="failure", client_address="203.0.113.9"
     )
-    env = {**os.environ, "DATABASE_URL": settings.database_url}
-    done = subprocess.run(
-        [sys.executable, "-m", "cli", "audit", "--action", "login_failed"],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "login_failed" in done.stdout and "203.0.113.9" in done.stdout
+    done = await staff("audit", "--action", "login_failed")
+    assert done.code == 0, done.stderr
+    assert "login_failed" in done.stdout
+    assert "203.0.113.9" in done.stdout
 
 
 async def test_the_app_purges_on_a_schedule(settings):

@@ -55,7 +55,8 @@ async def count_login_failure(ctx: Context, key: str, login_id: int | None) -> N
 
 
 async def is_new_client(login: Login, fingerprint: str, history: int = 500) -> bool:
-    """Issue 9: has this login never registered or logged in from this client before?
+    """Has this login never registered or logged in from this client before? (Then its
+    owner is told, so that a login by someone else does not go unnoticed.)
 
     Clients are compared by the keyed fingerprint the audit trail keeps of
     User-Agent and address. A login with no history at all is not told.
@@ -159,7 +160,7 @@ async def live_sessions(ctx: Context) -> list[Session]:
 async def end_sessions_of_login(
     ctx: Context, session_id: str | None, all_others: bool
 ) -> Outcome[int]:
-    """Issue 9: end one session of the login (e.g. a lost phone), or all but this one."""
+    """End one session of the login (e.g. a lost phone), or all but this one."""
     login_row = require_login(ctx)
     assert ctx.session is not None
     if (session_id is None) == (not all_others):
