@@ -35,7 +35,9 @@ class OutboxMail(Model):
     message_id = fields.CharField(max_length=200, unique=True)
     status = fields.CharEnumField(MailStatus, max_length=10, default=MailStatus.QUEUED)
     attempts = fields.IntField(default=0)
-    priority = fields.SmallIntField(default=MailPriority.NORMAL, db_default=MailPriority.NORMAL)
+    priority = fields.SmallIntField(
+        default=MailPriority.NORMAL, db_default=int(MailPriority.NORMAL)
+    )
     next_attempt_at = fields.DatetimeField()
     last_error = fields.TextField(default="")
     created_at = fields.DatetimeField()
