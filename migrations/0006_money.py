@@ -276,6 +276,7 @@ class Migration(migrations.Migration):
                 ("storage_key", fields.CharField(max_length=200)),
                 ("sha256", fields.CharField(max_length=64)),
                 ("size", fields.IntField()),
+                ("due_on", fields.DateField(null=True)),
                 ("imported_at", fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 (
                     "announced_at",

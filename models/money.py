@@ -214,6 +214,7 @@ class InvoiceDocument(Model):
     storage_key = fields.CharField(max_length=200)
     sha256 = fields.CharField(max_length=64)
     size = fields.IntField()
+    due_on = fields.DateField(null=True)
     imported_at = fields.DatetimeField()
     announced_at = fields.DatetimeField(null=True)
 

@@ -48,3 +48,21 @@ class BankDataCipher:
 def cipher_for(settings: Settings) -> BankDataCipher:
     keys = [key.encode() for key in settings.bank_data_keys]
     return BankDataCipher(keys or [_development_key(settings.secret_key)])
+
+
+async def reencrypt_bank_data(cipher: BankDataCipher) -> int:
+    """Rotation's second step: every stored IBAN encrypted anew with the first key.
+
+    Each row is rewritten only if its text is unchanged since it was read, so a
+    change saved meanwhile is never overwritten with an old IBAN.
+    """
+    from models import BankAccount, BankDetailsChange
+
+    count = 0
+    for model in (BankAccount, BankDetailsChange):
+        rows = await model.filter(iban_encrypted__isnull=False).values_list("id", "iban_encrypted")
+        for row_id, token in rows:
+            count += await model.filter(id=row_id, iban_encrypted=token).update(
+                iban_encrypted=cipher.rotate(token)
+            )
+    return count
