@@ -39,11 +39,12 @@ async def migrate_command(args: argparse.Namespace) -> int:
 
 @command("seed-demo")
 async def seed_demo_command(args: argparse.Namespace) -> int:
-    from demo import seed_demo
+    from demo import seed_demo, seed_money_demo
 
     settings = get_settings()
     async with db.database(settings.database_url):
         print(await seed_demo())
+        print(await seed_money_demo(settings))
     return 0
 
 
