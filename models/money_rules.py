@@ -291,3 +291,26 @@ def mandate_reference(customer_number: str, on: dt.datetime) -> str:
 def exportable_at(requested_at: dt.datetime, cooling_off_hours: int) -> dt.datetime:
     """A bank details change goes to billing only after the cooling-off time without objection."""
     return requested_at + dt.timedelta(hours=cooling_off_hours)
+
+
+def mandate_text(locale: str, *, creditor: str, creditor_id: str) -> str:
+    """The SEPA direct debit mandate as customers accept it (wording of the German banks'
+    standard form), naming the utility and its Gläubiger-Identifikationsnummer."""
+    if locale == "en":
+        return (
+            f"I authorise {creditor} (creditor identifier {creditor_id}) to collect payments "
+            "from my account by direct debit. At the same time I instruct my bank to debit my "
+            f"account in accordance with the instructions from {creditor}. Note: I may demand a "
+            "refund of the debited amount within eight weeks, starting with the date of the "
+            "debit. The conditions agreed with my bank apply. The mandate reference will be "
+            "given to me separately."
+        )
+    return (
+        f"Ich ermächtige {creditor} (Gläubiger-Identifikationsnummer {creditor_id}), Zahlungen "
+        "von meinem Konto mittels Lastschrift einzuziehen. Zugleich weise ich mein "
+        f"Kreditinstitut an, die von {creditor} auf mein Konto gezogenen Lastschriften "
+        "einzulösen. Hinweis: Ich kann innerhalb von acht Wochen, beginnend mit dem "
+        "Belastungsdatum, die Erstattung des belasteten Betrages verlangen. Es gelten dabei die "
+        "mit meinem Kreditinstitut vereinbarten Bedingungen. Die Mandatsreferenz wird mir "
+        "gesondert mitgeteilt."
+    )

@@ -1,0 +1,498 @@
+"""Money operations: budget billing requests, bank details changes, invoice documents.
+
+The same for GraphQL and staff tools: each takes the customer (already loaded
+through the login, so another login's customer cannot even be found), checks
+its input with the pure rules of `models.money_rules`, works in one
+transaction, queues its mail and records its audit event. A refusal comes
+back as a `Refusal` (code, the input field, parameters) and changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from mailers import format_when, mask_address, queue_mail
+from models import (
+    BankAccount,
+    BankChangeStatus,
+    BankDetailsChange,
+    BudgetChangeRequest,
+    BudgetPlan,
+    Customer,
+    Invoice,
+    InvoiceDocument,
+    Login,
+    PaymentMethod,
+    RequestStatus,
+)
+from models.money_rules import (
+    CheckedIban,
+    MoneyCode,
+    MoneyProblem,
+    check_holder,
+    check_iban,
+    check_installment,
+    due_dates,
+    effective_due_date,
+    euros,
+    exportable_at,
+    mandate_reference,
+    parse_euros,
+)
+from security.audit import actor_for_login, record_audit
+from security.bankdata import cipher_for
+from security.sessions import end_sessions
+from security.signed_links import DocumentGrant, open_document_link, sign_document_link
+from security.tokens import hash_secret, new_token
+from settings import Settings
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why an operation changed nothing: a code, the input field it concerns, parameters."""
+
+    code: MoneyCode
+    field: tuple[str, ...] | None = None
+    params: dict[str, Any] = dataclass_field(default_factory=dict)
+
+    @classmethod
+    def of(cls, problem: MoneyProblem, *path: str) -> Refusal:
+        return cls(problem.code, path or None, problem.params)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts and from where, for mails and the audit trail."""
+
+    login: Login
+    client_address: str = ""
+    client: str = ""
+
+
+# -------------------------------------------------------------------- budget billing
+
+
+async def budget_plan(customer: Customer) -> BudgetPlan | None:
+    return await BudgetPlan.filter(customer_id=customer.id).first()
+
+
+async def pending_budget_request(customer: Customer) -> BudgetChangeRequest | None:
+    return await BudgetChangeRequest.filter(
+        customer_id=customer.id, status=RequestStatus.PENDING
+    ).first()
+
+
+async def budget_requests(customer: Customer) -> list[BudgetChangeRequest]:
+    return await BudgetChangeRequest.filter(customer_id=customer.id).order_by("-created_at", "-id")
+
+
+async def request_budget_change(
+    customer: Customer,
+    actor: Actor,
+    amount: str,
+    *,
+    settings: Settings,
+    today: dt.date,
+    now: dt.datetime,
+) -> BudgetChangeRequest | Refusal:
+    """Abschlagsanpassung: a new amount in whole euros within the plan's bounds, from the
+    first due date at least BUDGET_CHANGE_LEAD_DAYS away; one pending request at a time."""
+    plan = await budget_plan(customer)
+    if plan is None:
+        return Refusal(MoneyCode.NOT_FOUND, ("customerNumber",))
+    cents = parse_euros(amount)
+    if isinstance(cents, MoneyProblem):
+        return Refusal.of(cents, "amount")
+    problem = check_installment(
+        cents, minimum=plan.minimum_cents, maximum=plan.maximum_cents, current=plan.amount_cents
+    )
+    if problem is not None:
+        return Refusal.of(problem, "amount")
+    if await pending_budget_request(customer) is not None:
+        return Refusal(MoneyCode.REQUEST_PENDING)
+    effective_on = effective_due_date(
+        due_dates(plan.first_due_on, plan.rhythm), today, settings.budget_change_lead_days
+    )
+    if effective_on is None:
+        return Refusal(MoneyCode.NO_DUE_DATE)
+    login = actor.login
+    try:
+        async with in_transaction():
+            request = await BudgetChangeRequest.create(
+                customer_id=customer.id,
+                login_id=login.id,
+                amount_cents=cents,
+                previous_cents=plan.amount_cents,
+                effective_on=effective_on,
+                created_at=now,
+            )
+            await queue_mail(
+                "budget_request_received",
+                to=login.email,
+                locale=login.locale,
+                settings=settings,
+                name=customer.name,
+                customer_number=customer.number,
+                amount=euros(cents),
+                previous=euros(plan.amount_cents),
+                effective_on=effective_on.strftime("%d.%m.%Y"),
+            )
+            await _audit("budget.request", actor, customer_id=customer.id, request_id=request.id)
+    except IntegrityError:  # the partial unique index: a request made at the same moment
+        return Refusal(MoneyCode.REQUEST_PENDING)
+    return request
+
+
+async def cancel_budget_change(
+    customer: Customer, actor: Actor, request_id: int, *, now: dt.datetime
+) -> BudgetChangeRequest | Refusal:
+    """Withdraw a pending request of this customer; a decided one stays as it is."""
+    request = await BudgetChangeRequest.filter(id=request_id, customer_id=customer.id).first()
+    if request is None:
+        return Refusal(MoneyCode.NOT_FOUND, ("requestId",))
+    async with in_transaction():
+        updated = await BudgetChangeRequest.filter(
+            id=request.id, status=RequestStatus.PENDING
+        ).update(status=RequestStatus.CANCELLED, closed_at=now)
+        if not updated:
+            return Refusal(MoneyCode.NOT_PENDING, ("requestId",))
+        await _audit("budget.cancel", actor, customer_id=customer.id, request_id=request.id)
+    await request.refresh_from_db()
+    return request
+
+
+# ---------------------------------------------------------------------- bank details
+
+
+async def bank_account(customer: Customer) -> BankAccount | None:
+    return await BankAccount.filter(customer_id=customer.id).first()
+
+
+async def open_bank_change(customer: Customer) -> BankDetailsChange | None:
+    """The newest change not yet decided by billing (cooling off or exported)."""
+    return (
+        await BankDetailsChange.filter(
+            customer_id=customer.id,
+            status__in=(BankChangeStatus.COOLING_OFF, BankChangeStatus.EXPORTED),
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class BankDetailsInput:
+    method: PaymentMethod
+    iban: str | None
+    holder: str | None
+    accepted_mandate_version: str | None
+
+
+def check_bank_details(
+    given: BankDetailsInput, settings: Settings
+) -> tuple[CheckedIban | None, list[Refusal]]:
+    """Every problem of the input at once, each on its field."""
+    refusals = []
+    if given.method == PaymentMethod.TRANSFER:
+        for name, value in (
+            ("iban", given.iban),
+            ("accountHolder", given.holder),
+            ("acceptedMandateVersion", given.accepted_mandate_version),
+        ):
+            if value:
+                refusals.append(Refusal(MoneyCode.NOT_ALLOWED_FOR_TRANSFER, (name,)))
+        return None, refusals
+    checked = None
+    if not (given.iban or "").strip():
+        refusals.append(Refusal(MoneyCode.REQUIRED, ("iban",)))
+    else:
+        result = check_iban(given.iban or "")
+        if isinstance(result, MoneyProblem):
+            refusals.append(Refusal.of(result, "iban"))
+        else:
+            checked = result
+    if problem := check_holder(given.holder or ""):
+        refusals.append(Refusal.of(problem, "accountHolder"))
+    if given.accepted_mandate_version != settings.sepa_mandate_version:
+        refusals.append(
+            Refusal(
+                MoneyCode.MANDATE_NOT_ACCEPTED,
+                ("acceptedMandateVersion",),
+                {"version": settings.sepa_mandate_version},
+            )
+        )
+    return checked, refusals
+
+
+async def _is_current(
+    customer: Customer, given: BankDetailsInput, iban: CheckedIban | None, settings: Settings
+) -> bool:
+    account = await bank_account(customer)
+    if account is None or account.method != given.method:
+        return False
+    if given.method == PaymentMethod.TRANSFER:
+        return True
+    if iban is None or account.iban_encrypted is None:
+        return False
+    same_iban = cipher_for(settings).decrypt(account.iban_encrypted) == iban.compact
+    return same_iban and account.holder == (given.holder or "").strip()
+
+
+@dataclass(frozen=True)
+class BankChangeMade:
+    change: BankDetailsChange
+    mailed_to: str
+
+
+async def change_bank_details(
+    customer: Customer,
+    actor: Actor,
+    given: BankDetailsInput,
+    *,
+    settings: Settings,
+    now: dt.datetime,
+) -> BankChangeMade | list[Refusal]:
+    """A new account for SEPA direct debit (with the mandate accepted) or payment by transfer.
+
+    The caller has re-authenticated. The change waits BANK_CHANGE_COOLING_OFF_HOURS
+    before it is exported; the login's address gets a security notice with a link
+    that stops it until then. A change still cooling off is superseded by this one.
+    """
+    iban, refusals = check_bank_details(given, settings)
+    if refusals:
+        return refusals
+    if await _is_current(customer, given, iban, settings):
+        return [Refusal(MoneyCode.UNCHANGED)]
+    login = actor.login
+    token = new_token()
+    debit = given.method == PaymentMethod.DIRECT_DEBIT
+    async with in_transaction():
+        await BankDetailsChange.filter(
+            customer_id=customer.id, status=BankChangeStatus.COOLING_OFF
+        ).update(status=BankChangeStatus.SUPERSEDED, closed_at=now)
+        change = await BankDetailsChange.create(
+            customer_id=customer.id,
+            login_id=login.id,
+            method=given.method,
+            iban_encrypted=cipher_for(settings).encrypt(iban.compact) if iban else None,
+            iban_masked=iban.masked if iban else "",
+            holder=(given.holder or "").strip() if debit else "",
+            bic=iban.bic if iban else "",
+            bank_name=iban.bank_name if iban else "",
+            mandate_reference=mandate_reference(customer.number, now) if debit else "",
+            mandate_version=settings.sepa_mandate_version if debit else None,
+            mandate_accepted_at=now if debit else None,
+            stop_token_hash=hash_secret(token, settings.secret_key, scope="bank-change"),
+            created_at=now,
+            exportable_at=exportable_at(now, settings.bank_change_cooling_off_hours),
+        )
+        await queue_mail(
+            "bank_details_changed",
+            to=login.email,
+            locale=login.locale,
+            settings=settings,
+            customer_number=customer.number,
+            direct_debit=debit,
+            iban_masked=change.iban_masked,
+            mandate_reference=change.mandate_reference,
+            when=format_when(now, login.locale, settings),
+            client=actor.client or "-",
+            exportable_when=format_when(change.exportable_at, login.locale, settings),
+            stop_link=_link(settings, settings.stop_bank_change_path, token),
+            forgot_link=_link(settings, settings.forgot_password_path),
+        )
+        await _audit(
+            "bank_details.change",
+            actor,
+            customer_id=customer.id,
+            change_id=change.id,
+            method=str(given.method),
+        )
+    return BankChangeMade(change, mask_address(login.email))
+
+
+async def stop_bank_change(
+    token: str, *, settings: Settings, client_address: str, now: dt.datetime
+) -> BankDetailsChange | None:
+    """'This was not me': stop a change still cooling off, end every session of the login
+    that made it, and confirm by mail. None for a link that is unknown, used, or too late
+    (the change was exported already); which of them is not said."""
+    digest = hash_secret(token, settings.secret_key, scope="bank-change")
+    change = (
+        await BankDetailsChange.filter(stop_token_hash=digest).select_related("customer").first()
+    )
+    if change is None:
+        return None
+    async with in_transaction():
+        stopped = await BankDetailsChange.filter(
+            id=change.id, status=BankChangeStatus.COOLING_OFF
+        ).update(status=BankChangeStatus.STOPPED, closed_at=now)
+        if not stopped:
+            return None
+        login = await Login.filter(id=change.login_id).first() if change.login_id else None
+        if login is not None:
+            await end_sessions(login.id)
+            await queue_mail(
+                "bank_change_stopped",
+                to=login.email,
+                locale=login.locale,
+                settings=settings,
+                customer_number=change.customer.number,
+                when=format_when(now, login.locale, settings),
+                forgot_link=_link(settings, settings.forgot_password_path),
+            )
+        await record_audit(
+            "bank_details.stopped",
+            actor=actor_for_login(change.login_id),
+            login_id=change.login_id,
+            client_address=client_address,
+            customer_id=change.customer_id,
+            change_id=change.id,
+        )
+    return change
+
+
+# ------------------------------------------------------------------ invoice documents
+
+
+async def invoice_documents(invoices: Iterable[Invoice]) -> dict[int, InvoiceDocument]:
+    ids = [i.id for i in invoices]
+    return {d.invoice_id: d for d in await InvoiceDocument.filter(invoice_id__in=ids)}
+
+
+def document_link(
+    invoice: Invoice, login: Login, *, settings: Settings, base_url: str, now: dt.datetime
+) -> tuple[str, dt.datetime]:
+    """A signed link to the invoice's PDF for this login, valid DOCUMENT_LINK_VALID_SECONDS."""
+    expires = int(now.timestamp()) + settings.document_link_valid_seconds
+    token = sign_document_link(DocumentGrant(invoice.id, login.id, expires), settings.secret_key)
+    return (
+        f"{base_url.rstrip('/')}/documents/invoices/{token}",
+        dt.datetime.fromtimestamp(expires, dt.UTC),
+    )
+
+
+async def document_for_link(
+    token: str, *, settings: Settings, now: dt.datetime
+) -> tuple[InvoiceDocument, Invoice, int] | None:
+    """The document a link opens, loaded through the login it was handed to: an expired or
+    tampered link, a deleted login, a customer the login no longer holds: None."""
+    grant = open_document_link(token, settings.secret_key, now=int(now.timestamp()))
+    if grant is None:
+        return None
+    invoice = await Invoice.filter(
+        id=grant.invoice_id, customer__login_link__login_id=grant.login_id
+    ).first()
+    if invoice is None:
+        return None
+    document = await InvoiceDocument.filter(invoice_id=invoice.id).first()
+    return (document, invoice, grant.login_id) if document else None
+
+
+# -------------------------------------------------------------------------- privacy
+
+
+async def money_data_export(login: Login, customer_ids: list[int]) -> dict[str, Any]:
+    """GDPR export: the plans, requests, payment details (masked: the full IBAN is never
+    given out again) and invoice documents of the login's customers."""
+    plans = await BudgetPlan.filter(customer_id__in=customer_ids).select_related("customer")
+    requests = await BudgetChangeRequest.filter(customer_id__in=customer_ids).select_related(
+        "customer"
+    )
+    accounts = await BankAccount.filter(customer_id__in=customer_ids).select_related("customer")
+    changes = await BankDetailsChange.filter(login_id=login.id).select_related("customer")
+    documents = await InvoiceDocument.filter(invoice__customer_id__in=customer_ids).select_related(
+        "invoice"
+    )
+    return {
+        "budgetPlans": [
+            {
+                "customerNumber": p.customer.number,
+                "amountCents": p.amount_cents,
+                "rhythm": str(p.rhythm),
+                "firstDueOn": p.first_due_on.isoformat(),
+                "minimumCents": p.minimum_cents,
+                "maximumCents": p.maximum_cents,
+            }
+            for p in plans
+        ],
+        "budgetChangeRequests": [
+            {
+                "customerNumber": r.customer.number,
+                "amountCents": r.amount_cents,
+                "effectiveOn": r.effective_on.isoformat(),
+                "status": str(r.status),
+                "reason": r.reason,
+                "createdAt": r.created_at.isoformat(),
+            }
+            for r in requests
+        ],
+        "paymentDetails": [
+            {
+                "customerNumber": a.customer.number,
+                "method": str(a.method),
+                "iban": a.iban_masked,
+                "accountHolder": a.holder,
+                "mandateReference": a.mandate_reference,
+                "mandateSignedOn": a.mandate_signed_on.isoformat() if a.mandate_signed_on else None,
+            }
+            for a in accounts
+        ],
+        "paymentDetailsChanges": [
+            {
+                "customerNumber": c.customer.number,
+                "method": str(c.method),
+                "iban": c.iban_masked,
+                "accountHolder": c.holder,
+                "mandateReference": c.mandate_reference,
+                "mandateVersion": c.mandate_version,
+                "mandateAcceptedAt": c.mandate_accepted_at.isoformat()
+                if c.mandate_accepted_at
+                else None,
+                "status": str(c.status),
+                "createdAt": c.created_at.isoformat(),
+            }
+            for c in changes
+        ],
+        "invoiceDocuments": [
+            {"invoiceNumber": d.invoice.number, "sha256": d.sha256, "size": d.size}
+            for d in documents
+        ],
+    }
+
+
+async def forget_money_traces(login: Login, now: dt.datetime) -> None:
+    """Profile deletion: a bank details change not yet exported is withdrawn, and the
+    portal's copies of the login's bank details changes are deleted (billing keeps what
+    it received, as commercial and tax law require). Budget requests stay with the
+    customer (billing data, no personal data beyond the customer's), without the login."""
+    await BankDetailsChange.filter(login_id=login.id).delete()
+    await BudgetChangeRequest.filter(login_id=login.id, status=RequestStatus.PENDING).update(
+        status=RequestStatus.CANCELLED, closed_at=now
+    )
+    await BudgetChangeRequest.filter(login_id=login.id).update(login_id=None)
+
+
+# ------------------------------------------------------------------------- helpers
+
+
+def _link(settings: Settings, path: str, token: str | None = None) -> str:
+    url = settings.portal_url.rstrip("/") + path
+    return f"{url}?token={token}" if token else url
+
+
+async def _audit(action: str, actor: Actor, **details: Any) -> None:
+    await record_audit(
+        action,
+        actor=actor_for_login(actor.login.id),
+        login_id=actor.login.id,
+        client_address=actor.client_address,
+        **details,
+    )
