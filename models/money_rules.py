@@ -45,8 +45,8 @@ class MoneyCode(Enum):
     TOO_LONG = (
         "TOO_LONG",
         "The value is longer than allowed.",
-        "Höchstens {max_length} Zeichen.",
-        "At most {max_length} characters.",
+        "Höchstens {maximum} Zeichen.",
+        "At most {maximum} characters.",
     )
     NOT_AN_AMOUNT = (
         "NOT_AN_AMOUNT",
@@ -128,6 +128,14 @@ class MoneyCode(Enum):
         "Das sind bereits Ihre aktuellen Zahlungsdaten.",
         "These are your current payment details already.",
     )
+    LINK_INVALID = (
+        "LINK_INVALID",
+        "The link is unknown, used already, or too late: the change was passed on to billing.",
+        "Der Link ist ungültig oder wurde schon verwendet, oder die Änderung wurde bereits "
+        "weitergegeben. Bitte wenden Sie sich an den Kundenservice.",
+        "The link is invalid or was used already, or the change was passed on already. "
+        "Please contact customer service.",
+    )
     REAUTHENTICATION_REQUIRED = (
         "REAUTHENTICATION_REQUIRED",
         "The current password is missing or wrong; changing bank details always needs it.",
@@ -179,7 +187,7 @@ def check_installment(
     """A requested installment lies within the utility's bounds and differs from today's."""
     if not minimum <= cents <= maximum:
         return MoneyProblem(
-            MoneyCode.AMOUNT_OUT_OF_RANGE, {"minimum": euros(minimum), "maximum": euros(maximum)}
+            MoneyCode.AMOUNT_OUT_OF_RANGE, {"minimumCents": minimum, "maximumCents": maximum}
         )
     if cents == current:
         return MoneyProblem(MoneyCode.AMOUNT_UNCHANGED)
@@ -278,7 +286,7 @@ def check_holder(name: str) -> MoneyProblem | None:
     if not name:
         return MoneyProblem(MoneyCode.REQUIRED)
     if len(name) > HOLDER_MAX:
-        return MoneyProblem(MoneyCode.TOO_LONG, {"max_length": HOLDER_MAX})
+        return MoneyProblem(MoneyCode.TOO_LONG, {"maximum": HOLDER_MAX})
     return None
 
 

@@ -13,7 +13,9 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from typing import Any
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -36,6 +38,7 @@ from models.money_rules import (
     CheckedIban,
     MoneyCode,
     MoneyProblem,
+    Projection,
     check_holder,
     check_iban,
     check_installment,
@@ -44,14 +47,22 @@ from models.money_rules import (
     euros,
     exportable_at,
     mandate_reference,
+    mandate_text,
     parse_euros,
+    project_balance,
 )
+from resolvers.auth import enforce_not_exceeded, limiter, reauthenticate, require_login
+from resolvers.context import Info
+from resolvers.customers import active_customer, linked_customers
 from security.audit import actor_for_login, record_audit
 from security.bankdata import cipher_for
+from security.ratelimit import Limits
 from security.sessions import end_sessions
 from security.signed_links import DocumentGrant, open_document_link, sign_document_link
 from security.tokens import hash_secret, new_token
 from settings import Settings
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,23 @@ class Refusal:
     @classmethod
     def of(cls, problem: MoneyProblem, *path: str) -> Refusal:
         return cls(problem.code, path or None, problem.params)
+
+
+@dataclass
+class Outcome(Generic[T]):
+    """What an operation did: its result, or the refusals that stopped it (nothing changed)."""
+
+    value: T | None = None
+    problems: list[Refusal] = dataclass_field(default_factory=list)
+    mailed_to: str | None = None
+
+    @classmethod
+    def failed(cls, code: MoneyCode, *path: str, **params: Any) -> Outcome[T]:
+        return cls(problems=[Refusal(code, path or None, params)])
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
 
 
 @dataclass(frozen=True)
@@ -83,17 +111,17 @@ async def budget_plan(customer: Customer) -> BudgetPlan | None:
     return await BudgetPlan.filter(customer_id=customer.id).first()
 
 
-async def pending_budget_request(customer: Customer) -> BudgetChangeRequest | None:
+async def pending_budget_request(customer_id: int) -> BudgetChangeRequest | None:
     return await BudgetChangeRequest.filter(
-        customer_id=customer.id, status=RequestStatus.PENDING
+        customer_id=customer_id, status=RequestStatus.PENDING
     ).first()
 
 
-async def budget_requests(customer: Customer) -> list[BudgetChangeRequest]:
-    return await BudgetChangeRequest.filter(customer_id=customer.id).order_by("-created_at", "-id")
+async def budget_requests(customer_id: int) -> list[BudgetChangeRequest]:
+    return await BudgetChangeRequest.filter(customer_id=customer_id).order_by("-created_at", "-id")
 
 
-async def request_budget_change(
+async def make_budget_request(
     customer: Customer,
     actor: Actor,
     amount: str,
@@ -115,7 +143,7 @@ async def request_budget_change(
     )
     if problem is not None:
         return Refusal.of(problem, "amount")
-    if await pending_budget_request(customer) is not None:
+    if await pending_budget_request(customer.id) is not None:
         return Refusal(MoneyCode.REQUEST_PENDING)
     effective_on = effective_due_date(
         due_dates(plan.first_due_on, plan.rhythm), today, settings.budget_change_lead_days
@@ -150,7 +178,7 @@ async def request_budget_change(
     return request
 
 
-async def cancel_budget_change(
+async def withdraw_budget_request(
     customer: Customer, actor: Actor, request_id: int, *, now: dt.datetime
 ) -> BudgetChangeRequest | Refusal:
     """Withdraw a pending request of this customer; a decided one stays as it is."""
@@ -251,7 +279,7 @@ class BankChangeMade:
     mailed_to: str
 
 
-async def change_bank_details(
+async def make_bank_change(
     customer: Customer,
     actor: Actor,
     given: BankDetailsInput,
@@ -367,7 +395,7 @@ async def invoice_documents(invoices: Iterable[Invoice]) -> dict[int, InvoiceDoc
     return {d.invoice_id: d for d in await InvoiceDocument.filter(invoice_id__in=ids)}
 
 
-def document_link(
+def sign_invoice_link(
     invoice: Invoice, login: Login, *, settings: Settings, base_url: str, now: dt.datetime
 ) -> tuple[str, dt.datetime]:
     """A signed link to the invoice's PDF for this login, valid DOCUMENT_LINK_VALID_SECONDS."""
@@ -496,3 +524,192 @@ async def _audit(action: str, actor: Actor, **details: Any) -> None:
         client_address=actor.client_address,
         **details,
     )
+
+
+# ------------------------------------------------------------ operations for a request
+
+
+def _in_input(refusal: Refusal) -> Refusal:
+    """A refusal's field as the client sent it: under the mutation's `input`."""
+    if refusal.field is None:
+        return refusal
+    return Refusal(refusal.code, ("input", *refusal.field), refusal.params)
+
+
+async def customer_for(info: Info, number: str | None) -> Customer | None:
+    """The customer an operation works on: the given number if it is the login's, else
+    the session's active one (R10); None when the login holds no such number."""
+    if number is None:
+        return await active_customer(info)
+    wanted = number.strip()
+    return next((c for c in await linked_customers(info) if c.number == wanted), None)
+
+
+def _actor(info: Info, login: Login) -> Actor:
+    ctx = info.context
+    return Actor(login, ctx.client_address, ctx.session.client if ctx.session else "")
+
+
+def utility_today(settings: Settings) -> dt.date:
+    return dt.datetime.now(ZoneInfo(settings.utility_timezone)).date()
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def next_due_dates(settings: Settings, plan: BudgetPlan) -> list[tuple[dt.date, int]]:
+    """The plan's due dates from today on, each with the installment due then."""
+    today = utility_today(settings)
+    return [(d, plan.amount_cents) for d in due_dates(plan.first_due_on, plan.rhythm) if d >= today]
+
+
+def change_effective_on(settings: Settings, plan: BudgetPlan) -> dt.date | None:
+    dates = due_dates(plan.first_due_on, plan.rhythm)
+    return effective_due_date(dates, utility_today(settings), settings.budget_change_lead_days)
+
+
+def projection(plan: BudgetPlan, amount_euros: int | None) -> Projection | None:
+    """`project_balance` for the plan at `amount_euros` (default its installment)."""
+    if plan.consumption_m3 is None or plan.price_per_m3 is None:
+        return None
+    cents = plan.amount_cents if amount_euros is None else amount_euros * 100
+    return project_balance(
+        cents, plan.rhythm, Decimal(plan.consumption_m3), Decimal(plan.price_per_m3)
+    )
+
+
+async def request_budget_change(
+    info: Info, number: str | None, amount: str
+) -> Outcome[BudgetChangeRequest]:
+    login = require_login(info)
+    customer = await customer_for(info, number)
+    if customer is None:
+        return Outcome.failed(MoneyCode.NOT_FOUND, "input", "customerNumber")
+    settings = info.context.settings
+    result = await make_budget_request(
+        customer,
+        _actor(info, login),
+        amount,
+        settings=settings,
+        today=utility_today(settings),
+        now=now(),
+    )
+    if isinstance(result, Refusal):
+        return Outcome(problems=[_in_input(result)])
+    return Outcome(result, mailed_to=mask_address(login.email))
+
+
+async def cancel_budget_change(
+    info: Info, number: str | None, request_pk: int | None
+) -> Outcome[BudgetChangeRequest]:
+    login = require_login(info)
+    customer = await customer_for(info, number)
+    if customer is None:
+        return Outcome.failed(MoneyCode.NOT_FOUND, "input", "customerNumber")
+    if request_pk is None:
+        return Outcome.failed(MoneyCode.NOT_FOUND, "input", "requestId")
+    result = await withdraw_budget_request(customer, _actor(info, login), request_pk, now=now())
+    if isinstance(result, Refusal):
+        return Outcome(problems=[_in_input(result)])
+    return Outcome(result)
+
+
+async def change_payment_details(
+    info: Info, number: str | None, given: BankDetailsInput, password: str | None
+) -> Outcome[BankDetailsChange]:
+    """The most sensitive change: the input is checked, then the current password is
+    asked for every time (`reauthenticate(always=True)`, where step-up lives too)."""
+    login = require_login(info)
+    customer = await customer_for(info, number)
+    if customer is None:
+        return Outcome.failed(MoneyCode.NOT_FOUND, "input", "customerNumber")
+    settings = info.context.settings
+    _, refusals = check_bank_details(given, settings)
+    if refusals:
+        return Outcome(problems=[_in_input(r) for r in refusals])
+    if not await reauthenticate(info, password, always=True):
+        return Outcome.failed(MoneyCode.REAUTHENTICATION_REQUIRED, "input", "currentPassword")
+    result = await make_bank_change(
+        customer, _actor(info, login), given, settings=settings, now=now()
+    )
+    if isinstance(result, list):
+        return Outcome(problems=[_in_input(r) for r in result])
+    return Outcome(result.change, mailed_to=result.mailed_to)
+
+
+async def stop_payment_details_change(info: Info, token: str) -> Outcome[BankDetailsChange]:
+    """The stop link needs no login; unknown tokens count against the client address."""
+    ctx = info.context
+    failures = Limits.link_failures_per_address(ctx.settings)
+    await enforce_not_exceeded(info, failures, ctx.client_address)
+    token = token.strip()
+    change = None
+    if token and len(token) <= 200:
+        change = await stop_bank_change(
+            token, settings=ctx.settings, client_address=ctx.client_address, now=now()
+        )
+    if change is None:
+        await limiter(info).hit(failures, ctx.client_address)
+        return Outcome.failed(MoneyCode.LINK_INVALID, "input", "token")
+    return Outcome(change)
+
+
+@dataclass(frozen=True)
+class Mandate:
+    text: str
+    version: str
+    creditor_id: str
+    creditor_name: str
+
+
+def sepa_mandate(info: Info) -> Mandate:
+    settings = info.context.settings
+    return Mandate(
+        text=mandate_text(
+            info.context.locale,
+            creditor=settings.utility_name,
+            creditor_id=settings.sepa_creditor_id,
+        ),
+        version=settings.sepa_mandate_version,
+        creditor_id=settings.sepa_creditor_id,
+        creditor_name=settings.utility_name,
+    )
+
+
+def iban_details(info: Info, iban: str) -> Outcome[CheckedIban]:
+    require_login(info)
+    result = check_iban(iban)
+    if isinstance(result, MoneyProblem):
+        return Outcome.failed(result.code, "iban")
+    return Outcome(result)
+
+
+@dataclass(frozen=True)
+class DocumentLink:
+    url: str
+    expires_at: dt.datetime
+    size: int
+    file_name: str
+
+
+def document_file_name(invoice: Invoice) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in invoice.number)
+    return f"Rechnung-{safe}.pdf"
+
+
+async def document_link(info: Info, invoice: Invoice) -> DocumentLink | None:
+    """`Invoice.document`: a signed link for this login, or None without a PDF. The
+    invoice was reached through the login's own customer."""
+    login = require_login(info)
+    document = await InvoiceDocument.filter(invoice_id=invoice.id).first()
+    if document is None:
+        return None
+    url, expires_at = sign_invoice_link(
+        invoice,
+        login,
+        settings=info.context.settings,
+        base_url=str(info.context.request.base_url),
+        now=now(),
+    )
+    return DocumentLink(url, expires_at, document.size, document_file_name(invoice))

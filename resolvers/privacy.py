@@ -24,6 +24,7 @@ from models import (
 )
 from resolvers.auth import require_login
 from resolvers.context import Info
+from resolvers.money import money_data_export
 
 
 def _plain(value: Any) -> Any:
@@ -146,6 +147,7 @@ async def export_login_data(login: Login) -> dict[str, Any]:
         ],
         "securityEvents": [_row(e, ["at", "action", "client_address", "outcome"]) for e in audit],
         "meterNumbers": sorted(meter_numbers.values()),
+        "money": await money_data_export(login, customer_ids),
     }
 
 

@@ -10,6 +10,7 @@ from resolvers.accounts import AccountMutation, AccountQuery
 from resolvers.meta import MetaQuery
 from resolvers.privacy import PrivacyQuery
 from schema.customers import CustomerMutation, CustomerQuery
+from schema.money import MoneyMutation, MoneyQuery
 
 if TYPE_CHECKING:
     from api.persisted import PersistedQueries
@@ -17,12 +18,12 @@ if TYPE_CHECKING:
 
 
 @strawberry.type(description="Entry point for reading data.")
-class Query(MetaQuery, AccountQuery, CustomerQuery, PrivacyQuery):
+class Query(MetaQuery, AccountQuery, CustomerQuery, PrivacyQuery, MoneyQuery):
     pass
 
 
 @strawberry.type(description="Entry point for changing data.")
-class Mutation(AccountMutation, CustomerMutation):
+class Mutation(AccountMutation, CustomerMutation, MoneyMutation):
     @strawberry.field(description="Always true; lets tools check that mutations are reachable.")
     def ping(self) -> bool:
         return True

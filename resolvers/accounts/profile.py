@@ -9,6 +9,7 @@ from models import AuditEvent, Customer, Login, LoginCustomer, MailStatus, Outbo
 from resolvers.accounts.common import email_key, error, utcnow
 from resolvers.auth import reauthenticate, require_login
 from resolvers.context import Info
+from resolvers.money import forget_money_traces
 from schema.accounts import AccountErrorCode, DeleteProfilePayload
 from security.audit import actor_for_login, actor_for_staff, record_audit
 from security.sessions import clear_session_cookie
@@ -48,6 +49,7 @@ async def delete_login(
         )
         await Login.filter(id=login.id).delete()
         await forget_traces(login)
+        await forget_money_traces(login, utcnow())
     return mask_address(login.email)
 
 
