@@ -24,6 +24,7 @@ from models import (
     BankDetailsChange,
     BudgetChangeRequest,
     BudgetPlan,
+    OutboxMail,
     PaymentMethod,
     RequestStatus,
     Rhythm,
@@ -492,3 +493,71 @@ async def test_expired_tampered_foreign_or_deleted_links_reveal_nothing(clock, c
     }
     assert answers[0].status_code == 404
     assert b"R-2025" not in answers[0].content
+
+
+# ------------------------------------------------------------------------ privacy
+
+DELETE_PROFILE = """
+mutation Delete($current: String) { deleteProfile(currentPassword: $current) { errors { code } } }
+"""
+SET_ONLINE = """
+mutation SetOnline($consent: Boolean!, $password: String) {
+  setOnlineCustomer(consent: $consent, password: $password) { errors { code } }
+}
+"""
+
+
+async def test_data_export_holds_money_data_with_the_iban_masked_only(clock, client, settings):
+    _, _, token = await _plan_customer(settings)
+    await gql(client, REQUEST_CHANGE, {"input": {"amount": "60"}}, token=token)
+    await gql(client, CHANGE_PAYMENT, {"input": _debit()}, token=token)
+
+    export = (await gql(client, "{ myDataExport }", token=token)).data["myDataExport"]
+
+    money = export["money"]
+    assert money["budgetPlans"][0]["amountCents"] == 4500
+    assert money["budgetChangeRequests"][0]["amountCents"] == 6000
+    assert money["paymentDetailsChanges"][0]["iban"] == "DE89 **** **** **** **30 00"
+    assert "DE89370400440532013000" not in str(export)
+
+
+async def test_deleting_the_profile_withdraws_the_change_and_its_links(
+    clock, client, settings, mailbox
+):
+    # given a pending installment request, a bank change cooling off and a document link
+    customer, _, token = await _plan_customer(settings)
+    await _with_pdf(settings, customer)
+    await gql(client, REQUEST_CHANGE, {"input": {"amount": "60"}}, token=token)
+    await gql(client, CHANGE_PAYMENT, {"input": _debit()}, token=token)
+    path = urlsplit((await _document_url(client, token))["url"]).path
+
+    # when the profile is deleted
+    deleted = await gql(client, DELETE_PROFILE, {"current": PASSWORD}, token=token)
+
+    # then nothing of the change is left to export, the request is withdrawn, the link is dead
+    assert deleted.data["deleteProfile"]["errors"] == []
+    assert await BankDetailsChange.all().count() == 0
+    clock.shift(dt.timedelta(hours=25))
+    assert await claim_due_bank_changes(dt.datetime.now(dt.UTC)) == []
+    request = await BudgetChangeRequest.get(customer=customer)
+    assert (request.status, request.login_id) == (RequestStatus.CANCELLED, None)
+    clock.shift(dt.timedelta(hours=-25))
+    assert (await client.get(path)).status_code == 404
+
+
+async def test_withdrawn_online_consent_stops_the_online_invoice_mail_from_the_next_invoice(
+    clock, client, settings, mailbox
+):
+    # given an online customer
+    customer, _, token = await _plan_customer(settings)
+    await gql(client, SET_ONLINE, {"consent": True, "password": PASSWORD}, token=token)
+    await _with_pdf(settings, customer, "R-2025-1")
+    assert "R-2025-1" in await mailbox.last_text("erika@example.org", 2)
+
+    # when the consent is withdrawn and the next invoice arrives
+    await gql(client, SET_ONLINE, {"consent": False, "password": PASSWORD}, token=token)
+    await _with_pdf(settings, customer, "R-2025-2")
+
+    # then only the confirmation of the withdrawal is mailed, no invoice mail
+    assert "R-2025-2" not in await mailbox.last_text("erika@example.org", 3)
+    assert await OutboxMail.filter(kind="invoice_available").count() == 1

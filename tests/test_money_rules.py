@@ -153,3 +153,41 @@ def test_checksum_must_match_the_index():
     data = b"%PDF-1.4 %%EOF"
     assert checksum_problem(data, hashlib.sha256(data).hexdigest().upper()) is None
     assert "SHA-256" in (checksum_problem(data, "0" * 64) or "")
+
+
+@pytest.mark.parametrize("locale", ["de", "en"])
+@pytest.mark.parametrize("accepted", [True, False])
+def test_every_money_mail_renders_in_german_and_english(locale, accepted):
+    from mailers.render import render
+    from settings import Settings
+
+    data = {
+        "name": "Erika",
+        "customer_number": "100001",
+        "amount": "60",
+        "previous": "45",
+        "effective_on": "15.04.2025",
+        "accepted": accepted,
+        "reason": "Zu niedrig",
+        "direct_debit": accepted,
+        "iban_masked": "DE89 **** **** **** **30 00",
+        "mandate_reference": "KP-1",
+        "when": "heute",
+        "client": "pytest",
+        "exportable_when": "morgen",
+        "stop_link": "https://p.example/stop?token=x",
+        "forgot_link": "https://p.example/forgot",
+        "invoice_number": "R-1",
+        "due_on": "",
+        "link": "https://p.example/rechnungen",
+    }
+    for kind in (
+        "budget_request_received",
+        "budget_request_decided",
+        "bank_details_changed",
+        "bank_change_stopped",
+        "bank_details_decided",
+        "invoice_available",
+    ):
+        mail = render(kind, locale, data, Settings(env="test"))
+        assert mail.subject and "100001" in mail.text and "100001" in mail.html
