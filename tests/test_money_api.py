@@ -561,3 +561,31 @@ async def test_withdrawn_online_consent_stops_the_online_invoice_mail_from_the_n
     # then only the confirmation of the withdrawal is mailed, no invoice mail
     assert "R-2025-2" not in await mailbox.last_text("erika@example.org", 3)
     assert await OutboxMail.filter(kind="invoice_available").count() == 1
+
+
+async def test_another_logins_customer_number_is_not_found_and_nothing_is_requested(
+    clock, client, settings
+):
+    _, _, token = await _plan_customer(settings)
+    await make_customer("100002")
+
+    result = await gql(
+        client,
+        REQUEST_CHANGE,
+        {"input": {"amount": "60", "customerNumber": "100002"}},
+        token=token,
+    )
+
+    errors = result.data["requestBudgetChange"]["errors"]
+    assert [(e["code"], e["field"]) for e in errors] == [("NOT_FOUND", ["input", "customerNumber"])]
+    assert await BudgetChangeRequest.all().count() == 0
+
+
+async def test_no_due_date_far_enough_away_refuses_the_request(clock, client, settings):
+    customer, _, token = await _plan_customer(settings)
+    await BudgetPlan.filter(customer=customer).update(first_due_on=dt.date(2024, 4, 1))
+
+    result = await gql(client, REQUEST_CHANGE, {"input": {"amount": "60"}}, token=token)
+
+    assert [e["code"] for e in result.data["requestBudgetChange"]["errors"]] == ["NO_DUE_DATE"]
+    assert await BudgetChangeRequest.all().count() == 0
