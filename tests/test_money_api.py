@@ -589,3 +589,28 @@ async def test_no_due_date_far_enough_away_refuses_the_request(clock, client, se
 
     assert [e["code"] for e in result.data["requestBudgetChange"]["errors"]] == ["NO_DUE_DATE"]
     assert await BudgetChangeRequest.all().count() == 0
+
+
+async def test_no_iban_or_download_link_reaches_a_log_or_a_later_answer(
+    clock, client, settings, mailbox, caplog
+):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    customer, _, token = await _plan_customer(settings)
+    await _with_pdf(settings, customer)
+    changed = await gql(client, CHANGE_PAYMENT, {"input": _debit()}, token=token)
+    document_path = urlsplit((await _document_url(client, token))["url"]).path
+    downloaded = await client.get(document_path)
+    shown = await gql(client, PAYMENT, token=token)
+    exported = await gql(client, "{ myDataExport }", token=token)
+
+    assert downloaded.status_code == 200
+    server = [r for r in caplog.records if r.name != "httpx"]  # httpx: the test's client
+    logged = "\n".join(r.getMessage() + str(r.__dict__) for r in server)
+    link_token = document_path.rsplit("/", 1)[1]
+    for secret in ("DE89370400440532013000", GOOD_IBAN, link_token):
+        assert secret not in logged
+    for answer in (changed, shown, exported):
+        assert "DE89370400440532013000" not in answer.response.text
+        assert GOOD_IBAN not in answer.response.text
