@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from tortoise.transactions import in_transaction
 
+import clock
 from documents.sample import invoice_pdf
 from documents.store import FolderStore
 from models import (
@@ -32,9 +33,8 @@ from settings import Settings
 DEMO_PASSWORD_HINT = "Wasser!2024 (or any password with upper, lower, digit and special)"
 
 
-async def seed_demo(today: dt.date | None = None) -> str:
+async def seed_demo(today: dt.date) -> str:
     """Create the demo customers if missing; return instructions for registering."""
-    today = today or dt.date.today()
     year = today.year
     async with in_transaction():
         if await Customer.filter(number="100001").exists():
@@ -196,12 +196,11 @@ The PIN arrives as a mail file in var/mail/ and is logged on the console in dev.
 """
 
 
-async def seed_money_demo(settings: Settings, today: dt.date | None = None) -> str:
+async def seed_money_demo(settings: Settings, today: dt.date) -> str:
     """Budget plans, bank details and invoice PDFs for the demo customers, if missing.
 
     The PDFs are small real ones (fpdf2), put into the document store like an import.
     """
-    today = today or dt.date.today()
     if await BudgetPlan.exists():
         return "Money demo data is already loaded."
     store = FolderStore(settings.document_dir)
@@ -254,7 +253,7 @@ async def seed_money_demo(settings: Settings, today: dt.date | None = None) -> s
                 sha256=hashlib.sha256(pdf).hexdigest(),
                 size=len(pdf),
                 due_on=invoice.date + dt.timedelta(days=14),
-                imported_at=dt.datetime.now(dt.UTC),
+                imported_at=clock.now(),
             )
     return (
         "Money demo data loaded: budget plans (100001, 100002, 100004), bank details (100001 "

@@ -11,8 +11,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
+import clock
 from documents.store import FolderStore
-from resolvers.money import document_file_name, document_for_link, now
+from resolvers.money import document_file_name, document_for_link
 from security.audit import actor_for_login, record_audit
 from security.clients import client_address
 from security.ratelimit import Limits, rate_limiter
@@ -38,7 +39,9 @@ async def download_invoice(request: Request) -> Response:
         return PlainTextResponse("Too many requests.", status_code=429, headers=PRIVATE)
     token = request.path_params["token"]
     found = (
-        await document_for_link(token, settings=settings, now=now()) if len(token) < 200 else None
+        await document_for_link(token, settings=settings, now=clock.now())
+        if len(token) < 200
+        else None
     )
     store = FolderStore(settings.document_dir)
     if found is None or not await store.exists(found[0].storage_key):

@@ -26,9 +26,10 @@ from pathlib import Path
 
 from tortoise.transactions import in_transaction
 
+import clock
 from dataio.csvformat import Problem, parse_date, read_table
+from dataio.import_kinds import Fields
 from dataio.importer import ImportReport
-from dataio.kinds import Fields
 from documents.pdf import checksum_problem, pdf_problem
 from documents.store import DocumentStore
 from mailers.outbox import queue_mail
@@ -152,7 +153,7 @@ async def import_invoice_documents(
             return _finish(report, started)
         keys[row.invoice_number] = await store.put(data)
 
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     async with in_transaction() as connection:
         existing = {
             d.invoice_id: d
@@ -215,7 +216,7 @@ async def _announce(invoice: Invoice, row: DocumentRow, settings: Settings, conn
     await (
         InvoiceDocument.filter(invoice_id=invoice.id)
         .using_db(connection)
-        .update(announced_at=dt.datetime.now(dt.UTC))
+        .update(announced_at=clock.now())
     )
 
 

@@ -19,9 +19,10 @@ from typing import Any, ClassVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+import clock
 from dataio.bulk import Bulk, Upsert
 from dataio.csvformat import Problem, parse_choice, parse_date, parse_decimal
-from dataio.kinds import Fields, Kind, customer_ids, unknown_customers
+from dataio.import_kinds import Fields, Kind, customer_ids, unknown_customers
 from mailers.outbox import queue_mail
 from models import (
     BankAccount,
@@ -190,7 +191,7 @@ class BudgetPlans(Kind):
             upsert,
             rows,
             [r.line for r in records],
-            (dt.datetime.now(dt.UTC),),
+            (clock.now(),),
             advance=advance,
         )
 
@@ -272,7 +273,7 @@ class Decisions(Kind):
         columns: set[str],
         advance: Callable[[int], None],
     ) -> int:
-        now = dt.datetime.now(dt.UTC)
+        now = clock.now()
         marks = [f"${i}" for i in range(1, 5)] if bulk.postgres else ["?"] * 4
         statuses = ", ".join(f"'{s}'" for s in self.open_statuses)
         sql = (

@@ -4,7 +4,7 @@ The same for GraphQL and staff tools: each takes the customer (already loaded
 through the login, so another login's customer cannot even be found), checks
 its input with the pure rules of `models.money_rules`, works in one
 transaction, queues its mail and records its audit event. A refusal comes
-back as a `Refusal` (code, the input field, parameters) and changes nothing.
+back as a `Problem` (code, the input field, parameters) and changes nothing.
 """
 
 from __future__ import annotations
@@ -12,14 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from dataclasses import field as dataclass_field
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
-from zoneinfo import ZoneInfo
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+import clock
 from mailers import format_when, mask_address, queue_mail
 from models import (
     BankAccount,
@@ -34,10 +33,10 @@ from models import (
     PaymentMethod,
     RequestStatus,
 )
+from models.errors import Outcome, Problem
+from models.money_codes import MoneyErrorCode
 from models.money_rules import (
     CheckedIban,
-    MoneyCode,
-    MoneyProblem,
     Projection,
     check_holder,
     check_iban,
@@ -52,8 +51,8 @@ from models.money_rules import (
     project_balance,
 )
 from resolvers.auth import enforce_not_exceeded, limiter, reauthenticate, require_login
-from resolvers.context import Info
-from resolvers.customers import active_customer, linked_customers
+from resolvers.context import Context
+from resolvers.customer_context import active_customer, linked_customers
 from security.audit import actor_for_login, record_audit
 from security.bankdata import cipher_for
 from security.ratelimit import Limits
@@ -61,38 +60,6 @@ from security.sessions import end_sessions
 from security.signed_links import DocumentGrant, open_document_link, sign_document_link
 from security.tokens import hash_secret, new_token
 from settings import Settings
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """Why an operation changed nothing: a code, the input field it concerns, parameters."""
-
-    code: MoneyCode
-    field: tuple[str, ...] | None = None
-    params: dict[str, Any] = dataclass_field(default_factory=dict)
-
-    @classmethod
-    def of(cls, problem: MoneyProblem, *path: str) -> Refusal:
-        return cls(problem.code, path or None, problem.params)
-
-
-@dataclass
-class Outcome(Generic[T]):
-    """What an operation did: its result, or the refusals that stopped it (nothing changed)."""
-
-    value: T | None = None
-    problems: list[Refusal] = dataclass_field(default_factory=list)
-    mailed_to: str | None = None
-
-    @classmethod
-    def failed(cls, code: MoneyCode, *path: str, **params: Any) -> Outcome[T]:
-        return cls(problems=[Refusal(code, path or None, params)])
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
 
 
 @dataclass(frozen=True)
@@ -129,27 +96,27 @@ async def make_budget_request(
     settings: Settings,
     today: dt.date,
     now: dt.datetime,
-) -> BudgetChangeRequest | Refusal:
+) -> BudgetChangeRequest | Problem:
     """Abschlagsanpassung: a new amount in whole euros within the plan's bounds, from the
     first due date at least BUDGET_CHANGE_LEAD_DAYS away; one pending request at a time."""
     plan = await budget_plan(customer)
     if plan is None:
-        return Refusal(MoneyCode.NOT_FOUND, ("customerNumber",))
+        return Problem(MoneyErrorCode.NOT_FOUND, ("customerNumber",))
     cents = parse_euros(amount)
-    if isinstance(cents, MoneyProblem):
-        return Refusal.of(cents, "amount")
+    if isinstance(cents, Problem):
+        return _on(cents, "amount")
     problem = check_installment(
         cents, minimum=plan.minimum_cents, maximum=plan.maximum_cents, current=plan.amount_cents
     )
     if problem is not None:
-        return Refusal.of(problem, "amount")
+        return _on(problem, "amount")
     if await pending_budget_request(customer.id) is not None:
-        return Refusal(MoneyCode.REQUEST_PENDING)
+        return Problem(MoneyErrorCode.REQUEST_PENDING)
     effective_on = effective_due_date(
         due_dates(plan.first_due_on, plan.rhythm), today, settings.budget_change_lead_days
     )
     if effective_on is None:
-        return Refusal(MoneyCode.NO_DUE_DATE)
+        return Problem(MoneyErrorCode.NO_DUE_DATE)
     login = actor.login
     try:
         async with in_transaction():
@@ -174,23 +141,23 @@ async def make_budget_request(
             )
             await _audit("budget.request", actor, customer_id=customer.id, request_id=request.id)
     except IntegrityError:  # the partial unique index: a request made at the same moment
-        return Refusal(MoneyCode.REQUEST_PENDING)
+        return Problem(MoneyErrorCode.REQUEST_PENDING)
     return request
 
 
 async def withdraw_budget_request(
     customer: Customer, actor: Actor, request_id: int, *, now: dt.datetime
-) -> BudgetChangeRequest | Refusal:
+) -> BudgetChangeRequest | Problem:
     """Withdraw a pending request of this customer; a decided one stays as it is."""
     request = await BudgetChangeRequest.filter(id=request_id, customer_id=customer.id).first()
     if request is None:
-        return Refusal(MoneyCode.NOT_FOUND, ("requestId",))
+        return Problem(MoneyErrorCode.NOT_FOUND, ("requestId",))
     async with in_transaction():
         updated = await BudgetChangeRequest.filter(
             id=request.id, status=RequestStatus.PENDING
         ).update(status=RequestStatus.CANCELLED, closed_at=now)
         if not updated:
-            return Refusal(MoneyCode.NOT_PENDING, ("requestId",))
+            return Problem(MoneyErrorCode.NOT_PENDING, ("requestId",))
         await _audit("budget.cancel", actor, customer_id=customer.id, request_id=request.id)
     await request.refresh_from_db()
     return request
@@ -225,7 +192,7 @@ class BankDetailsInput:
 
 def check_bank_details(
     given: BankDetailsInput, settings: Settings
-) -> tuple[CheckedIban | None, list[Refusal]]:
+) -> tuple[CheckedIban | None, list[Problem]]:
     """Every problem of the input at once, each on its field."""
     refusals = []
     if given.method == PaymentMethod.TRANSFER:
@@ -235,23 +202,23 @@ def check_bank_details(
             ("acceptedMandateVersion", given.accepted_mandate_version),
         ):
             if value:
-                refusals.append(Refusal(MoneyCode.NOT_ALLOWED_FOR_TRANSFER, (name,)))
+                refusals.append(Problem(MoneyErrorCode.NOT_ALLOWED_FOR_TRANSFER, (name,)))
         return None, refusals
     checked = None
     if not (given.iban or "").strip():
-        refusals.append(Refusal(MoneyCode.REQUIRED, ("iban",)))
+        refusals.append(Problem(MoneyErrorCode.REQUIRED, ("iban",)))
     else:
         result = check_iban(given.iban or "")
-        if isinstance(result, MoneyProblem):
-            refusals.append(Refusal.of(result, "iban"))
+        if isinstance(result, Problem):
+            refusals.append(_on(result, "iban"))
         else:
             checked = result
     if problem := check_holder(given.holder or ""):
-        refusals.append(Refusal.of(problem, "accountHolder"))
+        refusals.append(_on(problem, "accountHolder"))
     if given.accepted_mandate_version != settings.sepa_mandate_version:
         refusals.append(
-            Refusal(
-                MoneyCode.MANDATE_NOT_ACCEPTED,
+            Problem(
+                MoneyErrorCode.MANDATE_NOT_ACCEPTED,
                 ("acceptedMandateVersion",),
                 {"version": settings.sepa_mandate_version},
             )
@@ -286,7 +253,7 @@ async def make_bank_change(
     *,
     settings: Settings,
     now: dt.datetime,
-) -> BankChangeMade | list[Refusal]:
+) -> BankChangeMade | list[Problem]:
     """A new account for SEPA direct debit (with the mandate accepted) or payment by transfer.
 
     The caller has re-authenticated. The change waits BANK_CHANGE_COOLING_OFF_HOURS
@@ -297,7 +264,7 @@ async def make_bank_change(
     if refusals:
         return refusals
     if await _is_current(customer, given, iban, settings):
-        return [Refusal(MoneyCode.UNCHANGED)]
+        return [Problem(MoneyErrorCode.UNCHANGED)]
     login = actor.login
     token = new_token()
     debit = given.method == PaymentMethod.DIRECT_DEBIT
@@ -529,33 +496,33 @@ async def _audit(action: str, actor: Actor, **details: Any) -> None:
 # ------------------------------------------------------------ operations for a request
 
 
-def _in_input(refusal: Refusal) -> Refusal:
-    """A refusal's field as the client sent it: under the mutation's `input`."""
-    if refusal.field is None:
-        return refusal
-    return Refusal(refusal.code, ("input", *refusal.field), refusal.params)
+def _on(problem: Problem, *field: str) -> Problem:
+    """A rule's problem on the input field it concerns."""
+    return Problem(problem.code, field, problem.params)
 
 
-async def customer_for(info: Info, number: str | None) -> Customer | None:
+def _in_input(problem: Problem) -> Problem:
+    """A problem's field as the client sent it: under the mutation's `input`."""
+    if problem.field is None:
+        return problem
+    return Problem(problem.code, ("input", *problem.field), problem.params)
+
+
+async def customer_for(ctx: Context, number: str | None) -> Customer | None:
     """The customer an operation works on: the given number if it is the login's, else
     the session's active one (R10); None when the login holds no such number."""
     if number is None:
-        return await active_customer(info)
+        return await active_customer(ctx)
     wanted = number.strip()
-    return next((c for c in await linked_customers(info) if c.number == wanted), None)
+    return next((c for c in await linked_customers(ctx) if c.number == wanted), None)
 
 
-def _actor(info: Info, login: Login) -> Actor:
-    ctx = info.context
+def _actor(ctx: Context, login: Login) -> Actor:
     return Actor(login, ctx.client_address, ctx.session.client if ctx.session else "")
 
 
 def utility_today(settings: Settings) -> dt.date:
-    return dt.datetime.now(ZoneInfo(settings.utility_timezone)).date()
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return clock.utility_today(settings.utility_timezone)
 
 
 def next_due_dates(settings: Settings, plan: BudgetPlan) -> list[tuple[dt.date, int]]:
@@ -580,78 +547,79 @@ def projection(plan: BudgetPlan, amount_euros: int | None) -> Projection | None:
 
 
 async def request_budget_change(
-    info: Info, number: str | None, amount: str
+    ctx: Context, number: str | None, amount: str
 ) -> Outcome[BudgetChangeRequest]:
-    login = require_login(info)
-    customer = await customer_for(info, number)
+    login = require_login(ctx)
+    customer = await customer_for(ctx, number)
     if customer is None:
-        return Outcome.failed(MoneyCode.NOT_FOUND, "input", "customerNumber")
-    settings = info.context.settings
+        return Outcome.failed(MoneyErrorCode.NOT_FOUND, "input", "customerNumber")
+    settings = ctx.settings
     result = await make_budget_request(
         customer,
-        _actor(info, login),
+        _actor(ctx, login),
         amount,
         settings=settings,
         today=utility_today(settings),
-        now=now(),
+        now=clock.now(),
     )
-    if isinstance(result, Refusal):
+    if isinstance(result, Problem):
         return Outcome(problems=[_in_input(result)])
     return Outcome(result, mailed_to=mask_address(login.email))
 
 
 async def cancel_budget_change(
-    info: Info, number: str | None, request_pk: int | None
+    ctx: Context, number: str | None, request_pk: int | None
 ) -> Outcome[BudgetChangeRequest]:
-    login = require_login(info)
-    customer = await customer_for(info, number)
+    login = require_login(ctx)
+    customer = await customer_for(ctx, number)
     if customer is None:
-        return Outcome.failed(MoneyCode.NOT_FOUND, "input", "customerNumber")
+        return Outcome.failed(MoneyErrorCode.NOT_FOUND, "input", "customerNumber")
     if request_pk is None:
-        return Outcome.failed(MoneyCode.NOT_FOUND, "input", "requestId")
-    result = await withdraw_budget_request(customer, _actor(info, login), request_pk, now=now())
-    if isinstance(result, Refusal):
+        return Outcome.failed(MoneyErrorCode.NOT_FOUND, "input", "requestId")
+    result = await withdraw_budget_request(
+        customer, _actor(ctx, login), request_pk, now=clock.now()
+    )
+    if isinstance(result, Problem):
         return Outcome(problems=[_in_input(result)])
     return Outcome(result)
 
 
 async def change_payment_details(
-    info: Info, number: str | None, given: BankDetailsInput, password: str | None
+    ctx: Context, number: str | None, given: BankDetailsInput, password: str | None
 ) -> Outcome[BankDetailsChange]:
     """The most sensitive change: the input is checked, then the current password is
     asked for every time (`reauthenticate(always=True)`, where step-up lives too)."""
-    login = require_login(info)
-    customer = await customer_for(info, number)
+    login = require_login(ctx)
+    customer = await customer_for(ctx, number)
     if customer is None:
-        return Outcome.failed(MoneyCode.NOT_FOUND, "input", "customerNumber")
-    settings = info.context.settings
+        return Outcome.failed(MoneyErrorCode.NOT_FOUND, "input", "customerNumber")
+    settings = ctx.settings
     _, refusals = check_bank_details(given, settings)
     if refusals:
         return Outcome(problems=[_in_input(r) for r in refusals])
-    if not await reauthenticate(info, password, always=True):
-        return Outcome.failed(MoneyCode.REAUTHENTICATION_REQUIRED, "input", "currentPassword")
+    if not await reauthenticate(ctx, password, always=True):
+        return Outcome.failed(MoneyErrorCode.REAUTHENTICATION_REQUIRED, "input", "currentPassword")
     result = await make_bank_change(
-        customer, _actor(info, login), given, settings=settings, now=now()
+        customer, _actor(ctx, login), given, settings=settings, now=clock.now()
     )
     if isinstance(result, list):
         return Outcome(problems=[_in_input(r) for r in result])
     return Outcome(result.change, mailed_to=result.mailed_to)
 
 
-async def stop_payment_details_change(info: Info, token: str) -> Outcome[BankDetailsChange]:
+async def stop_payment_details_change(ctx: Context, token: str) -> Outcome[BankDetailsChange]:
     """The stop link needs no login; unknown tokens count against the client address."""
-    ctx = info.context
     failures = Limits.link_failures_per_address(ctx.settings)
-    await enforce_not_exceeded(info, failures, ctx.client_address)
+    await enforce_not_exceeded(ctx, failures, ctx.client_address)
     token = token.strip()
     change = None
     if token and len(token) <= 200:
         change = await stop_bank_change(
-            token, settings=ctx.settings, client_address=ctx.client_address, now=now()
+            token, settings=ctx.settings, client_address=ctx.client_address, now=clock.now()
         )
     if change is None:
-        await limiter(info).hit(failures, ctx.client_address)
-        return Outcome.failed(MoneyCode.LINK_INVALID, "input", "token")
+        await limiter(ctx).hit(failures, ctx.client_address)
+        return Outcome.failed(MoneyErrorCode.LINK_INVALID, "input", "token")
     return Outcome(change)
 
 
@@ -663,11 +631,11 @@ class Mandate:
     creditor_name: str
 
 
-def sepa_mandate(info: Info) -> Mandate:
-    settings = info.context.settings
+def sepa_mandate(ctx: Context) -> Mandate:
+    settings = ctx.settings
     return Mandate(
         text=mandate_text(
-            info.context.locale,
+            ctx.locale,
             creditor=settings.utility_name,
             creditor_id=settings.sepa_creditor_id,
         ),
@@ -677,10 +645,10 @@ def sepa_mandate(info: Info) -> Mandate:
     )
 
 
-def iban_details(info: Info, iban: str) -> Outcome[CheckedIban]:
-    require_login(info)
+def iban_details(ctx: Context, iban: str) -> Outcome[CheckedIban]:
+    require_login(ctx)
     result = check_iban(iban)
-    if isinstance(result, MoneyProblem):
+    if isinstance(result, Problem):
         return Outcome.failed(result.code, "iban")
     return Outcome(result)
 
@@ -698,18 +666,18 @@ def document_file_name(invoice: Invoice) -> str:
     return f"Rechnung-{safe}.pdf"
 
 
-async def document_link(info: Info, invoice: Invoice) -> DocumentLink | None:
+async def document_link(ctx: Context, invoice: Invoice) -> DocumentLink | None:
     """`Invoice.document`: a signed link for this login, or None without a PDF. The
     invoice was reached through the login's own customer."""
-    login = require_login(info)
+    login = require_login(ctx)
     document = await InvoiceDocument.filter(invoice_id=invoice.id).first()
     if document is None:
         return None
     url, expires_at = sign_invoice_link(
         invoice,
         login,
-        settings=info.context.settings,
-        base_url=str(info.context.request.base_url),
-        now=now(),
+        settings=ctx.settings,
+        base_url=str(ctx.request.base_url),
+        now=clock.now(),
     )
     return DocumentLink(url, expires_at, document.size, document_file_name(invoice))

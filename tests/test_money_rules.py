@@ -10,10 +10,10 @@ from cryptography.fernet import Fernet
 
 from documents.pdf import checksum_problem, pdf_problem
 from models.money import Rhythm
+from models.errors import Problem
+from models.money_codes import MoneyErrorCode as C
 from models.money_rules import (
     CheckedIban,
-    MoneyCode,
-    MoneyProblem,
     check_holder,
     check_iban,
     check_installment,
@@ -34,18 +34,18 @@ def test_installment_in_whole_euros_is_read(text, cents):
 
 @pytest.mark.parametrize("text", ["85a", "abc", "-5", "1.200", "", "8 5", "1e3"])
 def test_letters_in_an_amount_are_not_an_amount(text):
-    assert parse_euros(text) == MoneyProblem(MoneyCode.NOT_AN_AMOUNT)
+    assert parse_euros(text) == Problem(C.NOT_AN_AMOUNT)
 
 
 @pytest.mark.parametrize("text", ["85,50", "85.5", "0,01"])
 def test_amount_with_cents_is_refused(text):
-    assert parse_euros(text) == MoneyProblem(MoneyCode.AMOUNT_NOT_WHOLE_EUROS)
+    assert parse_euros(text) == Problem(C.AMOUNT_NOT_WHOLE_EUROS)
 
 
 def test_amount_outside_the_range_names_the_bounds():
     problem = check_installment(2000, minimum=3000, maximum=120000, current=5000)
-    assert problem == MoneyProblem(
-        MoneyCode.AMOUNT_OUT_OF_RANGE, {"minimumCents": 3000, "maximumCents": 120000}
+    assert problem == Problem(
+        C.AMOUNT_OUT_OF_RANGE, None, {"minimumCents": 3000, "maximumCents": 120000}
     )
     assert check_installment(120100, minimum=3000, maximum=120000, current=5000) is not None
     assert check_installment(120000, minimum=3000, maximum=120000, current=5000) is None
@@ -53,7 +53,7 @@ def test_amount_outside_the_range_names_the_bounds():
 
 def test_the_current_amount_is_no_change():
     problem = check_installment(5000, minimum=3000, maximum=9000, current=5000)
-    assert problem == MoneyProblem(MoneyCode.AMOUNT_UNCHANGED)
+    assert problem == Problem(C.AMOUNT_UNCHANGED)
 
 
 def test_due_dates_follow_the_rhythm_and_keep_month_ends():
@@ -83,16 +83,16 @@ def test_projection_compares_a_year_of_installments_with_last_years_cost():
 
 
 def test_iban_is_checked_by_its_checksum():
-    assert check_iban("DE89370400440532013001") == MoneyProblem(MoneyCode.IBAN_CHECKSUM)
+    assert check_iban("DE89370400440532013001") == Problem(C.IBAN_CHECKSUM)
 
 
 @pytest.mark.parametrize("text", ["DE8937040044053201300", "XX89370400440532013000", "hallo"])
 def test_iban_of_wrong_length_or_country_is_invalid(text):
-    assert check_iban(text) == MoneyProblem(MoneyCode.IBAN_INVALID)
+    assert check_iban(text) == Problem(C.IBAN_INVALID)
 
 
 def test_iban_outside_sepa_is_refused():
-    assert check_iban("TR330006100519786457841326") == MoneyProblem(MoneyCode.IBAN_NOT_SEPA)
+    assert check_iban("TR330006100519786457841326") == Problem(C.IBAN_NOT_SEPA)
 
 
 def test_sepa_iban_comes_back_with_bank_and_bic_and_masked():
@@ -110,8 +110,8 @@ def test_masked_iban_shows_country_check_digits_and_last_four_only():
 
 
 def test_account_holder_is_required_and_bounded():
-    assert check_holder("  ") == MoneyProblem(MoneyCode.REQUIRED)
-    assert check_holder("x" * 71) == MoneyProblem(MoneyCode.TOO_LONG, {"maximum": 70})
+    assert check_holder("  ") == Problem(C.REQUIRED)
+    assert check_holder("x" * 71) == Problem(C.TOO_LONG, None, {"maximum": 70})
     assert check_holder("Erika Mustermann") is None
 
 
