@@ -9,8 +9,8 @@ import pytest
 from cryptography.fernet import Fernet
 
 from documents.pdf import checksum_problem, pdf_problem
-from models.money import Rhythm
 from models.errors import Problem
+from models.money import Rhythm
 from models.money_codes import MoneyErrorCode as C
 from models.money_rules import (
     CheckedIban,
