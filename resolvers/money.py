@@ -53,6 +53,13 @@ from models.money_rules import (
 from resolvers.auth import enforce_not_exceeded, limiter, reauthenticate, require_login
 from resolvers.context import Context
 from resolvers.customer_context import active_customer, linked_customers
+from resolvers.loaders import (
+    accounts_by_customer,
+    documents_by_invoice,
+    open_bank_changes_by_customer,
+    pending_requests_by_customer,
+    plans_by_customer,
+)
 from security.audit import actor_for_login, record_audit
 from security.bankdata import cipher_for
 from security.ratelimit import Limits
@@ -76,6 +83,24 @@ class Actor:
 
 async def budget_plan(customer: Customer) -> BudgetPlan | None:
     return await BudgetPlan.filter(customer_id=customer.id).first()
+
+
+async def shown_budget_plan(ctx: Context, customer: Customer) -> BudgetPlan | None:
+    return await plans_by_customer(ctx).load(customer.id)
+
+
+async def shown_pending_request(ctx: Context, customer_id: int) -> BudgetChangeRequest | None:
+    return await pending_requests_by_customer(ctx).load(customer_id)
+
+
+async def shown_payment_details(
+    ctx: Context, customer: Customer
+) -> tuple[BankAccount | None, BankDetailsChange | None]:
+    """The account billing confirmed and the newest change it has not decided yet."""
+    return (
+        await accounts_by_customer(ctx).load(customer.id),
+        await open_bank_changes_by_customer(ctx).load(customer.id),
+    )
 
 
 async def pending_budget_request(customer_id: int) -> BudgetChangeRequest | None:
@@ -670,7 +695,7 @@ async def document_link(ctx: Context, invoice: Invoice) -> DocumentLink | None:
     """`Invoice.document`: a signed link for this login, or None without a PDF. The
     invoice was reached through the login's own customer."""
     login = require_login(ctx)
-    document = await InvoiceDocument.filter(invoice_id=invoice.id).first()
+    document = await documents_by_invoice(ctx).load(invoice.id)
     if document is None:
         return None
     url, expires_at = sign_invoice_link(

@@ -303,12 +303,12 @@ class CustomerType:
     @strawberry.field(
         description="The budget billing plan (Abschlagsplan); null when billing sent none."
     )
-    async def budget_plan(self) -> BudgetPlanType | None:
-        return await money_types.budget_plan_of(self.row)
+    async def budget_plan(self, info: Info) -> BudgetPlanType | None:
+        return await money_types.budget_plan_of(info, self.row)
 
     @strawberry.field(description="How the customer pays, and a change not yet decided.")
-    async def payment_details(self) -> PaymentDetails:
-        return await money_types.payment_details_of(self.row)
+    async def payment_details(self, info: Info) -> PaymentDetails:
+        return await money_types.payment_details_of(info, self.row)
 
     @strawberry.field(description="Invoices, newest first.")
     async def invoices(

@@ -166,8 +166,8 @@ class BudgetPlanType:
         )
 
     @strawberry.field(description="The pending change request, if any.")
-    async def pending_request(self) -> BudgetChangeRequestType | None:
-        row = await ops.pending_budget_request(self.row.customer_id)
+    async def pending_request(self, info: Info) -> BudgetChangeRequestType | None:
+        row = await ops.shown_pending_request(info.context, self.row.customer_id)
         return BudgetChangeRequestType.from_model(row) if row else None
 
     @strawberry.field(description="Every change request of this customer, newest first.")
@@ -261,13 +261,13 @@ class InvoiceDocumentType:
     file_name: str = strawberry.field(description="Name the download is saved under.")
 
 
-async def budget_plan_of(customer: Customer) -> BudgetPlanType | None:
-    row = await ops.budget_plan(customer)
+async def budget_plan_of(info: Info, customer: Customer) -> BudgetPlanType | None:
+    row = await ops.shown_budget_plan(info.context, customer)
     return BudgetPlanType.from_model(row) if row else None
 
 
-async def payment_details_of(customer: Customer) -> PaymentDetails:
-    return PaymentDetails.of(await ops.bank_account(customer), await ops.open_bank_change(customer))
+async def payment_details_of(info: Info, customer: Customer) -> PaymentDetails:
+    return PaymentDetails.of(*await ops.shown_payment_details(info.context, customer))
 
 
 async def invoice_document(info: Info, invoice: Invoice) -> InvoiceDocumentType | None:

@@ -39,6 +39,7 @@ from tests.customer_builders import (
     make_customer,
     make_invoice,
 )
+from tests.test_customers_dataloaders import count_sql  # noqa: F401  (a fixture)
 
 PLAN = """
 query Plan($amount: Int) {
@@ -614,3 +615,49 @@ async def test_no_iban_or_download_link_reaches_a_log_or_a_later_answer(
     for answer in (changed, shown, exported):
         assert "DE89370400440532013000" not in answer.response.text
         assert GOOD_IBAN not in answer.response.text
+
+
+MONEY_DASHBOARD = """
+query {
+  customers {
+    number
+    budgetPlan { amountCents pendingRequest { amountCents } }
+    paymentDetails { method iban pendingChange { status } }
+    invoices(limit: 3, offset: 0) { items { number document { size } } }
+  }
+}
+"""
+
+
+async def test_money_on_the_dashboard_costs_the_same_statements_for_1_and_5_customers(
+    clock, client, settings, count_sql
+):
+    from tests.customer_builders import log_in, make_login
+
+    async def login_with(prefix: str, count: int) -> str:
+        customers = []
+        for n in range(count):
+            customer = await make_customer(f"{prefix}{n:04}")
+            await BudgetPlan.create(
+                customer=customer,
+                amount_cents=4500,
+                rhythm=Rhythm.MONTHLY,
+                first_due_on=dt.date(2025, 1, 15),
+                calculated_cents=4500,
+                minimum_cents=2000,
+                maximum_cents=9000,
+            )
+            await BankAccount.create(customer=customer, method=PaymentMethod.TRANSFER)
+            await _with_pdf(settings, customer, f"R-{prefix}{n:04}")
+            customers.append(customer)
+        return await log_in(await make_login(*customers), settings)
+
+    one_token, five_token = await login_with("1", 1), await login_with("2", 5)
+
+    one, one_sql = await count_sql(gql(client, MONEY_DASHBOARD, token=one_token))
+    five, five_sql = await count_sql(gql(client, MONEY_DASHBOARD, token=five_token))
+
+    assert one.errors is None and five.errors is None
+    assert len(five.data["customers"]) == 5
+    assert all(c["invoices"]["items"][0]["document"]["size"] > 0 for c in five.data["customers"])
+    assert len(one_sql) == len(five_sql), "\n".join(five_sql)
