@@ -630,7 +630,10 @@ query {
 
 
 async def test_money_on_the_dashboard_costs_the_same_statements_for_1_and_5_customers(
-    clock, client, settings, count_sql
+    clock,
+    client,
+    settings,
+    count_sql,  # noqa: F811  (the fixture imported above)
 ):
     from tests.customer_builders import log_in, make_login
 
