@@ -10,7 +10,6 @@ back as a `Problem` (code, the input field, parameters) and changes nothing.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -195,18 +194,6 @@ async def bank_account(customer: Customer) -> BankAccount | None:
     return await BankAccount.filter(customer_id=customer.id).first()
 
 
-async def open_bank_change(customer: Customer) -> BankDetailsChange | None:
-    """The newest change not yet decided by billing (cooling off or exported)."""
-    return (
-        await BankDetailsChange.filter(
-            customer_id=customer.id,
-            status__in=(BankChangeStatus.COOLING_OFF, BankChangeStatus.EXPORTED),
-        )
-        .order_by("-created_at", "-id")
-        .first()
-    )
-
-
 @dataclass(frozen=True)
 class BankDetailsInput:
     method: PaymentMethod
@@ -380,11 +367,6 @@ async def stop_bank_change(
 
 
 # ------------------------------------------------------------------ invoice documents
-
-
-async def invoice_documents(invoices: Iterable[Invoice]) -> dict[int, InvoiceDocument]:
-    ids = [i.id for i in invoices]
-    return {d.invoice_id: d for d in await InvoiceDocument.filter(invoice_id__in=ids)}
 
 
 def sign_invoice_link(
