@@ -664,3 +664,20 @@ async def test_money_on_the_dashboard_costs_the_same_statements_for_1_and_5_cust
     assert len(five.data["customers"]) == 5
     assert all(c["invoices"]["items"][0]["document"]["size"] > 0 for c in five.data["customers"])
     assert len(one_sql) == len(five_sql), "\n".join(five_sql)
+
+
+async def test_two_requests_at_the_same_moment_leave_one_pending(clock, client, settings):
+    import asyncio
+
+    _, _, token = await _plan_customer(settings)
+
+    results = await asyncio.gather(
+        *(
+            gql(client, REQUEST_CHANGE, {"input": {"amount": str(amount)}}, token=token)
+            for amount in (60, 70)
+        )
+    )
+
+    codes = sorted(e["code"] for r in results for e in r.data["requestBudgetChange"]["errors"])
+    assert codes == ["REQUEST_PENDING"]
+    assert await BudgetChangeRequest.filter(status=RequestStatus.PENDING).count() == 1
