@@ -307,7 +307,7 @@ class Migration(migrations.Migration):
         ops.AddConstraint(
             model_name="BankDetailsChange",
             constraint=CheckConstraint(
-                check="method = 'transfer' OR (iban_encrypted IS NOT NULL AND mandate_accepted_at IS NOT NULL)",
+                check="method = 'transfer' OR mandate_accepted_at IS NOT NULL",
                 name="ck_bank_change_debit_has_mandate",
             ),
         ),

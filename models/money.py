@@ -160,7 +160,8 @@ class BankDetailsChange(AccountFields):
 
     It waits out the cooling-off time (`exportable_at`) during which the "this
     was not me" link in the security notice stops it; only then is it exported
-    to the billing system, whose result comes back by import.
+    to the billing system, whose result comes back by import. The IBAN is
+    cleared when the login's profile is deleted after the export.
     """
 
     id = fields.IntField(primary_key=True)
@@ -192,8 +193,7 @@ class BankDetailsChange(AccountFields):
                 name="ck_bank_change_status",
             ),
             CheckConstraint(
-                check="method = 'transfer' OR (iban_encrypted IS NOT NULL "
-                "AND mandate_accepted_at IS NOT NULL)",
+                check="method = 'transfer' OR mandate_accepted_at IS NOT NULL",
                 name="ck_bank_change_debit_has_mandate",
             ),
         ]

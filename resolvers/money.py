@@ -471,11 +471,17 @@ async def money_data_export(login: Login, customer_ids: list[int]) -> dict[str, 
 
 
 async def forget_money_traces(login: Login, now: dt.datetime) -> None:
-    """Profile deletion: a bank details change not yet exported is withdrawn, and the
-    portal's copies of the login's bank details changes are deleted (billing keeps what
-    it received, as commercial and tax law require). Budget requests stay with the
-    customer (billing data, no personal data beyond the customer's), without the login."""
-    await BankDetailsChange.filter(login_id=login.id).delete()
+    """Profile deletion. A bank details change never exported is deleted (so withdrawn).
+    One billing has received keeps its row, so that billing's result can still be
+    imported, but loses the login, the encrypted IBAN and the holder: billing keeps
+    what it received, as commercial and tax law require, the portal no copy. Budget
+    requests stay with the customer (billing data), pending ones withdrawn, without
+    the login."""
+    exported = (BankChangeStatus.EXPORTED, BankChangeStatus.ACCEPTED, BankChangeStatus.REFUSED)
+    await BankDetailsChange.filter(login_id=login.id).exclude(status__in=exported).delete()
+    await BankDetailsChange.filter(login_id=login.id).update(
+        login_id=None, iban_encrypted=None, holder=""
+    )
     await BudgetChangeRequest.filter(login_id=login.id, status=RequestStatus.PENDING).update(
         status=RequestStatus.CANCELLED, closed_at=now
     )

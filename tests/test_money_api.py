@@ -133,7 +133,7 @@ async def test_plan_shows_next_due_dates_and_a_projection(clock, client, setting
     await _plan_customer(settings)
 
     # when the plan is read, with a projection for 50 euros
-    result = await gql(client, PLAN, {"amount": 50}, token=(await _token(settings)))
+    result = await gql(client, PLAN, {"amount": 50}, token=(await logged_in_again(settings))[1])
 
     # then
     plan = result.data["customer"]["budgetPlan"]
@@ -147,13 +147,6 @@ async def test_plan_shows_next_due_dates_and_a_projection(clock, client, setting
         "balanceCents": 10500,
     }
     assert plan["pendingRequest"] is None
-
-
-async def _token(settings):
-    from models import Login
-    from tests.customer_builders import log_in
-
-    return await log_in(await Login.get(email="erika@example.org"), settings)
 
 
 async def test_budget_change_request_is_confirmed_by_mail_and_shown_pending(
@@ -681,3 +674,37 @@ async def test_two_requests_at_the_same_moment_leave_one_pending(clock, client, 
     codes = sorted(e["code"] for r in results for e in r.data["requestBudgetChange"]["errors"])
     assert codes == ["REQUEST_PENDING"]
     assert await BudgetChangeRequest.filter(status=RequestStatus.PENDING).count() == 1
+
+
+async def test_profile_deleted_after_export_keeps_no_iban_but_billings_result_still_imports(
+    clock, client, settings, mailbox
+):
+    from dataio.importer import import_data
+
+    customer, _, token = await _plan_customer(settings)
+    await gql(client, CHANGE_PAYMENT, {"input": _debit()}, token=token)
+    clock.shift(dt.timedelta(hours=25))
+    (change,) = await claim_due_bank_changes(dt.datetime.now(dt.UTC))
+    _, fresh = await logged_in_again(settings)
+
+    await gql(client, DELETE_PROFILE, {"current": PASSWORD}, token=fresh)
+    report = await import_data(
+        "bank-details-results",
+        f"aenderung_id;entscheidung;grund\r\n{change.id};angenommen;".encode(),
+        "results.csv",
+        today=dt.date(2025, 3, 11),
+        settings=settings,
+    )
+
+    kept = await BankDetailsChange.get(id=change.id)
+    assert (kept.login_id, kept.iban_encrypted, kept.holder) == (None, None, "")
+    assert report.ok, report.problems
+    assert (await BankAccount.get(customer=customer)).iban_masked == "DE89 **** **** **** **30 00"
+
+
+async def logged_in_again(settings):
+    from models import Login
+    from tests.customer_builders import log_in
+
+    login = await Login.get(email="erika@example.org")
+    return login, await log_in(login, settings)
