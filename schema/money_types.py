@@ -25,6 +25,7 @@ from models import (
 from resolvers import money as ops
 from schema.context import Info
 from schema.ids import encode_id
+from schema.pagination import DEFAULT_PAGE_SIZE, Page, PageLimit, PageOffset, page_window
 
 # ------------------------------------------------------------------------ enums
 
@@ -170,12 +171,13 @@ class BudgetPlanType:
         row = await ops.shown_pending_request(info.context, self.row.customer_id)
         return BudgetChangeRequestType.from_model(row) if row else None
 
-    @strawberry.field(description="Every change request of this customer, newest first.")
-    async def requests(self) -> list[BudgetChangeRequestType]:
-        return [
-            BudgetChangeRequestType.from_model(r)
-            for r in await ops.budget_requests(self.row.customer_id)
-        ]
+    @strawberry.field(description="The customer's change requests, newest first.")
+    async def requests(
+        self, info: Info, limit: PageLimit = DEFAULT_PAGE_SIZE, offset: PageOffset = 0
+    ) -> Page[BudgetChangeRequestType]:
+        window = page_window(limit, offset, info.context.locale)
+        rows = await ops.budget_requests(self.row.customer_id)
+        return Page.of(rows, window, BudgetChangeRequestType.from_model)
 
 
 @strawberry.type(

@@ -49,6 +49,7 @@ query Plan($amount: Int) {
       nextDueDates { dueOn amountCents }
       projection(amountEuros: $amount) { expectedCostCents paidCents balanceCents }
       pendingRequest { id amountCents effectiveOn status }
+      requests(limit: 5) { items { amountCents status } totalCount }
     }
   }
 }
@@ -170,6 +171,10 @@ async def test_budget_change_request_is_confirmed_by_mail_and_shown_pending(
     assert "60 €" in text and "45 €" in text and "15.04.2025" in text
     plan = (await gql(client, PLAN, token=token)).data["customer"]["budgetPlan"]
     assert plan["pendingRequest"]["amountCents"] == 6000
+    assert plan["requests"] == {
+        "items": [{"amountCents": 6000, "status": "PENDING"}],
+        "totalCount": 1,
+    }
     assert await AuditEvent.filter(action="budget.request").count() == 1
 
 
@@ -708,3 +713,31 @@ async def logged_in_again(settings):
 
     login = await Login.get(email="erika@example.org")
     return login, await log_in(login, settings)
+
+
+async def test_switch_from_debit_to_transfer_needs_no_mandate_and_is_noticed(
+    clock, client, settings, mailbox
+):
+    customer, _, token = await _plan_customer(settings)
+    await BankAccount.create(
+        customer=customer,
+        method=PaymentMethod.DIRECT_DEBIT,
+        iban_encrypted=cipher_for(settings).encrypt("DE89370400440532013000"),
+        iban_masked="DE89 **** **** **** **30 00",
+        holder="Erika Mustermann",
+    )
+
+    result = await gql(
+        client,
+        CHANGE_PAYMENT,
+        {"input": {"method": "TRANSFER", "currentPassword": PASSWORD}},
+        token=token,
+    )
+
+    payload = result.data["changePaymentDetails"]
+    assert payload["errors"] == []
+    assert (payload["change"]["method"], payload["change"]["iban"]) == ("TRANSFER", None)
+    assert "Überweisung" in await mailbox.last_text("erika@example.org")
+    shown = (await gql(client, PAYMENT, token=token)).data["customer"]["paymentDetails"]
+    assert shown["method"] == "DIRECT_DEBIT"  # until billing has decided
+    assert shown["pendingChange"]["method"] == "TRANSFER"
