@@ -741,3 +741,20 @@ async def test_switch_from_debit_to_transfer_needs_no_mandate_and_is_noticed(
     shown = (await gql(client, PAYMENT, token=token)).data["customer"]["paymentDetails"]
     assert shown["method"] == "DIRECT_DEBIT"  # until billing has decided
     assert shown["pendingChange"]["method"] == "TRANSFER"
+
+
+async def test_guessed_stop_links_and_download_links_are_limited_per_address(
+    clock, client, settings
+):
+    settings.link_failures_per_address = 2
+
+    for _ in range(2):
+        result = await gql(client, STOP, {"input": {"token": "x" * 43}})
+        assert [e["code"] for e in result.data["stopPaymentDetailsChange"]["errors"]] == [
+            "LINK_INVALID"
+        ]
+    limited = await gql(client, STOP, {"input": {"token": "y" * 43}})
+    download = await client.get("/documents/invoices/1.1.9999999999.guessed")
+
+    assert limited.errors[0]["extensions"]["code"] == "RATE_LIMITED"
+    assert download.status_code == 429
