@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 import db
-from api import graphiql
+from api import documents, graphiql
 from api.http import GraphQLView
 from mailers.worker import run_worker
 from ops.logs import configure_logging
@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/metrics", metrics_endpoint),
             Route("/graphql", graphql),  # every method: the view answers 405 itself
             Route(graphiql.ASSET_PATH + "{name}", graphiql.asset),
+            Route("/documents/invoices/{token}", documents.download_invoice),
         ],
         middleware=middleware,
         lifespan=lifespan,

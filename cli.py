@@ -40,11 +40,13 @@ async def migrate_command(args: argparse.Namespace) -> int:
 
 @command("seed-demo")
 async def seed_demo_command(args: argparse.Namespace) -> int:
-    from demo import seed_demo
+    from demo import seed_demo, seed_money_demo
 
     settings = get_settings()
     async with db.database(settings.database_url):
-        print(await seed_demo(clock.utility_today(settings.utility_timezone)))
+        today = clock.utility_today(settings.utility_timezone)
+        print(await seed_demo(today))
+        print(await seed_money_demo(settings, today))
     return 0
 
 
@@ -69,6 +71,11 @@ async def import_command(args: argparse.Namespace) -> int:
         except OSError as error:
             print(f"{path}: {error.strerror or error}", file=sys.stderr)
             return 2
+    return _reported(path, report)
+
+
+def _reported(path: Path, report: Any) -> int:
+    """An import's report as staff read it: `FILE:LINE: reason` lines, then the summary."""
     for problem in report.problems:
         print(f"{path}:{problem.line}: {problem.message}", file=sys.stderr)
     print(report.summary(), file=sys.stdout if report.ok else sys.stderr)
@@ -398,6 +405,122 @@ async def send_test_mail_command(args: argparse.Namespace) -> int:
     return 1
 
 
+# ------------------------------------------------------------------------ money
+
+
+def _write_export(output: Path | None, text: str, *, private: bool = False) -> None:
+    """To stdout, or atomically to `output` (readable by its owner only when `private`)."""
+    from dataio.exporter import write_atomically
+
+    if output is None:
+        sys.stdout.buffer.write(text.encode())
+        sys.stdout.buffer.flush()
+        return
+    write_atomically(output, text)
+    if private:
+        output.chmod(0o600)
+
+
+@command("export-budget-requests")
+async def export_budget_requests_command(args: argparse.Namespace) -> int:
+    from dataio.money_exports import export_budget_requests
+
+    settings = get_settings()
+    text = io.StringIO(newline="")
+    async with db.database(settings.database_url):
+        count = await export_budget_requests(
+            text, args.since, settings.utility_timezone, now=dt.datetime.now(dt.UTC)
+        )
+    await asyncio.to_thread(_write_export, args.output, text.getvalue())
+    print(f"{count} installment request(s) made since {args.since:%d.%m.%Y}.", file=sys.stderr)
+    return 0
+
+
+@command("export-bank-changes")
+async def export_bank_changes_command(args: argparse.Namespace) -> int:
+    """Bank details changes past their cooling-off time, with full IBANs: a private file."""
+    from dataio.money_exports import (
+        claim_due_bank_changes,
+        exported_bank_changes,
+        write_bank_changes,
+    )
+    from security.bankdata import cipher_for
+
+    settings = get_settings()
+    text = io.StringIO(newline="")
+    async with db.database(settings.database_url):
+        if args.repeat is not None:
+            changes = await exported_bank_changes(args.repeat, settings.utility_timezone)
+        else:
+            changes = await claim_due_bank_changes(dt.datetime.now(dt.UTC))
+        write_bank_changes(
+            text,
+            changes,
+            cipher_for(settings),
+            creditor_id=settings.sepa_creditor_id,
+            timezone=settings.utility_timezone,
+        )
+    await asyncio.to_thread(_write_export, args.output, text.getvalue(), private=True)
+    print(f"{len(changes)} bank details change(s).", file=sys.stderr)
+    return 0
+
+
+@command("export-online-customers")
+async def export_online_customers_command(args: argparse.Namespace) -> int:
+    from dataio.money_exports import export_online_customers
+
+    settings = get_settings()
+    text = io.StringIO(newline="")
+    async with db.database(settings.database_url):
+        count = await export_online_customers(text, settings.utility_timezone)
+    await asyncio.to_thread(_write_export, args.output, text.getvalue())
+    print(f"{count} online customer(s): no paper invoice.", file=sys.stderr)
+    return 0
+
+
+@command("import-invoice-documents")
+async def import_invoice_documents_command(args: argparse.Namespace) -> int:
+    """Exit 0: imported; 1: bad rows, nothing imported; 2: no index file."""
+    from dataio.invoice_documents import import_invoice_documents
+    from documents.store import FolderStore
+
+    settings = get_settings()
+    index = args.index or args.folder / "index.csv"
+    async with db.database(settings.database_url):
+        try:
+            report = await import_invoice_documents(
+                args.folder,
+                index=index,
+                store=FolderStore(settings.document_dir),
+                settings=settings,
+                dry_run=args.dry_run,
+            )
+        except OSError as error:
+            print(f"{index}: {error.strerror or error}", file=sys.stderr)
+            return 2
+    return _reported(index, report)
+
+
+@command("reencrypt-bank-data")
+async def reencrypt_bank_data_command(args: argparse.Namespace) -> int:
+    """Key rotation: encrypt every stored IBAN with the first of BANK_DATA_KEYS."""
+    from security.bankdata import cipher_for, reencrypt_bank_data
+
+    settings = get_settings()
+    async with db.database(settings.database_url):
+        count = await reencrypt_bank_data(cipher_for(settings))
+    print(f"{count} IBAN(s) encrypted with the newest key; older keys may now be removed.")
+    return 0
+
+
+@command("new-bank-data-key")
+async def new_bank_data_key_command(args: argparse.Namespace) -> int:
+    from cryptography.fernet import Fernet
+
+    print(Fernet.generate_key().decode())
+    return 0
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -540,6 +663,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="Local date (TT.MM.JJJJ or JJJJ-MM-TT): readings submitted on or after it.",
     )
     p.add_argument("--output", "-o", type=Path, help="File to write (default: stdout).")
+    p = sub.add_parser(
+        "export-budget-requests",
+        help="Export installment change requests made since a date as CSV for billing.",
+    )
+    p.add_argument("--since", required=True, type=_date_argument, help="Local date.")
+    p.add_argument("--output", "-o", type=Path, help="File to write (default: stdout).")
+    p = sub.add_parser(
+        "export-bank-changes",
+        help="Export bank details changes past their cooling-off time (full IBANs) for billing.",
+    )
+    p.add_argument("--output", "-o", type=Path, help="File to write, mode 0600 (default: stdout).")
+    p.add_argument(
+        "--repeat",
+        type=_date_argument,
+        help="Write again the changes exported on this local date (after a failed delivery).",
+    )
+    p = sub.add_parser(
+        "export-online-customers",
+        help="Export the customers who receive no paper invoice (online customers, R11).",
+    )
+    p.add_argument("--output", "-o", type=Path, help="File to write (default: stdout).")
+    p = sub.add_parser(
+        "import-invoice-documents",
+        help="Attach invoice PDFs from a folder with an index CSV (all or nothing).",
+    )
+    p.add_argument("folder", type=Path, help="Folder with the PDFs and index.csv.")
+    p.add_argument("--index", type=Path, help="Index CSV (default: FOLDER/index.csv).")
+    p.add_argument("--dry-run", action="store_true", help="Check only; attach nothing.")
+    sub.add_parser(
+        "reencrypt-bank-data", help="Encrypt every stored IBAN with the first BANK_DATA_KEYS key."
+    )
+    sub.add_parser("new-bank-data-key", help="Print a new key for BANK_DATA_KEYS.")
     return parser
 
 

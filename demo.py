@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from decimal import Decimal
 
 from tortoise.transactions import in_transaction
 
+import clock
+from documents.sample import invoice_pdf
+from documents.store import FolderStore
 from models import (
+    BankAccount,
+    BudgetPlan,
     Customer,
     Invoice,
+    InvoiceDocument,
     InvoiceKind,
     Meter,
     MeterKind,
     MeterReading,
+    PaymentMethod,
     ReadingPeriod,
     ReadingSource,
+    Rhythm,
 )
+from models.money_rules import CheckedIban, check_iban
+from security.bankdata import cipher_for
+from settings import Settings
 
 DEMO_PASSWORD_HINT = "Wasser!2024 (or any password with upper, lower, digit and special)"
 
@@ -182,3 +194,75 @@ Register at http://127.0.0.1:8000/graphql with one of:
 Password: {DEMO_PASSWORD_HINT}
 The PIN arrives as a mail file in var/mail/ and is logged on the console in dev.
 """
+
+
+async def seed_money_demo(settings: Settings, today: dt.date) -> str:
+    """Budget plans, bank details and invoice PDFs for the demo customers, if missing.
+
+    The PDFs are small real ones (fpdf2), put into the document store like an import.
+    """
+    if await BudgetPlan.exists():
+        return "Money demo data is already loaded."
+    store = FolderStore(settings.document_dir)
+    cipher = cipher_for(settings)
+    customers = {c.number: c for c in await Customer.filter(number__in=list(DEMO_PLANS))}
+    first_due = dt.date(today.year, today.month, 15)
+    async with in_transaction():
+        for number, (cents, rhythm, consumption) in DEMO_PLANS.items():
+            if (customer := customers.get(number)) is None:
+                continue
+            await BudgetPlan.create(
+                customer=customer,
+                amount_cents=cents,
+                rhythm=rhythm,
+                first_due_on=first_due,
+                calculated_cents=cents,
+                minimum_cents=cents // 2 // 100 * 100,
+                maximum_cents=cents * 3,
+                consumption_m3=Decimal(consumption),
+                price_per_m3=Decimal("4.2500"),
+            )
+        if (erika := customers.get("100001")) is not None:
+            iban = check_iban("DE89370400440532013000")
+            assert isinstance(iban, CheckedIban)
+            await BankAccount.create(
+                customer=erika,
+                method=PaymentMethod.DIRECT_DEBIT,
+                iban_encrypted=cipher.encrypt(iban.compact),
+                iban_masked=iban.masked,
+                holder="Erika Mustermann",
+                bic=iban.bic,
+                bank_name=iban.bank_name,
+                mandate_reference="KP-100001-20190301",
+                mandate_signed_on=dt.date(2019, 3, 1),
+            )
+        if (max_ := customers.get("100002")) is not None:
+            await BankAccount.create(customer=max_, method=PaymentMethod.TRANSFER)
+        for invoice in await Invoice.filter(customer__number__in=list(customers)).select_related(
+            "customer"
+        ):
+            pdf = invoice_pdf(
+                invoice.number,
+                invoice.customer.name,
+                f"{invoice.amount_cents / 100:.2f}".replace(".", ","),
+                invoice.date,
+            )
+            await InvoiceDocument.create(
+                invoice=invoice,
+                storage_key=await store.put(pdf),
+                sha256=hashlib.sha256(pdf).hexdigest(),
+                size=len(pdf),
+                due_on=invoice.date + dt.timedelta(days=14),
+                imported_at=clock.now(),
+            )
+    return (
+        "Money demo data loaded: budget plans (100001, 100002, 100004), bank details (100001 "
+        "direct debit, 100002 transfer) and a PDF for each of their invoices."
+    )
+
+
+DEMO_PLANS = {
+    "100001": (4000, Rhythm.MONTHLY, "105"),
+    "100002": (7500, Rhythm.BIMONTHLY, "160"),
+    "100004": (9000, Rhythm.QUARTERLY, "85"),
+}

@@ -7,6 +7,7 @@ into a folder); `prod` refuses to start while any of them is left in place.
 
 from __future__ import annotations
 
+import base64
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -193,6 +194,51 @@ class Settings(BaseSettings):
         "before it is refused: customer and invoice numbers must not be guessable.",
     )
 
+    # Money: budget billing, bank details, invoice PDFs (README "Money").
+    budget_change_lead_days: int = Field(
+        10,
+        ge=0,
+        description="A new installment applies from the first due date at least this many "
+        "days away, so the billing system can still act on it.",
+    )
+    bank_change_cooling_off_hours: int = Field(
+        24,
+        ge=0,
+        description="A bank details change is exported to billing only after this long "
+        "without the login's 'this was not me'.",
+    )
+    stop_bank_change_path: str = Field(
+        "/stop-bank-change", description="Page that stops a bank details change from `?token=`."
+    )
+    sepa_creditor_id: str = Field(
+        "DE98ZZZ09999999999",
+        description="The utility's Gläubiger-Identifikationsnummer named in the SEPA mandate "
+        "(the default is the Bundesbank's test number).",
+    )
+    sepa_mandate_version: str = Field(
+        "2026-01", description="Version of the SEPA mandate wording; stored with each acceptance."
+    )
+    bank_data_keys: list[str] = Field(
+        default_factory=list,
+        description="Fernet keys (urlsafe base64, 32 bytes) that encrypt IBANs at rest, newest "
+        "first: the first encrypts, all decrypt. Rotation: put a new key first, run "
+        "`kundenportal reencrypt-bank-data`, then drop the old key. Empty: derived from "
+        "SECRET_KEY (development only; refused in prod).",
+    )
+    document_dir: Path = Field(
+        ROOT / "var" / "documents",
+        description="Folder of the document store (invoice PDFs), named by their SHA-256.",
+    )
+    invoice_pdf_max_bytes: int = Field(
+        5_000_000, ge=1, description="Larger invoice PDFs are refused by the import."
+    )
+    document_link_valid_seconds: int = Field(
+        300, ge=10, description="How long a signed invoice download link works."
+    )
+    invoices_path: str = Field(
+        "/rechnungen", description="Front-end page listing invoices (online-invoice mail)."
+    )
+
     # API.
     graphiql: bool | None = Field(None, description="Default: on in dev, off in prod.")
     graphiql_assets_dir: Path = Field(
@@ -254,6 +300,20 @@ class Settings(BaseSettings):
             raise ValueError("SMTP_TLS (implicit TLS) and SMTP_STARTTLS exclude each other")
         return self
 
+    @model_validator(mode="after")
+    def _bank_data_keys_are_fernet_keys(self) -> Settings:
+        for position, key in enumerate(self.bank_data_keys, start=1):
+            try:
+                decoded = base64.urlsafe_b64decode(key.encode())
+            except ValueError:
+                decoded = b""
+            if len(decoded) != 32:
+                raise ValueError(
+                    f"BANK_DATA_KEYS: key {position} is not a Fernet key (32 bytes, urlsafe "
+                    "base64); make one with `kundenportal new-bank-data-key`"
+                )
+        return self
+
     @property
     def is_prod(self) -> bool:
         return self.env == "prod"
@@ -293,6 +353,8 @@ class Settings(BaseSettings):
             problems.append("GRAPHIQL must be off in prod")
         if not self.cookie_secure:
             problems.append("COOKIE_SECURE must be on in prod")
+        if not self.bank_data_keys:
+            problems.append("BANK_DATA_KEYS must hold at least one Fernet key in prod")
         if problems:
             raise ConfigurationError("Refusing to start in prod: " + "; ".join(problems) + ".")
 

@@ -26,6 +26,7 @@ from dataio.csvformat import (
     parse_flag,
 )
 from models import InvoiceKind, MeterKind, ReadingSource
+from settings import Settings
 
 T = TypeVar("T")
 _NO_BLANKS = re.compile(r"\S+")
@@ -135,6 +136,9 @@ class Kind:
         self, records: list[Any], bulk: Bulk, columns: set[str], advance: Callable[[int], None]
     ) -> int:
         raise NotImplementedError
+
+    async def notify(self, records: list[Any], connection: Any, settings: Settings) -> None:
+        """After the write, in its transaction: queue the mails the rows cause (most: none)."""
 
 
 async def customer_ids(bulk: Bulk, numbers: Iterable[str]) -> dict[str, int]:

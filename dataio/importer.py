@@ -27,8 +27,13 @@ from tortoise.transactions import in_transaction
 
 from dataio.bulk import BatchRefused, Bulk
 from dataio.csvformat import Problem, read_table
-from dataio.import_kinds import KINDS, Fields
+from dataio.import_kinds import KINDS as MASTER_DATA_KINDS
+from dataio.import_kinds import Fields, Kind
+from dataio.money_kinds import MONEY_KINDS
 from dataio.progress import Progress
+from settings import Settings, get_settings
+
+KINDS: dict[str, Kind] = {**MASTER_DATA_KINDS, **MONEY_KINDS}
 
 
 @dataclass
@@ -77,13 +82,16 @@ async def import_file(
     dry_run: bool = False,
     progress: Progress | None = None,
     today: dt.date,
+    settings: Settings | None = None,
 ) -> ImportReport:
     """Import one file of `kind` (a key of KINDS); the database must be open.
 
     Raises OSError when the file cannot be read.
     """
     data = await asyncio.to_thread(path.read_bytes)
-    return await import_data(kind, data, str(path), dry_run=dry_run, progress=progress, today=today)
+    return await import_data(
+        kind, data, str(path), dry_run=dry_run, progress=progress, today=today, settings=settings
+    )
 
 
 async def import_data(
@@ -94,6 +102,7 @@ async def import_data(
     dry_run: bool = False,
     progress: Progress | None = None,
     today: dt.date,
+    settings: Settings | None = None,
 ) -> ImportReport:
     """Check all rows, then upsert them in one transaction, or write nothing at all."""
     started = time.perf_counter()
@@ -144,6 +153,7 @@ async def import_data(
                 progress.finish()
                 report.updated = written - report.inserted
                 report.unchanged = len(records) - written
+                await spec.notify(records, connection, settings or get_settings())
             if dry_run:
                 raise _DryRun
     except _DryRun:

@@ -10,7 +10,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0004_sqlite_indexes")]
+    dependencies = [("models", "0006_money")]
 
     initial = False
 

@@ -24,14 +24,31 @@ from models.customers import (
     ReadingSource,
 )
 from models.mail import MailPriority, MailStatus, OutboxMail
+from models.money import (
+    BankAccount,
+    BankChangeStatus,
+    BankDetailsChange,
+    BudgetChangeRequest,
+    BudgetPlan,
+    InvoiceDocument,
+    PaymentMethod,
+    RequestStatus,
+    Rhythm,
+)
 
 __all__ = [
     "AuditEvent",
+    "BankAccount",
+    "BankChangeStatus",
+    "BankDetailsChange",
     "BaseDataChange",
+    "BudgetChangeRequest",
+    "BudgetPlan",
     "ContactMessage",
     "ContactStatus",
     "Customer",
     "Invoice",
+    "InvoiceDocument",
     "InvoiceKind",
     "Login",
     "LoginCustomer",
@@ -45,8 +62,11 @@ __all__ = [
     "OutboxMail",
     "Partner",
     "PartnerOperation",
+    "PaymentMethod",
     "ReadingPeriod",
     "ReadingSource",
+    "RequestStatus",
+    "Rhythm",
     "SecretPurpose",
     "Session",
 ]

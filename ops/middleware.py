@@ -15,6 +15,16 @@ from ops.metrics import HTTP_LATENCY, HTTP_REQUESTS
 log = logging.getLogger("kundenportal.access")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 KNOWN_ROUTES = {"/graphql", "/healthz", "/readyz", "/metrics"}
+# Paths whose last part is a credential (a signed download link): logged without it.
+SECRET_PATH_PREFIXES = ("/documents/invoices/",)
+
+
+def loggable_path(path: str) -> str:
+    for prefix in SECRET_PATH_PREFIXES:
+        if path.startswith(prefix):
+            return prefix + "…"
+    return path
+
 
 # A strict policy: only our own scripts, styles and fetches (GraphiQL's assets are served by us).
 CSP = (
@@ -50,7 +60,7 @@ class RequestMiddleware:
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 500
-        path = scope.get("path", "")
+        path = loggable_path(scope.get("path", ""))
         route = (
             path if path in KNOWN_ROUTES else ("/static" if path.startswith("/static") else "other")
         )

@@ -22,7 +22,21 @@ from typing import Any, TypeVar
 from strawberry.dataloader import DataLoader
 from tortoise.expressions import Q
 
-from models import Customer, Invoice, LoginCustomer, Meter, MeterReading, ReadingPeriod
+from models import (
+    BankAccount,
+    BankChangeStatus,
+    BankDetailsChange,
+    BudgetChangeRequest,
+    BudgetPlan,
+    Customer,
+    Invoice,
+    InvoiceDocument,
+    LoginCustomer,
+    Meter,
+    MeterReading,
+    ReadingPeriod,
+    RequestStatus,
+)
 from resolvers.context import Context
 
 K = TypeVar("K", bound=Hashable)
@@ -120,3 +134,66 @@ def periods_by_meter(
 
 def period_key(meter: Meter) -> PeriodKey:
     return (meter.id, meter.group)
+
+
+# ------------------------------------------------------------------------ money
+
+
+def _one_each(rows: Sequence[V], key: Callable[[V], K], keys: Sequence[K]) -> list[V | None]:
+    found = {key(row): row for row in rows}
+    return [found.get(k) for k in keys]
+
+
+async def _documents_by_invoice(invoice_ids: list[int]) -> list[InvoiceDocument | None]:
+    rows = await InvoiceDocument.filter(invoice_id__in=invoice_ids)
+    return _one_each(rows, lambda d: d.invoice_id, invoice_ids)
+
+
+async def _plans_by_customer(customer_ids: list[int]) -> list[BudgetPlan | None]:
+    rows = await BudgetPlan.filter(customer_id__in=customer_ids)
+    return _one_each(rows, lambda p: p.customer_id, customer_ids)
+
+
+async def _accounts_by_customer(customer_ids: list[int]) -> list[BankAccount | None]:
+    rows = await BankAccount.filter(customer_id__in=customer_ids)
+    return _one_each(rows, lambda a: a.customer_id, customer_ids)
+
+
+async def _open_bank_changes_by_customer(
+    customer_ids: list[int],
+) -> list[BankDetailsChange | None]:
+    """The newest change per customer not yet decided by billing (cooling off or exported)."""
+    rows = await BankDetailsChange.filter(
+        customer_id__in=customer_ids,
+        status__in=(BankChangeStatus.COOLING_OFF, BankChangeStatus.EXPORTED),
+    ).order_by("created_at", "id")
+    return _one_each(rows, lambda c: c.customer_id, customer_ids)  # the last one wins
+
+
+async def _pending_requests_by_customer(
+    customer_ids: list[int],
+) -> list[BudgetChangeRequest | None]:
+    rows = await BudgetChangeRequest.filter(
+        customer_id__in=customer_ids, status=RequestStatus.PENDING
+    )
+    return _one_each(rows, lambda r: r.customer_id, customer_ids)
+
+
+def pending_requests_by_customer(ctx: Context) -> DataLoader[int, BudgetChangeRequest | None]:
+    return _loader(ctx, "money.pending_requests_by_customer", _pending_requests_by_customer)
+
+
+def documents_by_invoice(ctx: Context) -> DataLoader[int, InvoiceDocument | None]:
+    return _loader(ctx, "money.documents_by_invoice", _documents_by_invoice)
+
+
+def plans_by_customer(ctx: Context) -> DataLoader[int, BudgetPlan | None]:
+    return _loader(ctx, "money.plans_by_customer", _plans_by_customer)
+
+
+def accounts_by_customer(ctx: Context) -> DataLoader[int, BankAccount | None]:
+    return _loader(ctx, "money.accounts_by_customer", _accounts_by_customer)
+
+
+def open_bank_changes_by_customer(ctx: Context) -> DataLoader[int, BankDetailsChange | None]:
+    return _loader(ctx, "money.open_bank_changes_by_customer", _open_bank_changes_by_customer)

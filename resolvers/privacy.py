@@ -20,6 +20,7 @@ from models import (
     ReadingPeriod,
     Session,
 )
+from resolvers.money import money_data_export
 
 
 def _plain(value: Any) -> Any:
@@ -142,4 +143,5 @@ async def export_login_data(login: Login) -> dict[str, Any]:
         ],
         "securityEvents": [_row(e, ["at", "action", "client_address", "outcome"]) for e in audit],
         "meterNumbers": sorted(meter_numbers.values()),
+        "money": await money_data_export(login, customer_ids),
     }

@@ -22,8 +22,10 @@ from models.customer_codes import CustomerErrorCode
 from models.errors import PublicError
 from resolvers import customer_context, readings
 from resolvers.loaders import invoices_by_customer, meters_by_customer
+from schema import money_types
 from schema.context import Info
 from schema.ids import decode_id, encode_id
+from schema.money_types import BudgetPlanType, InvoiceDocumentType, PaymentDetails
 from schema.pagination import DEFAULT_PAGE_SIZE, Page, PageLimit, PageOffset, page_window
 
 # ------------------------------------------------------------------------ enums
@@ -118,6 +120,7 @@ class InvoiceType:
     date: dt.date = strawberry.field(description="Invoice date.")
     kind: InvoiceKindEnum = strawberry.field(description="Annual bill or other invoice.")
     amount_cents: int = strawberry.field(description="Amount in euro cents.")
+    row: strawberry.Private[Invoice]
 
     @classmethod
     def from_model(cls, row: Invoice) -> InvoiceType:
@@ -127,7 +130,15 @@ class InvoiceType:
             date=row.date,
             kind=InvoiceKindEnum(row.kind),
             amount_cents=row.amount_cents,
+            row=row,
         )
+
+    @strawberry.field(
+        description="The invoice's PDF with a download link for this login that works a few "
+        "minutes; null when billing has sent no PDF."
+    )
+    async def document(self, info: Info) -> InvoiceDocumentType | None:
+        return await money_types.invoice_document(info, self.row)
 
 
 @strawberry.type(name="Reading", description="A meter reading (Zählerstand) in m³.")
@@ -288,6 +299,16 @@ class CustomerType:
             changed_at=row.online_consent_at,
             wording_version=row.online_consent_version,
         )
+
+    @strawberry.field(
+        description="The budget billing plan (Abschlagsplan); null when billing sent none."
+    )
+    async def budget_plan(self, info: Info) -> BudgetPlanType | None:
+        return await money_types.budget_plan_of(info, self.row)
+
+    @strawberry.field(description="How the customer pays, and a change not yet decided.")
+    async def payment_details(self, info: Info) -> PaymentDetails:
+        return await money_types.payment_details_of(info, self.row)
 
     @strawberry.field(description="Invoices, newest first.")
     async def invoices(

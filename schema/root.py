@@ -13,6 +13,7 @@ from schema.context import MarkMutations
 from schema.customers import CustomerMutation, CustomerQuery
 from schema.errors import graphql_enum
 from schema.meta import MetaQuery
+from schema.money import MoneyMutation, MoneyQuery
 from schema.privacy import PrivacyQuery
 
 # The codes of `errors[].extensions.code` are returned by no field: listed as types, they are
@@ -21,12 +22,12 @@ REQUEST_ERROR_CODES = [graphql_enum(ApiErrorCode), graphql_enum(RequestErrorCode
 
 
 @strawberry.type(description="Entry point for reading data.")
-class Query(MetaQuery, AccountQuery, CustomerQuery, PrivacyQuery):
+class Query(MetaQuery, AccountQuery, CustomerQuery, PrivacyQuery, MoneyQuery):
     pass
 
 
 @strawberry.type(description="Entry point for changing data.")
-class Mutation(AccountMutation, CustomerMutation):
+class Mutation(AccountMutation, CustomerMutation, MoneyMutation):
     @strawberry.field(description="Always true; lets tools check that mutations are reachable.")
     def ping(self) -> bool:
         return True

@@ -11,6 +11,7 @@ import time
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from tortoise.connection import connections
 from tortoise.exceptions import IntegrityError
 
@@ -39,6 +40,7 @@ async def test_graphql_answers_a_query(client):
         ({"database_url": "sqlite://var/x.sqlite3"}, "DATABASE_URL"),
         ({"mail_backend": "file"}, "MAIL_BACKEND"),
         ({"graphiql": True}, "GRAPHIQL"),
+        ({"bank_data_keys": []}, "BANK_DATA_KEYS"),
     ],
 )
 def test_prod_refuses_development_defaults(override, named):
@@ -47,6 +49,7 @@ def test_prod_refuses_development_defaults(override, named):
         "secret_key": "x" * 40,
         "database_url": "postgres://u@db/kp",
         "mail_backend": "smtp",
+        "bank_data_keys": [Fernet.generate_key().decode()],
     }
     Settings(**safe).check_for_production()  # a safe configuration starts
     with pytest.raises(ConfigurationError, match=named):

@@ -13,6 +13,7 @@ from resolvers.accounts.addresses import email_key
 from resolvers.accounts.mails import Sent
 from resolvers.auth import reauthenticate, require_login
 from resolvers.context import Context
+from resolvers.money import forget_money_traces
 from security.audit import actor_for_login, actor_for_staff, record_audit
 from security.sessions import clear_session_cookie
 from settings import Settings
@@ -51,6 +52,7 @@ async def delete_login(
         )
         await Login.filter(id=login.id).delete()
         await forget_traces(login)
+        await forget_money_traces(login, clock.now())
     return mask_address(login.email)
 
 
