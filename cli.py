@@ -266,6 +266,28 @@ async def purge_command(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("reading-reminders")
+async def reading_reminders_command(args: argparse.Namespace) -> int:
+    """Mail the reading reminders due today (the app also runs this on the purge schedule)."""
+    from ops.reminders import send_reading_reminders
+    from resolvers.customers import local_today
+
+    settings = get_settings()
+    today = local_today(settings)
+    async with db.database(settings.database_url):
+        run = await send_reading_reminders(
+            settings, today=today, dry_run=args.dry_run, batch_size=args.batch_size
+        )
+    verb = "would be queued" if args.dry_run else "queued"
+    kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(run.by_kind.items())) or "none"
+    print(
+        f"{run.mails} reminder mails {verb} ({kinds}) for {run.meters} meters; "
+        f"{run.final_reading_mails} final-reading mails {verb}; "
+        f"{run.customers} consenting customers checked in {run.batches} batches."
+    )
+    return 0
+
+
 @command("worker")
 async def worker_command(args: argparse.Namespace) -> int:
     """Deliver the outbox in a process of its own until SIGTERM/SIGINT, then drain."""
@@ -459,6 +481,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--action", help="Only this action, e.g. login_failed.")
     p.add_argument("--limit", type=int, default=100)
     sub.add_parser("purge", help="Run every retention job once.")
+    p = sub.add_parser(
+        "reading-reminders",
+        help="Mail the reading reminders due today (safe to repeat: never twice).",
+    )
+    p.add_argument("--dry-run", action="store_true", help="Only count the mails that are due.")
+    p.add_argument(
+        "--batch-size", type=int, help="Customers per transaction (REMINDER_BATCH_SIZE)."
+    )
     sub.add_parser("seed-demo", help="Load a few demo customers and print how to register.")
 
     p = sub.add_parser("partner", help="Partner apps: API keys and their trusted documents.")

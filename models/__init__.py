@@ -24,6 +24,9 @@ from models.customers import (
     ReadingSource,
 )
 from models.mail import MailStatus, OutboxMail
+from models.moving import FinalReading, MoveOut
+from models.photos import MeterPhoto
+from models.reminders import ReadingReminder, ReminderKind, ReminderOptOut
 
 __all__ = [
     "AuditEvent",
@@ -31,6 +34,7 @@ __all__ = [
     "ContactMessage",
     "ContactStatus",
     "Customer",
+    "FinalReading",
     "Invoice",
     "InvoiceKind",
     "Login",
@@ -39,13 +43,18 @@ __all__ = [
     "MailStatus",
     "Meter",
     "MeterKind",
+    "MeterPhoto",
     "MeterReading",
+    "MoveOut",
     "OneTimeSecret",
     "OutboxMail",
     "Partner",
     "PartnerOperation",
     "ReadingPeriod",
+    "ReadingReminder",
     "ReadingSource",
+    "ReminderKind",
+    "ReminderOptOut",
     "SecretPurpose",
     "Session",
 ]

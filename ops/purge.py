@@ -2,6 +2,8 @@
 
 A periodic task in the app's lifespan runs every purge job; with several app
 processes each runs it, which is harmless: every job is an idempotent DELETE.
+The same schedule runs the reading reminders (`ops/reminders.py`), which are
+safe to run in several processes too (a unique marker per meter and period).
 """
 
 from __future__ import annotations
@@ -62,11 +64,16 @@ async def purge_all(settings: Settings) -> dict[str, int]:
 
 @contextlib.asynccontextmanager
 async def run_purges(settings: Settings) -> AsyncIterator[None]:
+    from ops.reminders import run_reminders
+    from resolvers.customers import local_today
+
     async def loop() -> None:
         while True:
             removed = await purge_all(settings)
             if any(removed.values()):
                 log.info("purged %s", ", ".join(f"{n} {k}" for k, n in removed.items() if n))
+            if settings.reminders_in_app:
+                await run_reminders(settings, local_today(settings))
             await asyncio.sleep(settings.purge_interval_seconds)
 
     task = asyncio.create_task(loop(), name="purge")
