@@ -67,21 +67,43 @@ async def import_command(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-@command("export-readings")
-async def export_readings_command(args: argparse.Namespace) -> int:
-    from dataio.exporter import export_readings, write_atomically
+async def _export(
+    args: argparse.Namespace,
+    export: Callable[[io.StringIO, dt.date, str], Coroutine[Any, Any, int]],
+    summary: str,
+) -> int:
+    """Write an export for billing to `--output` (atomically) or stdout; the count to stderr."""
+    from dataio.exporter import write_atomically
 
     settings = get_settings()
     text = io.StringIO(newline="")
     async with db.database(settings.database_url):
-        count = await export_readings(text, args.since, settings.utility_timezone)
+        count = await export(text, args.since, settings.utility_timezone)
     if args.output is None:
         sys.stdout.buffer.write(text.getvalue().encode())
         sys.stdout.buffer.flush()
     else:
         await asyncio.to_thread(write_atomically, args.output, text.getvalue())
-    print(f"{count} customer reading(s) submitted since {args.since:%d.%m.%Y}.", file=sys.stderr)
+    print(summary.format(count=count, since=f"{args.since:%d.%m.%Y}"), file=sys.stderr)
     return 0
+
+
+@command("export-readings")
+async def export_readings_command(args: argparse.Namespace) -> int:
+    from dataio.exporter import export_readings
+
+    return await _export(
+        args, export_readings, "{count} customer reading(s) submitted since {since}."
+    )
+
+
+@command("export-move-outs")
+async def export_move_outs_command(args: argparse.Namespace) -> int:
+    from dataio.moveouts import export_move_outs
+
+    return await _export(
+        args, export_move_outs, "{count} move-out(s) reported or completed since {since}."
+    )
 
 
 def _date_argument(text: str) -> dt.date:
@@ -560,6 +582,18 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         type=_date_argument,
         help="Local date (TT.MM.JJJJ or JJJJ-MM-TT): readings submitted on or after it.",
+    )
+    p.add_argument("--output", "-o", type=Path, help="File to write (default: stdout).")
+
+    p = sub.add_parser(
+        "export-move-outs",
+        help="Export move-outs with forwarding address and final readings as CSV for billing.",
+    )
+    p.add_argument(
+        "--since",
+        required=True,
+        type=_date_argument,
+        help="Local date: move-outs reported, or given a final reading, on or after it.",
     )
     p.add_argument("--output", "-o", type=Path, help="File to write (default: stdout).")
     return parser
