@@ -8,11 +8,14 @@ random bytes (`new_key`): they can neither be guessed nor escape the root.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import re
 import secrets
 from pathlib import Path
 from typing import Protocol
+
+from settings import Settings
 
 _KEY = re.compile(r"^[a-z][a-z0-9-]{0,30}/[A-Za-z0-9_-]{20,64}$")
 
@@ -24,7 +27,14 @@ class Storage(Protocol):
 
     async def delete(self, key: str) -> None: ...
 
-    async def keys(self, prefix: str) -> list[str]: ...
+    async def keys(self, prefix: str, *, older_than: dt.datetime) -> list[str]:
+        """Keys in the area `prefix` stored before `older_than` (for sweeping orphans)."""
+        ...
+
+
+def open_storage(settings: Settings) -> Storage:
+    """The storage the settings name (the file storage under STORAGE_DIR)."""
+    return FileStorage(settings.storage_dir)
 
 
 def new_key(prefix: str) -> str:
@@ -73,9 +83,17 @@ class FileStorage:
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
 
-    async def keys(self, prefix: str) -> list[str]:
+    async def keys(self, prefix: str, *, older_than: dt.datetime) -> list[str]:
         folder = self.root / prefix
-        if not folder.is_dir():
-            return []
-        names = await asyncio.to_thread(lambda: [p.name for p in folder.iterdir() if p.is_file()])
-        return sorted(f"{prefix}/{n}" for n in names if not n.endswith(".part"))
+        cutoff = older_than.timestamp()
+
+        def listing() -> list[str]:
+            if not folder.is_dir():
+                return []
+            return [
+                f"{prefix}/{p.name}"
+                for p in folder.iterdir()
+                if p.is_file() and not p.name.endswith(".part") and p.stat().st_mtime < cutoff
+            ]
+
+        return sorted(await asyncio.to_thread(listing))

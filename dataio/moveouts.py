@@ -1,8 +1,9 @@
 """`kundenportal export-move-outs`: reported move-outs and their final readings, for billing.
 
-One row per meter of a move-out (manual meters take a final reading; the
-utility reads radio meters itself): the move-out date, the forwarding address
-for the final invoice, and the meter's final reading once the customer gave it.
+One row per manual meter of a move-out (the utility reads radio meters itself;
+a move-out without one gets a row without a meter): the move-out date, the
+forwarding address for the final invoice, and the meter's final reading once
+the customer gave it.
 A move-out is exported when it was reported, or got a final reading, on or
 after `--since`; the billing system matches rows by customer and meter number,
 so exporting a move-out again (with more readings) overwrites what it had.
@@ -73,7 +74,10 @@ async def export_move_outs(stream: TextIO, since: dt.date, timezone: str) -> int
             *address,
             format_datetime(move_out.reported_at.astimezone(zone)),
         ]
-        for meter in (m for m in meters if m.customer_id == move_out.customer_id):
+        own = [m for m in meters if m.customer_id == move_out.customer_id]
+        if not own:
+            writer.writerow([*head, "", "", "", "", ""])
+        for meter in own:
             reading = final_of.get((move_out.id, meter.id))
             if reading is None:
                 writer.writerow([*head, meter.number, "", "", "", ""])

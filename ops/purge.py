@@ -41,6 +41,7 @@ def purge_jobs() -> list[tuple[str, PurgeJob]]:
         purge_expired_secrets,
         purge_expired_sessions,
     )
+    from resolvers.photos import purge_meter_photos
 
     return [
         ("pending registrations", purge_expired_registrations),
@@ -49,6 +50,7 @@ def purge_jobs() -> list[tuple[str, PurgeJob]]:
         ("audit events", purge_old_audit_events),
         ("contact messages", purge_closed_contact_messages),
         ("mail bodies", purge_mail_bodies),
+        ("meter photos", purge_meter_photos),
     ]
 
 

@@ -179,6 +179,7 @@ def settings(database_url: str, mailbox: Mailbox, tmp_path: Path) -> Settings:
         mail_poll_seconds=0.05,
         mail_backoff_base_seconds=0.2,
         mail_dir=tmp_path / "mail",
+        storage_dir=tmp_path / "storage",
         bcrypt_rounds=4,
         portal_url="https://portal.wasser.example",
         cookie_secure=True,

@@ -15,7 +15,6 @@ from models import (
     Customer,
     LoginState,
     MeterKind,
-    MoveOut,
     OutboxMail,
     ReadingReminder,
     ReminderKind,
@@ -30,6 +29,7 @@ from tests.customer_builders import (
     make_period,
     make_reading,
 )
+from tests.moving_builders import reported_move_out
 from tests.test_mail_cli import kundenportal
 
 DAY = dt.timedelta(days=1)
@@ -38,18 +38,6 @@ DAY = dt.timedelta(days=1)
 async def consenting_customer(**fields: Any) -> Customer:
     return await make_customer(
         online_consent=True, online_consent_at=dt.datetime.now(dt.UTC), **fields
-    )
-
-
-async def reported_move_out(customer: Customer, move_out_on: dt.date) -> MoveOut:
-    return await MoveOut.create(
-        customer=customer,
-        move_out_on=move_out_on,
-        forwarding_name="Erika Mustermann",
-        forwarding_street="Neue Straße 2",
-        forwarding_postal_code="54321",
-        forwarding_city="Anderswo",
-        reported_at=dt.datetime.now(dt.UTC),
     )
 
 
