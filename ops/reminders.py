@@ -40,7 +40,7 @@ from models import (
     ReminderKind,
     ReminderOptOut,
 )
-from models.reminders import due_reminder
+from models.reminders import due_reminder, has_reading_in
 from settings import Settings
 
 log = logging.getLogger("kundenportal.reminders")
@@ -127,24 +127,27 @@ async def _consenting_customers(after: int, size: int) -> list[Customer]:
     )
 
 
-async def _due_mails(
-    customers: Sequence[Customer], today: dt.date, settings: Settings
-) -> list[DueMail]:
-    ids = [c.id for c in customers]
-    opted_out = set(
-        await ReminderOptOut.filter(customer_id__in=ids).values_list("customer_id", flat=True)
-    )
-    moving = set(await MoveOut.filter(customer_id__in=ids).values_list("customer_id", flat=True))
-    wanted = [c for c in customers if c.id not in opted_out and c.id not in moving]
-    if not wanted:
-        return []
-    links = await LoginCustomer.filter(customer_id__in=[c.id for c in wanted]).select_related(
-        "login"
-    )
-    login_of = {link.customer_id: link.login for link in links}
+@dataclass
+class MeterDue:
+    """A manual meter whose reading period is open today: until when, whether a reading
+    arrived, and which reminders went out (the front end's "due meters")."""
+
+    meter: Meter
+    period: ReadingPeriod
+    readings: list[MeterReading]
+    reminders: dict[ReminderKind, dt.datetime]
+
+    @property
+    def has_reading(self) -> bool:
+        return has_reading_in(self.period, self.readings)
+
+
+async def meters_due(customer_ids: Sequence[int], today: dt.date) -> list[MeterDue]:
+    """The customers' manual meters with a period open today, with readings and reminders
+    of that period: five statements, however many customers."""
     meters = [
         m
-        for m in await Meter.filter(customer_id__in=list(login_of), kind=MeterKind.MANUAL)
+        for m in await Meter.filter(customer_id__in=list(customer_ids), kind=MeterKind.MANUAL)
         if not m.is_removed(today)
     ]
     if not meters:
@@ -161,31 +164,49 @@ async def _due_mails(
     readings = await MeterReading.filter(meter_id__in=meter_ids, read_on__gte=earliest)
     markers = await ReadingReminder.filter(
         meter_id__in=meter_ids, period_id__in=[p.id for p in periods]
-    ).values_list("meter_id", "period_id", "kind")
-
+    )
     readings_of: dict[int, list[MeterReading]] = defaultdict(list)
     for reading in readings:
         readings_of[reading.meter_id].append(reading)
-    sent: dict[tuple[int, int], list[ReminderKind]] = defaultdict(list)
-    for meter_id, period_id, kind in markers:
-        sent[(meter_id, period_id)].append(ReminderKind(kind))
+    sent: dict[tuple[int, int], dict[ReminderKind, dt.datetime]] = defaultdict(dict)
+    for marker in markers:
+        sent[(marker.meter_id, marker.period_id)][ReminderKind(marker.kind)] = marker.sent_at
+    due = []
+    for meter in sorted(meters, key=lambda m: (m.customer_id, m.number)):
+        period = _open_period(meter, periods)
+        if period is not None:
+            due.append(MeterDue(meter, period, readings_of[meter.id], sent[(meter.id, period.id)]))
+    return due
 
+
+async def _due_mails(
+    customers: Sequence[Customer], today: dt.date, settings: Settings
+) -> list[DueMail]:
+    ids = [c.id for c in customers]
+    opted_out = set(
+        await ReminderOptOut.filter(customer_id__in=ids).values_list("customer_id", flat=True)
+    )
+    moving = set(await MoveOut.filter(customer_id__in=ids).values_list("customer_id", flat=True))
+    wanted = [c for c in customers if c.id not in opted_out and c.id not in moving]
+    if not wanted:
+        return []
+    links = await LoginCustomer.filter(customer_id__in=[c.id for c in wanted]).select_related(
+        "login"
+    )
+    login_of = {link.customer_id: link.login for link in links}
     by_customer: dict[tuple[int, ReminderKind], list[tuple[Meter, ReadingPeriod]]] = defaultdict(
         list
     )
-    for meter in meters:
-        period = _open_period(meter, periods)
-        if period is None:
-            continue
+    for item in await meters_due(list(login_of), today):
         kind = due_reminder(
-            period,
-            readings_of[meter.id],
-            sent[(meter.id, period.id)],
+            item.period,
+            item.readings,
+            item.reminders,
             today=today,
             days_before_close=settings.reminder_days_before_close,
         )
         if kind is not None:
-            by_customer[(meter.customer_id, kind)].append((meter, period))
+            by_customer[(item.meter.customer_id, kind)].append((item.meter, item.period))
     customer_of = {c.id: c for c in wanted}
     return [
         DueMail(customer_of[customer_id], login_of[customer_id], kind, due)
