@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -199,7 +200,8 @@ async def test_final_reading_reminder_when_the_window_opens(app, clock, mailbox,
 
 
 async def test_reading_reminders_command_dry_run_tells_how_many(app, settings):
-    today = dt.date.today()  # the command runs in a process of its own, on the real date
+    # the command runs in a process of its own, on the real date
+    today = dt.datetime.now(ZoneInfo(settings.utility_timezone)).date()
     customer = await consenting_customer()
     await make_login(customer)
     meter = await make_meter(customer, main=True)
@@ -223,7 +225,7 @@ async def test_the_app_sends_reminders_on_the_purge_schedule(settings, mailbox):
     settings.purge_interval_seconds = 3600
     application = create_app(settings)
     async with application.router.lifespan_context(application):
-        today = dt.date.today()
+        today = dt.datetime.now(ZoneInfo(settings.utility_timezone)).date()
         customer = await consenting_customer()
         await make_login(customer, email="scheduled@example.org")
         meter = await make_meter(customer, main=True)
