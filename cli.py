@@ -106,6 +106,33 @@ async def export_move_outs_command(args: argparse.Namespace) -> int:
     )
 
 
+@command("photo")
+async def photo_command(args: argparse.Namespace) -> int:
+    """Write the meter photo of a reading to a file, for staff checking a disputed reading;
+    audited. Exit 1 when the reading has no photo."""
+    from models import MeterPhoto
+    from security.audit import actor_for_staff, record_audit
+    from storage import open_storage
+
+    settings = get_settings()
+    async with db.database(settings.database_url):
+        photo = await MeterPhoto.get_or_none(reading_id=args.reading_id)
+        data = await open_storage(settings).get(photo.storage_key) if photo else None
+        if photo is None or data is None:
+            print(f"Reading {args.reading_id} has no photo.", file=sys.stderr)
+            return 1
+        await record_audit(
+            "meter_photo_exported",
+            actor=actor_for_staff(_staff(args)),
+            reading_id=args.reading_id,
+        )
+    await asyncio.to_thread(args.output.write_bytes, data)
+    print(
+        f"{photo.content_type}, {photo.width}×{photo.height}, {len(data)} bytes.", file=sys.stderr
+    )
+    return 0
+
+
 def _date_argument(text: str) -> dt.date:
     from dataio.csvformat import FieldError, parse_date
 
@@ -584,6 +611,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="Local date (TT.MM.JJJJ or JJJJ-MM-TT): readings submitted on or after it.",
     )
     p.add_argument("--output", "-o", type=Path, help="File to write (default: stdout).")
+
+    p = sub.add_parser("photo", help="Write the meter photo of a reading to a file (audited).")
+    p.add_argument("reading_id", type=int, help="`ablese_id` of the readings' export.")
+    p.add_argument("--output", "-o", type=Path, required=True, help="File to write.")
+    p.add_argument("--actor", help="Who asks (default: the operating-system user).")
 
     p = sub.add_parser(
         "export-move-outs",

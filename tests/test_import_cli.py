@@ -26,9 +26,9 @@ class Run:
     stderr: str
 
 
-async def kundenportal(database_url: str, *args: str) -> Run:
+async def kundenportal(database_url: str, *args: str, env: dict[str, str] | None = None) -> Run:
     """Run the command line in its own process against the test database."""
-    env = {**os.environ, "ENV": "test", "DATABASE_URL": database_url}
+    env = {**os.environ, "ENV": "test", "DATABASE_URL": database_url, **(env or {})}
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

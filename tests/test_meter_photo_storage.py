@@ -4,16 +4,19 @@ retention and with the profile, and objects without a row swept away."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 from decimal import Decimal
 
 import time_machine
 
-from models import MeterPhoto, MeterReading, ReadingSource
+from dataio.exporter import export_readings
+from models import AuditEvent, MeterPhoto, MeterReading, ReadingSource
 from ops.purge import purge_all
 from resolvers.photos import AREA, attach_photo, clean_photo, delete_photos_of_login
 from security.images import CleanImage
 from storage import new_key, open_storage
 from tests.customer_builders import make_customer, make_login, make_meter
+from tests.test_import_cli import kundenportal
 from tests.test_meter_photo_images import jpeg_with_gps
 
 
@@ -81,3 +84,30 @@ async def test_objects_without_a_row_are_swept_after_an_hour(app, settings):
     assert (soon["meter photos"], later["meter photos"]) == (0, 1)
     assert await storage.get(orphan) is None
     assert await storage.get(kept.storage_key) is not None
+
+
+async def test_staff_see_the_photo_in_the_export_and_fetch_it_audited(app, settings, tmp_path):
+    photo = await photographed_reading(settings)
+    out = io.StringIO(newline="")
+    await export_readings(out, dt.date(2000, 1, 1), "Europe/Berlin")
+    target = tmp_path / "foto.jpg"
+
+    run = await kundenportal(
+        settings.database_url,
+        "photo",
+        str(photo.reading_id),
+        "-o",
+        str(target),
+        "--actor",
+        "sachbearbeiter",
+        env={"STORAGE_DIR": str(settings.storage_dir)},
+    )
+    missing = await kundenportal(settings.database_url, "photo", "999999", "-o", str(target))
+
+    assert out.getvalue().splitlines()[1].endswith(f";{photo.reading_id};;ja")
+    assert run.code == 0, run.stderr
+    assert target.read_bytes() == await open_storage(settings).get(photo.storage_key)
+    assert await AuditEvent.filter(
+        action="meter_photo_exported", actor="staff:sachbearbeiter"
+    ).exists()
+    assert missing.code == 1 and "has no photo" in missing.stderr
