@@ -13,6 +13,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+import clock
 import db
 from settings import ROOT, ConfigurationError, get_settings
 
@@ -43,7 +44,7 @@ async def seed_demo_command(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     async with db.database(settings.database_url):
-        print(await seed_demo())
+        print(await seed_demo(clock.utility_today(settings.utility_timezone)))
     return 0
 
 
@@ -54,10 +55,17 @@ async def import_command(args: argparse.Namespace) -> int:
     from dataio.progress import Progress, wants_progress
 
     path: Path = args.file
-    async with db.database(get_settings().database_url):
+    settings = get_settings()
+    async with db.database(settings.database_url):
         try:
             progress = Progress(enabled=wants_progress(args.progress, path))
-            report = await import_file(args.kind, path, dry_run=args.dry_run, progress=progress)
+            report = await import_file(
+                args.kind,
+                path,
+                dry_run=args.dry_run,
+                progress=progress,
+                today=clock.utility_today(settings.utility_timezone),
+            )
         except OSError as error:
             print(f"{path}: {error.strerror or error}", file=sys.stderr)
             return 2
@@ -318,11 +326,10 @@ async def purge_command(args: argparse.Namespace) -> int:
 @command("reading-reminders")
 async def reading_reminders_command(args: argparse.Namespace) -> int:
     """Mail the reading reminders due today (the app also runs this on the purge schedule)."""
-    from ops.reminders import send_reading_reminders
-    from resolvers.customers import local_today
+    from resolvers.reminders import send_reading_reminders
 
     settings = get_settings()
-    today = local_today(settings)
+    today = clock.utility_today(settings.utility_timezone)
     async with db.database(settings.database_url):
         run = await send_reading_reminders(
             settings, today=today, dry_run=args.dry_run, batch_size=args.batch_size

@@ -1,7 +1,7 @@
 """Reading reminders: a mail when a reading period opens, one more before it closes.
 
 Who gets which reminder is a pure function (`due_reminder`); the job that
-mails them (`ops/reminders.py`) writes a `ReadingReminder` marker in the same
+mails them (`resolvers/reminders.py`) writes a `ReadingReminder` marker in the same
 transaction as the mail, and the marker is unique per meter, period and kind:
 a crash and a restart never mail twice.
 """

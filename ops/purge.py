@@ -2,7 +2,7 @@
 
 A periodic task in the app's lifespan runs every purge job; with several app
 processes each runs it, which is harmless: every job is an idempotent DELETE.
-The same schedule runs the reading reminders (`ops/reminders.py`), which are
+The same schedule runs the reading reminders (`resolvers/reminders.py`), which are
 safe to run in several processes too (a unique marker per meter and period).
 """
 
@@ -14,7 +14,16 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import clock
+from mailers import purge_mail_bodies
 from models import AuditEvent, ContactMessage, ContactStatus
+from resolvers.accounts.registration import (
+    purge_expired_registrations,
+    purge_expired_secrets,
+    purge_expired_sessions,
+)
+from resolvers.photos import purge_meter_photos
+from resolvers.reminders import run_reminders
 from settings import Settings
 
 log = logging.getLogger("kundenportal.purge")
@@ -23,26 +32,18 @@ PurgeJob = Callable[[Settings], Awaitable[int]]
 
 
 async def purge_old_audit_events(settings: Settings) -> int:
-    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.audit_retention_days)
+    cutoff = clock.now() - dt.timedelta(days=settings.audit_retention_days)
     return await AuditEvent.filter(at__lt=cutoff).delete()
 
 
 async def purge_closed_contact_messages(settings: Settings) -> int:
     """Contact messages hold a name, an address and free text: gone a while after closing."""
-    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.contact_retention_days)
+    cutoff = clock.now() - dt.timedelta(days=settings.contact_retention_days)
     return await ContactMessage.filter(status=ContactStatus.CLOSED, closed_at__lt=cutoff).delete()
 
 
 def purge_jobs() -> list[tuple[str, PurgeJob]]:
     """Every retention job of the service, by name."""
-    from mailers import purge_mail_bodies
-    from resolvers.accounts.registration import (
-        purge_expired_registrations,
-        purge_expired_secrets,
-        purge_expired_sessions,
-    )
-    from resolvers.photos import purge_meter_photos
-
     return [
         ("pending registrations", purge_expired_registrations),
         ("one-time secrets", purge_expired_secrets),
@@ -66,16 +67,13 @@ async def purge_all(settings: Settings) -> dict[str, int]:
 
 @contextlib.asynccontextmanager
 async def run_purges(settings: Settings) -> AsyncIterator[None]:
-    from ops.reminders import run_reminders
-    from resolvers.customers import local_today
-
     async def loop() -> None:
         while True:
             removed = await purge_all(settings)
             if any(removed.values()):
                 log.info("purged %s", ", ".join(f"{n} {k}" for k, n in removed.items() if n))
             if settings.reminders_in_app:
-                await run_reminders(settings, local_today(settings))
+                await run_reminders(settings, clock.utility_today(settings.utility_timezone))
             await asyncio.sleep(settings.purge_interval_seconds)
 
     task = asyncio.create_task(loop(), name="purge")

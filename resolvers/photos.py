@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 from typing import Any
 
+import clock
 from models import MeterPhoto, MeterReading
 from security.images import CleanImage, ImageProblem, sanitize_image
 from settings import Settings
@@ -47,7 +48,7 @@ async def attach_photo(
         size_bytes=len(image.data),
         sha256=image.sha256,
         uploaded_by_login_id=login_id,
-        created_at=dt.datetime.now(dt.UTC),
+        created_at=clock.now(),
         using_db=conn,
     )
 
@@ -70,7 +71,7 @@ async def delete_photos_of_login(storage: Storage, login_id: int) -> int:
 async def purge_meter_photos(settings: Settings) -> int:
     """The retention job: photos older than PHOTO_RETENTION_DAYS, and orphaned objects."""
     storage = open_storage(settings)
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     cutoff = now - dt.timedelta(days=settings.photo_retention_days)
     removed = await delete_photos(storage, await MeterPhoto.filter(created_at__lt=cutoff))
     keys = await storage.keys(AREA, older_than=now - ORPHAN_GRACE)

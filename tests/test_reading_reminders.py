@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-import ops.reminders
+import resolvers.reminders
 from models import (
     Customer,
     LoginState,
@@ -21,7 +21,7 @@ from models import (
     ReminderKind,
     ReminderOptOut,
 )
-from ops.reminders import send_reading_reminders
+from resolvers.reminders import send_reading_reminders
 from tests.customer_builders import (
     TODAY,
     make_customer,
@@ -145,7 +145,7 @@ async def test_a_crash_mid_run_loses_no_mail_and_the_rerun_mails_nobody_twice(
 ):
     for n in range(5):
         await household_with_open_period(f"crash{n}@example.org")
-    real_queue_mail = ops.reminders.queue_mail
+    real_queue_mail = resolvers.reminders.queue_mail
     calls = 0
 
     async def dies_on_the_fourth_mail(*args: Any, **kwargs: Any) -> Any:
@@ -155,11 +155,11 @@ async def test_a_crash_mid_run_loses_no_mail_and_the_rerun_mails_nobody_twice(
             raise RuntimeError("process killed")
         return await real_queue_mail(*args, **kwargs)
 
-    monkeypatch.setattr(ops.reminders, "queue_mail", dies_on_the_fourth_mail)
+    monkeypatch.setattr(resolvers.reminders, "queue_mail", dies_on_the_fourth_mail)
     with pytest.raises(RuntimeError):
         await send_reading_reminders(settings, today=TODAY, batch_size=2)
     assert await ReadingReminder.all().count() == 2  # the first batch only; the second rolled back
-    monkeypatch.setattr(ops.reminders, "queue_mail", real_queue_mail)
+    monkeypatch.setattr(resolvers.reminders, "queue_mail", real_queue_mail)
 
     rerun = await send_reading_reminders(settings, today=TODAY, batch_size=2)
 

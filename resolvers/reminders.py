@@ -24,6 +24,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+import clock
 from mailers import queue_mail
 from models import (
     Customer,
@@ -225,7 +226,7 @@ def _open_period(meter: Meter, periods: Sequence[ReadingPeriod]) -> ReadingPerio
 async def _send(mails: Sequence[DueMail], settings: Settings, today: dt.date) -> None:
     if not mails:
         return
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     base = settings.portal_url.rstrip("/")
     async with in_transaction() as conn:
         await ReadingReminder.bulk_create(
@@ -297,7 +298,7 @@ async def send_final_reading_reminders(
             claimed = (
                 await MoveOut.filter(id=move_out.id, window_reminder_sent_at=None)
                 .using_db(conn)
-                .update(window_reminder_sent_at=dt.datetime.now(dt.UTC))
+                .update(window_reminder_sent_at=clock.now())
             )
             if not claimed:
                 mailed -= 1
