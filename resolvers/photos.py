@@ -12,6 +12,8 @@ from typing import Any
 
 import clock
 from models import MeterPhoto, MeterReading
+from models.customer_codes import CustomerErrorCode
+from models.errors import Problem
 from security.images import CleanImage, ImageProblem, sanitize_image
 from settings import Settings
 from storage import Storage, new_key, open_storage
@@ -30,6 +32,25 @@ async def clean_photo(data: bytes, settings: Settings) -> CleanImage | ImageProb
         max_pixels=settings.photo_max_pixels,
         max_side=settings.photo_max_side,
     )
+
+
+async def checked_photo(
+    data: bytes | None, settings: Settings, path: tuple[str, ...]
+) -> tuple[CleanImage | None, Problem | None]:
+    """The photo sent with a reading, re-encoded, or the problem that refuses it (at `path`)."""
+    if data is None:
+        return None, None
+    result = await clean_photo(data, settings)
+    if isinstance(result, CleanImage):
+        return result, None
+    if result is ImageProblem.TOO_LARGE:
+        megabytes = f"{settings.photo_max_bytes / 1_000_000:g}"
+        return None, Problem(CustomerErrorCode.PHOTO_TOO_LARGE, path, {"maxMegabytes": megabytes})
+    if result is ImageProblem.TOO_MANY_PIXELS:
+        megapixels = f"{settings.photo_max_pixels / 1_000_000:g}"
+        params = {"maxMegapixels": megapixels}
+        return None, Problem(CustomerErrorCode.PHOTO_TOO_MANY_PIXELS, path, params)
+    return None, Problem(CustomerErrorCode.PHOTO_NOT_AN_IMAGE, path)
 
 
 async def attach_photo(

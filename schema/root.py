@@ -13,6 +13,7 @@ from schema.context import MarkMutations
 from schema.customers import CustomerMutation, CustomerQuery
 from schema.errors import graphql_enum
 from schema.meta import MetaQuery
+from schema.moving import MovingMutation
 from schema.privacy import PrivacyQuery
 
 # The codes of `errors[].extensions.code` are returned by no field: listed as types, they are
@@ -26,7 +27,7 @@ class Query(MetaQuery, AccountQuery, CustomerQuery, PrivacyQuery):
 
 
 @strawberry.type(description="Entry point for changing data.")
-class Mutation(AccountMutation, CustomerMutation):
+class Mutation(AccountMutation, CustomerMutation, MovingMutation):
     @strawberry.field(description="Always true; lets tools check that mutations are reachable.")
     def ping(self) -> bool:
         return True

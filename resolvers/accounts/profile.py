@@ -13,9 +13,11 @@ from resolvers.accounts.addresses import email_key
 from resolvers.accounts.mails import Sent
 from resolvers.auth import reauthenticate, require_login
 from resolvers.context import Context
+from resolvers.photos import delete_photos_of_login
 from security.audit import actor_for_login, actor_for_staff, record_audit
 from security.sessions import clear_session_cookie
 from settings import Settings
+from storage import open_storage
 
 
 async def delete_login(
@@ -51,6 +53,7 @@ async def delete_login(
         )
         await Login.filter(id=login.id).delete()
         await forget_traces(login)
+    await delete_photos_of_login(open_storage(settings), login.id)
     return mask_address(login.email)
 
 
