@@ -82,20 +82,69 @@ def _reported(path: Path, report: Any) -> int:
     return 0 if report.ok else 1
 
 
-@command("export-readings")
-async def export_readings_command(args: argparse.Namespace) -> int:
-    from dataio.exporter import export_readings, write_atomically
+async def _export(
+    args: argparse.Namespace,
+    export: Callable[[io.StringIO, dt.date, str], Coroutine[Any, Any, int]],
+    summary: str,
+) -> int:
+    """Write an export for billing to `--output` (atomically) or stdout; the count to stderr."""
+    from dataio.exporter import write_atomically
 
     settings = get_settings()
     text = io.StringIO(newline="")
     async with db.database(settings.database_url):
-        count = await export_readings(text, args.since, settings.utility_timezone)
+        count = await export(text, args.since, settings.utility_timezone)
     if args.output is None:
         sys.stdout.buffer.write(text.getvalue().encode())
         sys.stdout.buffer.flush()
     else:
         await asyncio.to_thread(write_atomically, args.output, text.getvalue())
-    print(f"{count} customer reading(s) submitted since {args.since:%d.%m.%Y}.", file=sys.stderr)
+    print(summary.format(count=count, since=f"{args.since:%d.%m.%Y}"), file=sys.stderr)
+    return 0
+
+
+@command("export-readings")
+async def export_readings_command(args: argparse.Namespace) -> int:
+    from dataio.exporter import export_readings
+
+    return await _export(
+        args, export_readings, "{count} customer reading(s) submitted since {since}."
+    )
+
+
+@command("export-move-outs")
+async def export_move_outs_command(args: argparse.Namespace) -> int:
+    from dataio.moveouts import export_move_outs
+
+    return await _export(
+        args, export_move_outs, "{count} move-out(s) reported or completed since {since}."
+    )
+
+
+@command("photo")
+async def photo_command(args: argparse.Namespace) -> int:
+    """Write the meter photo of a reading to a file, for staff checking a disputed reading;
+    audited. Exit 1 when the reading has no photo."""
+    from models import MeterPhoto
+    from security.audit import actor_for_staff, record_audit
+    from storage import open_storage
+
+    settings = get_settings()
+    async with db.database(settings.database_url):
+        photo = await MeterPhoto.get_or_none(reading_id=args.reading_id)
+        data = await open_storage(settings).get(photo.storage_key) if photo else None
+        if photo is None or data is None:
+            print(f"Reading {args.reading_id} has no photo.", file=sys.stderr)
+            return 1
+        await record_audit(
+            "meter_photo_exported",
+            actor=actor_for_staff(_staff(args)),
+            reading_id=args.reading_id,
+        )
+    await asyncio.to_thread(args.output.write_bytes, data)
+    print(
+        f"{photo.content_type}, {photo.width}×{photo.height}, {len(data)} bytes.", file=sys.stderr
+    )
     return 0
 
 
@@ -278,6 +327,27 @@ async def purge_command(args: argparse.Namespace) -> int:
     async with db.database(settings.database_url):
         for name, removed in (await purge_all(settings)).items():
             print(f"{name}: {removed} removed")
+    return 0
+
+
+@command("reading-reminders")
+async def reading_reminders_command(args: argparse.Namespace) -> int:
+    """Mail the reading reminders due today (the app also runs this on the purge schedule)."""
+    from resolvers.reminders import send_reading_reminders
+
+    settings = get_settings()
+    today = clock.utility_today(settings.utility_timezone)
+    async with db.database(settings.database_url):
+        run = await send_reading_reminders(
+            settings, today=today, dry_run=args.dry_run, batch_size=args.batch_size
+        )
+    verb = "would be queued" if args.dry_run else "queued"
+    kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(run.by_kind.items())) or "none"
+    print(
+        f"{run.mails} reminder mails {verb} ({kinds}) for {run.meters} meters; "
+        f"{run.final_reading_mails} final-reading mails {verb}; "
+        f"{run.customers} consenting customers checked in {run.batches} batches."
+    )
     return 0
 
 
@@ -590,6 +660,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--action", help="Only this action, e.g. login_failed.")
     p.add_argument("--limit", type=int, default=100)
     sub.add_parser("purge", help="Run every retention job once.")
+    p = sub.add_parser(
+        "reading-reminders",
+        help="Mail the reading reminders due today (safe to repeat: never twice).",
+    )
+    p.add_argument("--dry-run", action="store_true", help="Only count the mails that are due.")
+    p.add_argument(
+        "--batch-size", type=int, help="Customers per transaction (REMINDER_BATCH_SIZE)."
+    )
     sub.add_parser("seed-demo", help="Load a few demo customers and print how to register.")
 
     p = sub.add_parser("partner", help="Partner apps: API keys and their trusted documents.")
@@ -695,6 +773,23 @@ def build_parser() -> argparse.ArgumentParser:
         "reencrypt-bank-data", help="Encrypt every stored IBAN with the first BANK_DATA_KEYS key."
     )
     sub.add_parser("new-bank-data-key", help="Print a new key for BANK_DATA_KEYS.")
+
+    p = sub.add_parser("photo", help="Write the meter photo of a reading to a file (audited).")
+    p.add_argument("reading_id", type=int, help="`ablese_id` of the readings' export.")
+    p.add_argument("--output", "-o", type=Path, required=True, help="File to write.")
+    p.add_argument("--actor", help="Who asks (default: the operating-system user).")
+
+    p = sub.add_parser(
+        "export-move-outs",
+        help="Export move-outs with forwarding address and final readings as CSV for billing.",
+    )
+    p.add_argument(
+        "--since",
+        required=True,
+        type=_date_argument,
+        help="Local date: move-outs reported, or given a final reading, on or after it.",
+    )
+    p.add_argument("--output", "-o", type=Path, help="File to write (default: stdout).")
     return parser
 
 

@@ -21,6 +21,7 @@ from models import (
     Meter,
     MeterKind,
     MeterReading,
+    MoveOut,
     PaymentMethod,
     ReadingPeriod,
     ReadingSource,
@@ -180,7 +181,52 @@ async def seed_demo(today: dt.date) -> str:
             ends_on=today + dt.timedelta(days=20),
             key_date=today + dt.timedelta(days=20),
         )
+        await _seed_moving(today)
     return "Demo data loaded.\n" + _instructions()
+
+
+async def _seed_moving(today: dt.date) -> None:
+    """100005 can report a move-out (its manual meter takes a final reading); 100006
+    moved out and got its final invoice: readable, but read-only."""
+    for number, name, street in (
+        ("100005", "Paul Packer", "Umzugsweg 5"),
+        ("100006", "Greta Gegangen", "Altbau 6"),
+    ):
+        customer = await Customer.create(
+            number=number, name=name, street=street, postal_code="12345", city="Musterstadt"
+        )
+        await Invoice.create(
+            customer=customer,
+            number=f"R-{today.year - 1}-{number}",
+            date=dt.date(today.year - 1, 1, 20),
+            kind=InvoiceKind.ANNUAL,
+            amount_cents=31200,
+        )
+        meter = await Meter.create(
+            customer=customer,
+            number=f"Z-{number}",
+            is_main=True,
+            kind=MeterKind.MANUAL,
+            installed_on=dt.date(2016, 4, 1),
+        )
+        await MeterReading.create(
+            meter=meter,
+            value=Decimal("532.000"),
+            source=ReadingSource.STAFF,
+            read_on=dt.date(today.year - 1, 12, 15),
+        )
+    gone = await Customer.get(number="100006")
+    await MoveOut.create(
+        customer=gone,
+        move_out_on=today - dt.timedelta(days=40),
+        forwarding_name="Greta Gegangen",
+        forwarding_street="Neubau 9",
+        forwarding_postal_code="54321",
+        forwarding_city="Anderswo",
+        reported_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=50),
+        final_invoice_number=f"S-{today.year}-100006",
+        final_invoiced_on=today - dt.timedelta(days=10),
+    )
 
 
 def _instructions() -> str:
@@ -191,6 +237,9 @@ Register at http://127.0.0.1:8000/graphql with one of:
   customer 100002  latest invoice R-2024-100002  or main meter Z-100002  (reading period closed)
   customer 100004  latest invoice R-2024-100004  or main meter F-100004  (radio main meter)
   customer 100003  has no annual bill yet: registration is refused (R2)
+  customer 100005  main meter Z-100005  (report a move-out, then its final reading)
+  customer 100006  main meter Z-100006  (moved out, final invoice sent: read-only)
+Give online consent as 100001, then `kundenportal reading-reminders` mails the reading reminder.
 Password: {DEMO_PASSWORD_HINT}
 The PIN arrives as a mail file in var/mail/ and is logged on the console in dev.
 """

@@ -239,6 +239,70 @@ class Settings(BaseSettings):
         "/rechnungen", description="Front-end page listing invoices (online-invoice mail)."
     )
 
+    # Moving out (see README "Moving out").
+    move_out_max_past_days: int = Field(
+        28, ge=0, description="A move-out may be reported up to this many days after the date."
+    )
+    move_out_max_ahead_days: int = Field(
+        183, ge=0, description="A move-out may be reported up to this many days ahead (6 months)."
+    )
+    final_reading_window_days: int = Field(
+        14,
+        ge=0,
+        description="Final readings are taken from this many days before to this many days "
+        "after the move-out date, reading period or not.",
+    )
+    move_in_department_address: str = Field(
+        "kundenservice@wasser.example",
+        description="Where move-in requests go (moving in is a new contract, not self-service).",
+    )
+    move_out_page_path: str = Field(
+        "/umzug", description="Page of the front end where final readings are entered."
+    )
+
+    # Reading reminders (see README "Reading reminders").
+    reminder_days_before_close: int = Field(
+        7, ge=0, description="The second reminder goes out this many days before a period ends."
+    )
+    reminder_batch_size: int = Field(
+        500, ge=1, description="Customers per transaction of the reminder job (markers + mails)."
+    )
+    reminders_in_app: bool = Field(
+        True, description="Run the reminder job on the purge schedule inside the app."
+    )
+    reading_page_path: str = Field(
+        "/zaehlerstand", description="Page of the front end where readings are submitted."
+    )
+    reminder_settings_path: str = Field(
+        "/einstellungen", description="Page of the front end where reminders are switched off."
+    )
+
+    # Meter photos and document storage.
+    storage_dir: Path = Field(
+        ROOT / "var" / "storage",
+        description="Root of the file document storage (meter photos); never served directly.",
+    )
+    photo_max_bytes: int = Field(
+        10_000_000, ge=1, description="Largest photo file accepted, in bytes (10 MB)."
+    )
+    photo_max_pixels: int = Field(
+        40_000_000,
+        ge=1,
+        description="Most pixels (width × height) a photo may declare: bounds the memory a "
+        "decoded image takes (decompression bombs) before it is decoded.",
+    )
+    photo_max_side: int = Field(
+        2560, ge=64, description="Photos are scaled down to this many pixels on the longer side."
+    )
+    photo_retention_days: int = Field(
+        3 * 365, ge=1, description="Meter photos are deleted this many days after upload."
+    )
+    upload_max_body_bytes: int = Field(
+        10_500_000,
+        description="Largest multipart request body (a photo plus the operation); other "
+        "requests keep MAX_BODY_BYTES.",
+    )
+
     # API.
     graphiql: bool | None = Field(None, description="Default: on in dev, off in prod.")
     graphiql_assets_dir: Path = Field(

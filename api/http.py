@@ -10,7 +10,8 @@
   document", not as a failure.
 - A request that is not well-formed (bad JSON, wrong parameter types, a
   batch, no document) is 400 in both; another HTTP method 405; a mutation by
-  GET 405; a body that is not JSON 415; a body over `max_body_bytes` 413. Their
+  GET 405; a body that is not JSON (or a multipart upload, `api/uploads.py`) 415;
+  a body over `max_body_bytes` (`upload_max_body_bytes` for uploads) 413. Their
   bodies are GraphQL errors with `extensions.code` too.
 - GET serves queries, including hash-only persisted queries, so that they
   can be cached on the way.
@@ -39,6 +40,7 @@ from api import graphiql
 from api.errors import is_unexpected, mask
 from api.persisted import DOCUMENT_ID, PersistedQueries
 from api.served import served_schema
+from api.uploads import MULTIPART, body_limit, has_csrf_proof, is_multipart, parse_multipart
 from db import is_outage
 from i18n import negotiate_locale
 from models.request_codes import ApiErrorCode, RequestErrorCode
@@ -66,7 +68,11 @@ class RequestError(Exception):
     """The request is refused before GraphQL sees it; answered as a GraphQL error."""
 
     def __init__(
-        self, status: int, code: ApiErrorCode, headers: dict[str, str] | None = None, **params: Any
+        self,
+        status: int,
+        code: ApiErrorCode | RequestErrorCode,
+        headers: dict[str, str] | None = None,
+        **params: Any,
     ) -> None:
         super().__init__(code.name)
         self.status = status
@@ -118,7 +124,7 @@ class GraphQLView(GraphQL):
             served_schema(settings, self.queries, **schema_args),
             graphql_ide=None,  # served by `graphiql.page_response`, without a CDN
             allow_queries_via_get=True,
-            multipart_uploads_enabled=False,
+            multipart_uploads_enabled=True,  # parsed by `parse_http_body` (api/uploads.py)
         )
 
     async def close(self) -> None:
@@ -147,7 +153,8 @@ class GraphQLView(GraphQL):
     # ------------------------------------------------------------- requests
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, self._limited(receive))
+        limit = body_limit(scope, self.settings)
+        request = Request(scope, self._limited(receive, limit))
         media_type = negotiate_media_type(request.headers.get("accept"))
         request.state.media_type = media_type or JSON
         try:
@@ -164,8 +171,12 @@ class GraphQLView(GraphQL):
                 raise RequestError(406, ApiErrorCode.NOT_ACCEPTABLE)
             else:
                 declared = request.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > self.settings.max_body_bytes:
-                    raise self._too_large()
+                if declared.isdigit() and int(declared) > limit:
+                    raise self._too_large(limit)
+                if is_multipart(request.headers.get("content-type")) and not has_csrf_proof(
+                    request.headers
+                ):
+                    raise RequestError(403, RequestErrorCode.CSRF_TOKEN_INVALID)
                 response = await self.run(request)
         except RequestError as error:
             response = self._error_response(request, error)
@@ -178,14 +189,11 @@ class GraphQLView(GraphQL):
             return  # the client left while sending its request: no one to answer
         await response(scope, receive, send)
 
-    def _too_large(self) -> RequestError:
-        return RequestError(
-            413, ApiErrorCode.REQUEST_TOO_LARGE, maxBytes=self.settings.max_body_bytes
-        )
+    def _too_large(self, limit: int) -> RequestError:
+        return RequestError(413, ApiErrorCode.REQUEST_TOO_LARGE, maxBytes=limit)
 
-    def _limited(self, receive: Receive) -> Receive:
-        """`receive`, refusing bodies larger than the limit whatever Content-Length claimed."""
-        limit = self.settings.max_body_bytes
+    def _limited(self, receive: Receive, limit: int) -> Receive:
+        """`receive`, refusing bodies larger than `limit` whatever Content-Length claimed."""
         received = 0
 
         async def receive_limited() -> Message:
@@ -194,7 +202,7 @@ class GraphQLView(GraphQL):
             if message_["type"] == "http.request":
                 received += len(message_.get("body", b""))
                 if received > limit:
-                    raise self._too_large()
+                    raise self._too_large(limit)
             return message_
 
         return receive_limited
@@ -238,12 +246,15 @@ class GraphQLView(GraphQL):
                     data[name] = self.parse_json(data[name])
         else:
             media, params = parse_content_type(request.content_type or "")
-            if media != JSON or params.get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
+            if media == MULTIPART:
+                data = await parse_multipart(request)
+            elif media != JSON or params.get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
                 raise RequestError(415, ApiErrorCode.UNSUPPORTED_MEDIA_TYPE)
-            body = await request.get_body()
-            if not body.strip():
-                raise HTTPException(400, "the body is empty")
-            data = self.parse_json(body)
+            else:
+                body = await request.get_body()
+                if not body.strip():
+                    raise HTTPException(400, "the body is empty")
+                data = self.parse_json(body)
         if isinstance(data, list):
             raise HTTPException(400, "batching is not supported: send one operation per request")
         if not isinstance(data, dict):

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from dataio.csvformat import format_date, format_datetime, format_decimal, table_writer
-from models import MeterReading, ReadingSource
+from models import MeterPhoto, MeterReading, ReadingSource
 
 COLUMNS = (
     "kundennummer",
@@ -30,6 +30,7 @@ COLUMNS = (
     "erfasst_am",
     "ablese_id",
     "ersetzt_ablese_id",
+    "foto",
 )
 PAGE = 5_000
 
@@ -43,6 +44,7 @@ class ExportedReading:
     value: Decimal
     submitted_at: dt.datetime
     replaces_id: int | None
+    has_photo: bool = False
 
 
 def start_of_day(day: dt.date, timezone: str) -> dt.datetime:
@@ -81,6 +83,9 @@ async def customer_readings_since(since: dt.datetime) -> AsyncIterator[ExportedR
         ids = [row["id"] for row in page]
         replaced = await MeterReading.filter(replaced_by_id__in=ids).values("id", "replaced_by_id")
         replaces = {row["replaced_by_id"]: row["id"] for row in replaced}
+        photographed = set(
+            await MeterPhoto.filter(reading_id__in=ids).values_list("reading_id", flat=True)
+        )
         for row in page:
             yield ExportedReading(
                 reading_id=row["id"],
@@ -90,6 +95,7 @@ async def customer_readings_since(since: dt.datetime) -> AsyncIterator[ExportedR
                 value=Decimal(row["value"]),
                 submitted_at=row["created_at"],
                 replaces_id=replaces.get(row["id"]),
+                has_photo=row["id"] in photographed,
             )
         after = ids[-1]
 
@@ -105,6 +111,7 @@ def csv_row(reading: ExportedReading, timezone: str) -> list[str]:
         format_datetime(local),
         str(reading.reading_id),
         "" if reading.replaces_id is None else str(reading.replaces_id),
+        "ja" if reading.has_photo else "",
     ]
 
 

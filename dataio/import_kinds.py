@@ -1,4 +1,4 @@
-"""The five kinds of file the billing system delivers: columns, rules, references, writes.
+"""The kinds of file the billing system delivers: columns, rules, references, writes.
 
 Each kind reads one row into a record (collecting every problem of the row), names
 the row's natural key, checks what the rows refer to in the database, and writes
@@ -692,7 +692,106 @@ class RadioReadings(Kind):
         )
 
 
+@dataclass(slots=True)
+class FinalInvoiceRow:
+    line: int
+    customer_number: str
+    invoice_number: str
+    invoiced_on: dt.date | None
+    customer_id: int = 0
+
+
+class FinalInvoices(Kind):
+    """The billing system's answer to a move-out: the final invoice (Schlussrechnung).
+
+    It closes the move-out; from then on the customer number is read-only in the
+    portal. Only customers with a reported move-out may appear.
+    """
+
+    name = "final-invoices"
+    required = ("kundennummer", "rechnungsnummer", "rechnungsdatum")
+
+    def parse(self, f: Fields, line: int) -> FinalInvoiceRow:
+        return FinalInvoiceRow(
+            line,
+            customer_number=f.key("kundennummer", max_length=20),
+            invoice_number=f.key("rechnungsnummer", max_length=30),
+            invoiced_on=f.parsed("rechnungsdatum", parse_date),
+        )
+
+    def key(self, record: FinalInvoiceRow) -> str:
+        return record.customer_number
+
+    def describe(self, key: str) -> str:
+        return f"customer number {key}"
+
+    async def check(
+        self, records: list[FinalInvoiceRow], bulk: Bulk, today: dt.date
+    ) -> list[Problem]:
+        ids = await customer_ids(bulk, (r.customer_number for r in records))
+        problems = unknown_customers(records, ids)
+        moving = await bulk.select_in(
+            'SELECT "customer_id" FROM "move_out" WHERE "customer_id" {keys}',
+            [r.customer_id for r in records if r.customer_id],
+        )
+        reported = {row["customer_id"] for row in moving}
+        for record in records:
+            assert record.invoiced_on is not None
+            if record.customer_id and record.customer_id not in reported:
+                problems.append(
+                    Problem(
+                        record.line,
+                        f"customer number {record.customer_number} has reported no move-out",
+                    )
+                )
+            elif record.invoiced_on > today:
+                problems.append(
+                    Problem(
+                        record.line,
+                        f"rechnungsdatum {record.invoiced_on:%d.%m.%Y} is in the future",
+                    )
+                )
+        return problems
+
+    async def existing(self, records: list[FinalInvoiceRow], bulk: Bulk) -> int:
+        return len(records)  # every row closes a move-out that exists (see check)
+
+    async def write(
+        self,
+        records: list[FinalInvoiceRow],
+        bulk: Bulk,
+        columns: set[str],
+        advance: Callable[[int], None],
+    ) -> int:
+        from models import MoveOut
+
+        current = {
+            m.customer_id: (m.final_invoice_number, m.final_invoiced_on)
+            for m in await MoveOut.filter(
+                customer_id__in=[r.customer_id for r in records]
+            ).using_db(bulk.connection)
+        }
+        changed = 0
+        for record in records:
+            final = (record.invoice_number, record.invoiced_on)
+            if current.get(record.customer_id) != final:
+                changed += (
+                    await MoveOut.filter(customer_id=record.customer_id)
+                    .using_db(bulk.connection)
+                    .update(final_invoice_number=final[0], final_invoiced_on=final[1])
+                )
+            advance(1)
+        return changed
+
+
 KINDS: dict[str, Kind] = {
     kind.name: kind
-    for kind in (Customers(), Invoices(), Meters(), ReadingPeriods(), RadioReadings())
+    for kind in (
+        Customers(),
+        Invoices(),
+        Meters(),
+        ReadingPeriods(),
+        RadioReadings(),
+        FinalInvoices(),
+    )
 }

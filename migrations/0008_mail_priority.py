@@ -10,7 +10,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0006_money")]
+    dependencies = [("models", "0007_moving")]
 
     initial = False
 

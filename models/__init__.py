@@ -35,6 +35,9 @@ from models.money import (
     RequestStatus,
     Rhythm,
 )
+from models.moving import FinalReading, MoveOut
+from models.photos import MeterPhoto
+from models.reminders import ReadingReminder, ReminderKind, ReminderOptOut
 
 __all__ = [
     "AuditEvent",
@@ -47,6 +50,7 @@ __all__ = [
     "ContactMessage",
     "ContactStatus",
     "Customer",
+    "FinalReading",
     "Invoice",
     "InvoiceDocument",
     "InvoiceKind",
@@ -57,14 +61,19 @@ __all__ = [
     "MailStatus",
     "Meter",
     "MeterKind",
+    "MeterPhoto",
     "MeterReading",
+    "MoveOut",
     "OneTimeSecret",
     "OutboxMail",
     "Partner",
     "PartnerOperation",
     "PaymentMethod",
     "ReadingPeriod",
+    "ReadingReminder",
     "ReadingSource",
+    "ReminderKind",
+    "ReminderOptOut",
     "RequestStatus",
     "Rhythm",
     "SecretPurpose",

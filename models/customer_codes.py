@@ -138,6 +138,49 @@ class CustomerErrorCode(ErrorCode):
         "Dieser Schlüssel wurde bereits für einen anderen Zählerstand verwendet.",
         "This key was already used for a different reading.",
     )
+    DATE_OUT_OF_RANGE = Declared(
+        "The date lies outside what may be reported: from `earliest` to `latest`.",
+        "Bitte wählen Sie ein Datum zwischen dem {earliest} und dem {latest}.",
+        "Please choose a date between {earliest} and {latest}.",
+    )
+    MOVE_OUT_ALREADY_REPORTED = Declared(
+        "A move-out has already been reported for this customer number; it is reported once.",
+        "Für diese Kundennummer wurde bereits ein Auszug gemeldet.",
+        "A move-out has already been reported for this customer number.",
+    )
+    NO_MOVE_OUT = Declared(
+        "No move-out has been reported for this customer number: report it first.",
+        "Für diese Kundennummer ist kein Auszug gemeldet. Bitte melden Sie zuerst den Auszug.",
+        "No move-out has been reported for this customer number. Please report it first.",
+    )
+    OUTSIDE_FINAL_READING_WINDOW = Declared(
+        "Final readings are taken from `startsOn` to `endsOn` around the move-out date.",
+        "Der Schlusszählerstand kann vom {startsOn} bis zum {endsOn} eingegeben werden.",
+        "The final reading can be entered from {startsOn} to {endsOn}.",
+    )
+    CUSTOMER_CLOSED = Declared(
+        "The final invoice `finalInvoiceNumber` for this customer number has been sent after "
+        "the move-out: it can be viewed but takes no readings or changes.",
+        "Nach Ihrem Auszug wurde die Schlussrechnung {finalInvoiceNumber} erstellt. Diese "
+        "Kundennummer kann nur noch eingesehen, aber nicht mehr geändert werden.",
+        "After your move-out the final invoice {finalInvoiceNumber} was issued. This customer "
+        "number can still be viewed but no longer changed.",
+    )
+    PHOTO_TOO_LARGE = Declared(
+        "The photo file is larger than the limit (`maxMegabytes` MB).",
+        "Das Foto ist zu groß (höchstens {maxMegabytes} MB).",
+        "The photo is too large (at most {maxMegabytes} MB).",
+    )
+    PHOTO_TOO_MANY_PIXELS = Declared(
+        "The photo has more pixels than the limit (`maxMegapixels` megapixels).",
+        "Das Foto hat zu viele Bildpunkte (höchstens {maxMegapixels} Megapixel).",
+        "The photo has too many pixels (at most {maxMegapixels} megapixels).",
+    )
+    PHOTO_NOT_AN_IMAGE = Declared(
+        "The file is not a JPEG, PNG or WebP image (judged by its content, not its name).",
+        "Die Datei ist kein Foto im Format JPEG, PNG oder WebP.",
+        "The file is not a JPEG, PNG or WebP photo.",
+    )
 
 
 # Messages for the variants that a single template cannot express.

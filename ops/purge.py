@@ -2,6 +2,8 @@
 
 A periodic task in the app's lifespan runs every purge job; with several app
 processes each runs it, which is harmless: every job is an idempotent DELETE.
+The same schedule runs the reading reminders (`resolvers/reminders.py`), which are
+safe to run in several processes too (a unique marker per meter and period).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from resolvers.accounts.registration import (
     purge_expired_secrets,
     purge_expired_sessions,
 )
+from resolvers.photos import purge_meter_photos
+from resolvers.reminders import run_reminders
 from settings import Settings
 
 log = logging.getLogger("kundenportal.purge")
@@ -47,6 +51,7 @@ def purge_jobs() -> list[tuple[str, PurgeJob]]:
         ("audit events", purge_old_audit_events),
         ("contact messages", purge_closed_contact_messages),
         ("mail bodies", purge_mail_bodies),
+        ("meter photos", purge_meter_photos),
     ]
 
 
@@ -67,6 +72,8 @@ async def run_purges(settings: Settings) -> AsyncIterator[None]:
             removed = await purge_all(settings)
             if any(removed.values()):
                 log.info("purged %s", ", ".join(f"{n} {k}" for k, n in removed.items() if n))
+            if settings.reminders_in_app:
+                await run_reminders(settings, clock.utility_today(settings.utility_timezone))
             await asyncio.sleep(settings.purge_interval_seconds)
 
     task = asyncio.create_task(loop(), name="purge")

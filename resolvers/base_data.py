@@ -23,7 +23,7 @@ from resolvers.auth import (
     require_login,
 )
 from resolvers.context import Context, audit
-from resolvers.customer_context import require_active_customer
+from resolvers.customer_context import closed_problem, require_active_customer
 from resolvers.customer_mail import confirm_by_mail
 from settings import Settings
 
@@ -112,6 +112,8 @@ async def request_base_data_change(
     would change and changes nothing. Only the newest request can be confirmed."""
     login = require_login(ctx)
     customer = await require_active_customer(ctx)
+    if closed := await closed_problem(customer):
+        return Outcome(problems=[closed])
     cleaned, problems = clean_base_data(values)
     if problems:
         return Outcome(problems=problems)
@@ -151,6 +153,8 @@ async def confirm_base_data_change(
     login = require_login(ctx)
     settings = ctx.settings
     customer = await require_active_customer(ctx)
+    if closed := await closed_problem(customer):
+        return Outcome(problems=[closed])
     change = None
     if change_pk is not None:
         change = await BaseDataChange.filter(
@@ -206,6 +210,8 @@ async def set_online_customer(
     login = require_login(ctx)
     settings = ctx.settings
     customer = await require_active_customer(ctx)
+    if closed := await closed_problem(customer):
+        return Outcome(problems=[closed])
     if customer.online_consent == consent:
         return Outcome(problems=[Problem(C.NOTHING_CHANGED, ("consent",))])
     if not await reauthenticate(ctx, password):

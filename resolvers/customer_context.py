@@ -9,6 +9,7 @@ from models import (
     Customer,
     Invoice,
     Meter,
+    MoveOut,
     Session,
 )
 from models.customer_codes import CustomerErrorCode as C
@@ -50,6 +51,15 @@ async def customer_in_context(ctx: Context, number: str | None) -> Customer | No
         if customer.number == wanted:
             return customer
     raise PublicError(C.NOT_FOUND, ctx.locale)
+
+
+async def closed_problem(customer: Customer) -> Problem | None:
+    """After the final invoice of a move-out the customer number stays readable but takes
+    no readings or changes; the problem says why (which final invoice)."""
+    move_out = await MoveOut.get_or_none(customer_id=customer.id)
+    if move_out is None or not move_out.is_closed:
+        return None
+    return Problem(C.CUSTOMER_CLOSED, None, {"finalInvoiceNumber": move_out.final_invoice_number})
 
 
 async def require_active_customer(ctx: Context) -> Customer:

@@ -16,8 +16,11 @@ from models import (
     Login,
     LoginCustomer,
     Meter,
+    MeterPhoto,
     MeterReading,
+    MoveOut,
     ReadingPeriod,
+    ReminderOptOut,
     Session,
 )
 from resolvers.money import money_data_export
@@ -37,6 +40,31 @@ def _row(model: Any, fields: list[str]) -> dict[str, Any]:
     return {name: _plain(getattr(model, name)) for name in fields}
 
 
+def _photo(photo: MeterPhoto | None) -> dict[str, Any] | None:
+    """A meter photo, listed: what it is and its checksum (the image stays in the storage)."""
+    if photo is None:
+        return None
+    fields = ["content_type", "width", "height", "size_bytes", "sha256", "created_at"]
+    return _row(photo, fields)
+
+
+def _move_out(move_out: MoveOut | None) -> dict[str, Any] | None:
+    if move_out is None:
+        return None
+    fields = [
+        "move_out_on",
+        "forwarding_name",
+        "forwarding_street",
+        "forwarding_postal_code",
+        "forwarding_city",
+        "forwarding_country",
+        "reported_at",
+        "final_invoice_number",
+        "final_invoiced_on",
+    ]
+    return _row(move_out, fields)
+
+
 async def export_login_data(login: Login) -> dict[str, Any]:
     """Everything stored about `login` and the customers it holds; no secret or hash."""
     links = await LoginCustomer.filter(login_id=login.id).order_by("id")
@@ -47,6 +75,15 @@ async def export_login_data(login: Login) -> dict[str, Any]:
     invoices = await Invoice.filter(customer_id__in=customer_ids).order_by("-date")
     readings = await MeterReading.filter(meter_id__in=meter_ids).order_by("read_on", "id")
     periods = await ReadingPeriod.filter(meter_id__in=meter_ids).order_by("starts_on")
+    photos = {
+        p.reading_id: p for p in await MeterPhoto.filter(reading_id__in=[r.id for r in readings])
+    }
+    move_outs = {m.customer_id: m for m in await MoveOut.filter(customer_id__in=customer_ids)}
+    opted_out = set(
+        await ReminderOptOut.filter(customer_id__in=customer_ids).values_list(
+            "customer_id", flat=True
+        )
+    )
     sessions = await Session.filter(login_id=login.id).order_by("created_at")
     changes = await BaseDataChange.filter(login_id=login.id).order_by("created_at")
     messages = await ContactMessage.filter(email__iexact=login.email).order_by("created_at")
@@ -88,6 +125,8 @@ async def export_login_data(login: Login) -> dict[str, Any]:
                         "online_consent_version",
                     ],
                 ),
+                "readingReminders": c.id not in opted_out,
+                "moveOut": _move_out(move_outs.get(c.id)),
                 "invoices": [
                     _row(i, ["number", "date", "kind", "amount_cents"])
                     for i in invoices
@@ -108,6 +147,7 @@ async def export_login_data(login: Login) -> dict[str, Any]:
                                 **_row(r, ["value", "read_on", "source", "created_at"]),
                                 "submittedByYou": r.submitted_by_id == login.id,
                                 "corrected": r.replaced_by_id is not None,
+                                "photo": _photo(photos.get(r.id)),
                             }
                             for r in readings
                             if r.meter_id == m.id

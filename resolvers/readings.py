@@ -20,15 +20,27 @@ from tortoise.transactions import in_transaction
 
 import clock
 from mailers import mask_address
-from models import Customer, Login, Meter, MeterReading, ReadingPeriod, ReadingSource
+from models import (
+    Customer,
+    FinalReading,
+    Login,
+    Meter,
+    MeterReading,
+    MoveOut,
+    ReadingPeriod,
+    ReadingSource,
+)
 from models.customer_codes import CustomerErrorCode as C
 from models.customers import ReadingWindow, WindowState
 from models.errors import Outcome, Problem
 from resolvers.auth import require_login
 from resolvers.context import Context
-from resolvers.customer_context import find_meter, require_active_customer
+from resolvers.customer_context import closed_problem, find_meter, require_active_customer
 from resolvers.customer_mail import confirm_by_mail
 from resolvers.loaders import forget, period_key, periods_by_meter, readings_by_meter
+from resolvers.photos import attach_photo, checked_photo
+from security.images import CleanImage
+from storage import open_storage
 
 MAX_VALUE = Decimal("999999999.999")
 MAX_IDEMPOTENCY_KEY = 100
@@ -150,8 +162,10 @@ async def submit_reading(
     value: Decimal,
     confirm_unusual: bool,
     idempotency_key: str | None,
+    photo: bytes | None = None,
 ) -> Outcome[Submitted]:
-    """Take a reading of a meter of the active customer, and mail it back."""
+    """Take a reading of a meter of the active customer (with a photo of the meter if
+    given), and mail it back."""
     login = require_login(ctx)
     customer = await require_active_customer(ctx)
     if (meter_pk is None) == (meter_number is None):
@@ -166,8 +180,15 @@ async def submit_reading(
     if key is not None and len(key) > MAX_IDEMPOTENCY_KEY:
         problem = Problem(C.TOO_LONG, ("input", "idempotencyKey"), {"maximum": MAX_IDEMPOTENCY_KEY})
         return Outcome(problems=[problem])
+    if closed := await closed_problem(customer):
+        return Outcome(problems=[closed])
+    image, refused = await checked_photo(photo, ctx.settings, ("input", "photo"))
+    if refused is not None:
+        return Outcome(problems=[refused])
     try:
-        outcome = await _store_reading(ctx, customer, meter, amount, confirm_unusual, key)
+        outcome = await store_reading(
+            ctx, customer, meter, amount, confirm_unusual, key, image=image
+        )
     except IntegrityError:
         # The same key, sent for another meter at the same moment, won the race
         # (the database's unique key): answer as a retry would be answered.
@@ -195,14 +216,23 @@ async def _replay(
     return Outcome(Submitted(earlier, corrected, meter), mailed_to=mask_address(login.email))
 
 
-async def _store_reading(
+async def store_reading(
     ctx: Context,
     customer: Customer,
     meter: Meter,
     value: Decimal,
     confirm_unusual: bool,
     key: str | None,
+    *,
+    image: CleanImage | None = None,
+    final_for: MoveOut | None = None,
 ) -> Outcome[Submitted]:
+    """Check and store a customer's reading in one transaction that locks the meter.
+
+    `final_for`: the final reading of that move-out, taken in its window instead of a
+    reading period (the caller checked the window is open). `image`: a photo of the
+    meter, already re-encoded, stored with the reading.
+    """
     login = require_login(ctx)
     settings = ctx.settings
     today = clock.utility_today(settings.utility_timezone)
@@ -217,7 +247,11 @@ async def _store_reading(
             applies |= Q(meter_group=meter.group)
         periods = await ReadingPeriod.filter(applies).using_db(conn)
         history = await MeterReading.filter(meter_id=meter.id).using_db(conn)
-        window = meter.reading_window(periods, today)
+        if final_for is None:
+            window = meter.reading_window(periods, today)
+        else:
+            final = final_for.reading_window(days=settings.final_reading_window_days)
+            window = ReadingWindow(WindowState.OPEN, final.starts_on, final.ends_on)
         assessment = assess_reading(
             meter,
             window,
@@ -243,6 +277,10 @@ async def _store_reading(
         if corrected is not None:
             corrected.replaced_by_id = reading.id
             await corrected.save(using_db=conn, update_fields=["replaced_by_id"])
+        if final_for is not None:
+            await _record_final_reading(final_for, meter, reading, conn)
+        if image is not None:
+            await attach_photo(open_storage(settings), reading, image, login.id, conn)
         mailed_to = await confirm_by_mail(
             "reading_received",
             customer,
@@ -257,6 +295,21 @@ async def _store_reading(
             else None,
         )
     return Outcome(Submitted(reading, corrected, meter), mailed_to=mailed_to)
+
+
+async def _record_final_reading(
+    move_out: MoveOut, meter: Meter, reading: MeterReading, conn: Any
+) -> None:
+    """The move-out's final reading of `meter` is now `reading` (a new one replaces it)."""
+    moved = (
+        await FinalReading.filter(move_out_id=move_out.id, meter_id=meter.id)
+        .using_db(conn)
+        .update(reading_id=reading.id)
+    )
+    if not moved:
+        await FinalReading.create(
+            move_out_id=move_out.id, meter_id=meter.id, reading_id=reading.id, using_db=conn
+        )
 
 
 def format_m3(value: Decimal, locale: str) -> str:

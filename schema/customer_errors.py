@@ -46,6 +46,15 @@ class CustomerError(UserError):
         default=None,
         description="UNUSUAL_CONSUMPTION: the highest value taken without confirmation.",
     )
+    earliest: dt.date | None = strawberry.field(
+        default=None, description="DATE_OUT_OF_RANGE: the earliest date allowed."
+    )
+    latest: dt.date | None = strawberry.field(
+        default=None, description="DATE_OUT_OF_RANGE: the latest date allowed."
+    )
+    final_invoice_number: str | None = strawberry.field(
+        default=None, description="CUSTOMER_CLOSED: the final invoice that closed the number."
+    )
 
     @classmethod
     def from_problem(cls, problem: Problem, locale: str) -> CustomerError:
@@ -60,6 +69,9 @@ class CustomerError(UserError):
             last_value=p.get("lastValue"),
             last_read_on=p.get("lastReadOn"),
             usual_maximum=p.get("usualMaximum"),
+            earliest=p.get("earliest"),
+            latest=p.get("latest"),
+            final_invoice_number=p.get("finalInvoiceNumber"),
         )
 
 

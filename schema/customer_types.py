@@ -17,10 +17,10 @@ from typing import Annotated, Any
 import strawberry
 
 from models import BaseDataChange as BaseDataChangeRow
-from models import Customer, Invoice, Meter, MeterReading
+from models import Customer, Invoice, Meter, MeterReading, MoveOut
 from models.customer_codes import CustomerErrorCode
 from models.errors import PublicError
-from resolvers import customer_context, readings
+from resolvers import customer_context, moving, readings
 from resolvers.loaders import invoices_by_customer, meters_by_customer
 from schema import money_types
 from schema.context import Info
@@ -252,6 +252,86 @@ class MeterType:
         ]
 
 
+@strawberry.type(description="The address the final invoice (Schlussrechnung) goes to.")
+class ForwardingAddress:
+    name: str = strawberry.field(description="Name of the recipient.")
+    street: str = strawberry.field(description="Street and house number.")
+    postal_code: str = strawberry.field(description="Postal code.")
+    city: str = strawberry.field(description="City.")
+    country: str = strawberry.field(description="Country as an ISO 3166 two-letter code.")
+
+
+@strawberry.type(
+    name="FinalReading", description="The final reading (Schlusszählerstand) of one meter."
+)
+class FinalReadingType:
+    meter: MeterType = strawberry.field(description="The meter.")
+    reading: ReadingType = strawberry.field(description="The reading taken as the final one.")
+
+
+@strawberry.type(
+    name="MoveOut",
+    description="A reported move-out (Auszug): date, forwarding address, final readings.",
+)
+class MoveOutType:
+    id: strawberry.ID = strawberry.field(description="Opaque ID of the move-out.")
+    move_out_on: dt.date = strawberry.field(description="The move-out date.")
+    reported_at: dt.datetime = strawberry.field(description="When it was reported (UTC).")
+    forwarding_address: ForwardingAddress = strawberry.field(
+        description="Where the final invoice goes."
+    )
+    final_reading_from: dt.date = strawberry.field(
+        description="First day a final reading is taken (submitFinalReading)."
+    )
+    final_reading_until: dt.date = strawberry.field(
+        description="Last day a final reading is taken."
+    )
+    final_invoice_number: str | None = strawberry.field(
+        description="The final invoice once the billing system sent it; from then on the "
+        "customer number can be viewed but not changed (CUSTOMER_CLOSED)."
+    )
+    row: strawberry.Private[MoveOut]
+
+    @classmethod
+    def from_model(cls, row: MoveOut, window_days: int) -> MoveOutType:
+        window = row.reading_window(days=window_days)
+        return cls(
+            id=encode_id("MoveOut", row.id),
+            move_out_on=row.move_out_on,
+            reported_at=row.reported_at,
+            forwarding_address=ForwardingAddress(
+                name=row.forwarding_name,
+                street=row.forwarding_street,
+                postal_code=row.forwarding_postal_code,
+                city=row.forwarding_city,
+                country=row.forwarding_country,
+            ),
+            final_reading_from=window.starts_on,
+            final_reading_until=window.ends_on,
+            final_invoice_number=row.final_invoice_number,
+            row=row,
+        )
+
+    @strawberry.field(description="The final readings given so far, by meter number.")
+    async def final_readings(self) -> list[FinalReadingType]:
+        return [
+            FinalReadingType(meter=MeterType.from_model(m), reading=ReadingType.from_model(r))
+            for m, r in await moving.final_readings(self.row)
+        ]
+
+
+@strawberry.type(
+    description="A manual meter whose reading period is open and that has no reading in it yet."
+)
+class DueMeter:
+    meter: MeterType = strawberry.field(description="The meter.")
+    starts_on: dt.date = strawberry.field(description="First day of the open reading period.")
+    ends_on: dt.date = strawberry.field(description="Last day a reading is taken.")
+    reminded_at: dt.datetime | None = strawberry.field(
+        description="When the latest reminder mail for this period went out; null if none did."
+    )
+
+
 IdArgument = Annotated[
     strawberry.ID | None, strawberry.argument(description="Opaque ID; give this or `number`.")
 ]
@@ -332,6 +412,43 @@ class CustomerType:
         if row is None:
             raise PublicError(CustomerErrorCode.NOT_FOUND, info.context.locale)
         return InvoiceType.from_model(row)
+
+    @strawberry.field(description="The reported move-out, if any.")
+    async def move_out(self, info: Info) -> MoveOutType | None:
+        row = await moving.move_out_of(self.row)
+        days = info.context.settings.final_reading_window_days
+        return MoveOutType.from_model(row, days) if row else None
+
+    @strawberry.field(
+        description="Meters due for a reading: an open reading period and no reading in it "
+        "yet; until when, and whether a reminder mail went out."
+    )
+    async def due_meters(self, info: Info) -> list[DueMeter]:
+        return [
+            DueMeter(
+                meter=MeterType.from_model(due.meter),
+                starts_on=due.period.starts_on,
+                ends_on=due.period.ends_on,
+                reminded_at=max(due.reminders.values()) if due.reminders else None,
+            )
+            for due in await moving.due_meters(info.context, self.row)
+        ]
+
+    @strawberry.field(
+        description="Whether reading reminders are mailed for this customer number (they go "
+        "out only with the consent to online communication, R11); setReadingReminders "
+        "switches them."
+    )
+    async def reading_reminders(self) -> bool:
+        return await moving.reminders_enabled(self.row)
+
+    @strawberry.field(
+        description="Why this customer number can be viewed but no longer changed (after the "
+        "final invoice of a move-out), in the request's language; null while it can be."
+    )
+    async def read_only_reason(self, info: Info) -> str | None:
+        closed = await customer_context.closed_problem(self.row)
+        return closed.code.message(info.context.locale, **closed.params) if closed else None
 
     @strawberry.field(description="Meters, the main meter first.")
     async def meters(self, info: Info) -> list[MeterType]:

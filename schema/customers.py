@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Annotated
 
 import strawberry
+from strawberry.file_uploads import Upload
 
 from models import Customer
 from models.errors import Outcome
@@ -18,6 +19,7 @@ from schema.customer_errors import CustomerError
 from schema.customer_types import BaseDataChangeType, CustomerType, MeterType, ReadingType
 from schema.errors import payload
 from schema.ids import decode_id
+from schema.uploads import read_upload
 
 # ---------------------------------------------------------------------- inputs
 
@@ -70,6 +72,11 @@ class SubmitReadingInput:
         description="A key of the client's choosing (e.g. a UUID, at most 100 characters): "
         "sending the same submission again with it is answered as the first time and "
         "stores nothing new.",
+    )
+    photo: Upload | None = strawberry.field(
+        default=None,
+        description="A photo of the meter (JPEG, PNG or WebP), sent as a file of a multipart "
+        "request (GraphQL multipart request specification); stored without its metadata.",
     )
 
 
@@ -317,6 +324,9 @@ class CustomerMutation:
             value=input.value,
             confirm_unusual=input.confirm_unusual,
             idempotency_key=input.idempotency_key,
+            photo=await read_upload(input.photo, info.context.settings.photo_max_bytes)
+            if input.photo is not None
+            else None,
         )
         done = outcome.value
         return payload(

@@ -14,6 +14,7 @@ from schema.customers import CustomerMutation, CustomerQuery
 from schema.errors import graphql_enum
 from schema.meta import MetaQuery
 from schema.money import MoneyMutation, MoneyQuery
+from schema.moving import MovingMutation
 from schema.privacy import PrivacyQuery
 
 # The codes of `errors[].extensions.code` are returned by no field: listed as types, they are
@@ -27,7 +28,7 @@ class Query(MetaQuery, AccountQuery, CustomerQuery, PrivacyQuery, MoneyQuery):
 
 
 @strawberry.type(description="Entry point for changing data.")
-class Mutation(AccountMutation, CustomerMutation, MoneyMutation):
+class Mutation(AccountMutation, CustomerMutation, MoneyMutation, MovingMutation):
     @strawberry.field(description="Always true; lets tools check that mutations are reachable.")
     def ping(self) -> bool:
         return True

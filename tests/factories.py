@@ -30,6 +30,7 @@ from models import (
     Meter,
     MeterKind,
     MeterReading,
+    MoveOut,
     ReadingPeriod,
     ReadingSource,
 )
@@ -361,3 +362,18 @@ async def register_and_login(
     customer = customer or await make_customer_with_proofs()
     await register(client, mailbox, customer, email=email, password=password)
     return (await log_in(client, email, password))["token"]
+
+
+async def reported_move_out(
+    customer: Customer, move_out_on: dt.date, at: dt.datetime | None = None
+) -> MoveOut:
+    """A move-out as the portal stores it once reported."""
+    return await MoveOut.create(
+        customer=customer,
+        move_out_on=move_out_on,
+        forwarding_name="Erika Mustermann",
+        forwarding_street="Neue Straße 2",
+        forwarding_postal_code="54321",
+        forwarding_city="Anderswo",
+        reported_at=at or clock.now(),
+    )

@@ -15,7 +15,7 @@ from models import Meter, MeterReading, ReadingSource
 BERLIN = "Europe/Berlin"
 HEADER = (
     "kundennummer;zaehlernummer;ablesedatum;zaehlerstand;einheit;erfasst_am;"
-    "ablese_id;ersetzt_ablese_id"
+    "ablese_id;ersetzt_ablese_id;foto"
 )
 
 
@@ -78,8 +78,8 @@ async def test_export_lists_customer_readings_submitted_since_the_local_date(app
     assert tuple(HEADER.split(";")) == COLUMNS
     assert lines == [
         HEADER,
-        f"100001;Z-100001;14.06.2025;812,500;m3;15.06.2025 00:30:00;{first.id};",
-        f"100002;Z-100002;20.06.2025;1234,125;m3;20.06.2025 11:15:00;{second.id};",
+        f"100001;Z-100001;14.06.2025;812,500;m3;15.06.2025 00:30:00;{first.id};;",
+        f"100002;Z-100002;20.06.2025;1234,125;m3;20.06.2025 11:15:00;{second.id};;",
     ]
 
 
@@ -95,8 +95,8 @@ async def test_a_corrected_reading_is_exported_once_with_its_newest_value(app):
 
     assert lines == [
         HEADER,
-        f"100002;Z-100002;16.06.2025;901,000;m3;16.06.2025 10:00:00;{fixed_before.id};{before.id}",
-        f"100001;Z-100001;18.06.2025;812,500;m3;18.06.2025 09:00:00;{best.id};{better.id}",
+        f"100002;Z-100002;16.06.2025;901,000;m3;16.06.2025 10:00:00;{fixed_before.id};{before.id};",
+        f"100001;Z-100001;18.06.2025;812,500;m3;18.06.2025 09:00:00;{best.id};{better.id};",
     ]
 
 
@@ -114,7 +114,7 @@ async def test_export_command_writes_the_file_and_counts_on_stderr(app, settings
         output.read_bytes()
         == (
             f"{HEADER}\r\n"
-            f"100001;Z-100001;16.06.2025;812,500;m3;16.06.2025 10:00:00;{reading.id};\r\n"
+            f"100001;Z-100001;16.06.2025;812,500;m3;16.06.2025 10:00:00;{reading.id};;\r\n"
         ).encode()
     )
     assert run.stderr == "1 customer reading(s) submitted since 15.06.2025.\n"

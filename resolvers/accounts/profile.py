@@ -14,9 +14,11 @@ from resolvers.accounts.mails import Sent
 from resolvers.auth import reauthenticate, require_login
 from resolvers.context import Context
 from resolvers.money import forget_money_traces
+from resolvers.photos import delete_photos_of_login
 from security.audit import actor_for_login, actor_for_staff, record_audit
 from security.sessions import clear_session_cookie
 from settings import Settings
+from storage import open_storage
 
 
 async def delete_login(
@@ -53,6 +55,7 @@ async def delete_login(
         await Login.filter(id=login.id).delete()
         await forget_traces(login)
         await forget_money_traces(login, clock.now())
+    await delete_photos_of_login(open_storage(settings), login.id)
     return mask_address(login.email)
 
 
