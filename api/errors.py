@@ -9,6 +9,7 @@ only the server log has the exception, under that id.
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from enum import Enum
@@ -16,10 +17,12 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from starlette.types import Scope
 from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 
 from db import is_outage
+from i18n import negotiate_locale
 from schema.errors import PublicError, message, register_messages
 
 log = logging.getLogger("kundenportal.api")
@@ -48,6 +51,10 @@ class ApiErrorCode(Enum):
     )
     REQUEST_TOO_LARGE = strawberry.enum_value(
         "REQUEST_TOO_LARGE", description="The request body exceeds the server's limit. HTTP 413."
+    )
+    REQUEST_TIMEOUT = strawberry.enum_value(
+        "REQUEST_TIMEOUT",
+        description="The request body did not arrive completely in time. HTTP 408.",
     )
     UNSUPPORTED_MEDIA_TYPE = strawberry.enum_value(
         "UNSUPPORTED_MEDIA_TYPE",
@@ -131,6 +138,10 @@ register_messages(
             "Die Anfrage ist zu groß (höchstens {maxBytes} Bytes).",
             "The request is too large (at most {maxBytes} bytes).",
         ),
+        ApiErrorCode.REQUEST_TIMEOUT: (
+            "Die Anfrage kam nicht rechtzeitig vollständig an.",
+            "The request did not arrive completely in time.",
+        ),
         ApiErrorCode.UNSUPPORTED_MEDIA_TYPE: (
             "Der Inhalt muss application/json in UTF-8 sein.",
             "The body must be application/json in UTF-8.",
@@ -182,6 +193,19 @@ def request_error(code: Enum, locale: str, **params: Any) -> GraphQLError:
     return GraphQLError(
         message(code, locale, **params), extensions={"code": str(code.value), **params}
     )
+
+
+def internal_error_body(scope: Scope, error_id: str) -> bytes:
+    """The body of a 500 that escaped everything else: a masked GraphQL error naming
+    `error_id` (the request id, also in the X-Request-ID header and the log line)."""
+    headers = dict(scope.get("headers") or [])
+    locale = negotiate_locale(headers.get(b"accept-language", b"").decode("latin-1"))
+    code = ApiErrorCode.INTERNAL_SERVER_ERROR
+    error = {
+        "message": message(code, locale, errorId=error_id),
+        "extensions": {"code": code.value, "errorId": error_id},
+    }
+    return json.dumps({"errors": [error]}, separators=(",", ":")).encode()
 
 
 def persisted_query_not_found() -> GraphQLError:

@@ -154,7 +154,10 @@ class PersistedQueries:
         if settings.redis_url:
             from redis.asyncio import Redis
 
-            client = Redis.from_url(settings.redis_url)
+            timeout = settings.redis_timeout_seconds
+            client = Redis.from_url(
+                settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout
+            )
             store = RedisStore(client, settings.apq_redis_prefix, settings.apq_ttl_seconds)
         else:
             store = MemoryStore(settings.apq_cache_size)

@@ -41,7 +41,7 @@ def build_schema(
     """
     # Imported here: these modules import `schema.errors`, which imports this package.
     from api.errors import ApiErrorCode, ApiSchema, MaskUnexpectedErrors
-    from api.limits import operation_guards
+    from api.limits import operation_guards, validation_budget
     from api.persisted import CachedDocuments, DocumentCache, PersistedDocuments
     from ops.graphql_metrics import OperationMetrics
     from resolvers.auth import RequestErrorCode
@@ -53,6 +53,7 @@ def build_schema(
             *([lambda: PersistedDocuments(queries)] if queries is not None else []),
             *operation_guards(settings),
             lambda: CachedDocuments(cache),
+            *validation_budget(settings),
             MaskUnexpectedErrors,
             OperationMetrics,
         ]

@@ -16,9 +16,13 @@ Where the counts live:
 - in the process (`MemoryRateLimiter`), the default: enough for one process;
   with several processes each counts on its own (limits then apply per process).
 - in Redis (`RedisRateLimiter`) when `REDIS_URL` is set: shared by all
-  processes, atomic by a Lua script. If Redis cannot be reached, the limiter
-  falls back to its in-process counts and logs a warning: the limits stay
-  closed (per process) rather than open, and Redis is tried again after a pause.
+  processes, atomic by a Lua script. Each process also counts its own hits in
+  memory, and a hit is refused when either count says so: if Redis cannot be
+  reached (the limiter logs a warning and tries Redis again after a pause), or
+  comes back empty after a restart or failover, a throttled client stays
+  throttled by what its process counted. The limits stay closed rather than
+  open; with several processes, a client spread over them gets at most the
+  limit per process while Redis is away.
 
 Keys are hashed before they are stored, so Redis holds no e-mail or client
 addresses. Time is `time.time()`, so a test can move the clock. Every refusal
@@ -261,6 +265,7 @@ class RedisRateLimiter(RateLimiter):
             return Decision(True)
         if time.monotonic() < self._down_until:
             return await self.fallback._decide(checks, cost=cost, consume=consume)
+        local = await self.fallback._decide(checks, cost=cost, consume=False)
         args: list[Any] = [repr(time.time()), cost, "1" if consume else "0", secrets.token_hex(8)]
         for limit, _ in checks:
             args += [limit.limit, repr(float(limit.window))]
@@ -271,9 +276,13 @@ class RedisRateLimiter(RateLimiter):
         except Exception as error:  # any Redis or socket failure: never open the limits
             self._redis_down(error)
             return await self.fallback._decide(checks, cost=cost, consume=consume)
-        if int(allowed):
-            return Decision(True, remaining=max(int(remaining), 0))
-        return Decision(False, float(wait), checks[int(index) - 1][0].purpose)
+        if not int(allowed):
+            return Decision(False, float(wait), checks[int(index) - 1][0].purpose)
+        if not local.allowed:  # Redis forgot (restarted empty, failed over): this process did not
+            return local
+        if consume:
+            await self.fallback._decide(checks, cost=cost, consume=True)
+        return Decision(True, remaining=max(int(remaining), 0))
 
     async def clear(self, limit: Limit, key: str) -> None:
         await self.fallback.clear(limit, key)
@@ -286,9 +295,13 @@ class RedisRateLimiter(RateLimiter):
         await self._redis.aclose()
 
 
-def build_rate_limiter(redis_url: str | None, *, prefix: str = "kp:rl") -> RateLimiter:
+def build_rate_limiter(
+    redis_url: str | None, *, prefix: str = "kp:rl", timeout: float = 0.5
+) -> RateLimiter:
     """Redis when a URL is configured, otherwise counts in this process."""
-    return RedisRateLimiter(redis_url, prefix=prefix) if redis_url else MemoryRateLimiter()
+    if not redis_url:
+        return MemoryRateLimiter()
+    return RedisRateLimiter(redis_url, prefix=prefix, timeout=timeout)
 
 
 def rate_limiter(state: Any, settings: Settings) -> RateLimiter:
@@ -299,7 +312,11 @@ def rate_limiter(state: Any, settings: Settings) -> RateLimiter:
     """
     limiter = getattr(state, "rate_limiter", None)
     if limiter is None:
-        limiter = build_rate_limiter(settings.redis_url, prefix=settings.rate_limit_prefix)
+        limiter = build_rate_limiter(
+            settings.redis_url,
+            prefix=settings.rate_limit_prefix,
+            timeout=settings.redis_timeout_seconds,
+        )
         state.rate_limiter = limiter
     return limiter
 

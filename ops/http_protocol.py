@@ -1,0 +1,98 @@
+"""uvicorn's HTTP protocol (httptools) with the two bounds it lacks: the size of a request
+head and the time a client may take to send it.
+
+uvicorn limits a head's size only for h11 (`h11_max_incomplete_event_size`) and the
+time only between requests (keep-alive); with httptools a client could send 50 MB
+of headers, or a header line every few seconds for ever, each holding a
+connection. Here a head over `http_max_head_bytes` is a 400 and the connection
+closes; a connection whose head is not complete `http_head_timeout_seconds` after
+it opened, or after the previous response, is closed. Slow bodies are bounded by
+the GraphQL view (`http_body_timeout_seconds`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import cache
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from settings import get_settings
+
+
+class HeadTooLarge(Exception):
+    """Raised inside a parser callback: httptools turns it into a parse error (400)."""
+
+
+@cache
+def _bounds() -> tuple[int, float]:
+    settings = get_settings()
+    return settings.http_max_head_bytes, settings.http_head_timeout_seconds
+
+
+class BoundedHttpToolsProtocol(HttpToolsProtocol):
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._head_bytes = 0
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._await_head()
+
+    def _await_head(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+        self._head_timer = self.loop.call_later(_bounds()[1], self._head_too_slow)
+
+    def _head_too_slow(self) -> None:
+        self._head_timer = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head_bytes = 0
+        if self._head_timer is None:
+            self._await_head()
+
+    def _count(self, size: int) -> None:
+        self._head_bytes += size
+        if self._head_bytes > _bounds()[0]:
+            raise HeadTooLarge
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count(len(name) + len(value) + 4)
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._await_head()
+
+
+def uvicorn_limits(**overrides: Any) -> dict[str, Any]:
+    """The uvicorn options `kundenportal serve` passes, from the settings."""
+    settings = get_settings()
+    return {
+        "http": BoundedHttpToolsProtocol,
+        "h11_max_incomplete_event_size": settings.http_max_head_bytes,
+        "timeout_keep_alive": settings.http_keep_alive_seconds,
+        "limit_concurrency": settings.http_limit_concurrency,
+        "backlog": settings.http_backlog,
+        **overrides,
+    }
