@@ -89,7 +89,7 @@ class ApiErrorCode(Enum):
     PERSISTED_QUERY_INVALID = strawberry.enum_value(
         "PERSISTED_QUERY_INVALID",
         description="`extensions.persistedQuery` is malformed: version must be 1 and "
-        "sha256Hash 64 lower-case hex digits.",
+        "sha256Hash 64 hex digits, bare or as `sha256:<hex>`.",
     )
     PERSISTED_DOCUMENT_NOT_FOUND = strawberry.enum_value(
         "PERSISTED_DOCUMENT_NOT_FOUND",
