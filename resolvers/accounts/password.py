@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from mailers import is_valid_email, mask_address, queue_mail
@@ -90,10 +91,14 @@ async def _mail_reset_link(info: Info, address: str) -> None:
     """After the answer: the link, if the address has an active login. The answer is
     the same and comes after the same work either way (no timing tells them apart)."""
     login = await Login.get_or_none(email_key=email_key(address), state=LoginState.ACTIVE)
-    if login is not None:
+    if login is None:
+        return
+    try:
         async with in_transaction():
             await send_reset_link(login, info.context.settings)
             await audit(info, "password_reset_requested", login.id, actor="anonymous")
+    except IntegrityError:  # the login was deleted in the meantime: no link to send
+        return
 
 
 async def reset_password(info: Info, token: str, new_password: str) -> PasswordPayload:
