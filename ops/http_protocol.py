@@ -13,12 +13,17 @@ the GraphQL view (`http_body_timeout_seconds`).
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 from functools import cache
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from ops.middleware import new_request_id, security_headers
 from settings import get_settings
+
+log = logging.getLogger("kundenportal.access")
 
 
 class HeadTooLarge(Exception):
@@ -78,6 +83,26 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self._head_timer.cancel()
             self._head_timer = None
         super().on_headers_complete()
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's 400 for a request it could not parse (or a head too large), with the
+        request id, the security headers and a GraphQL error body like every answer."""
+        rid = new_request_id()
+        body = json.dumps(
+            {"errors": [{"message": msg, "extensions": {"code": "BAD_REQUEST", "errorId": rid}}]}
+        ).encode()
+        head = [b"HTTP/1.1 400 Bad Request\r\n"]
+        headers = [
+            *security_headers(hsts=get_settings().hsts),
+            (b"x-request-id", rid.encode()),
+            (b"content-type", b"application/json; charset=utf-8"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
+        head += [name + b": " + value + b"\r\n" for name, value in headers]
+        self.transport.write(b"".join(head) + b"\r\n" + body)
+        self.transport.close()
+        log.warning("request %s refused: %s", rid, msg)
 
     def on_response_complete(self) -> None:
         super().on_response_complete()

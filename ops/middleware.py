@@ -26,6 +26,26 @@ CSP = (
 )
 
 
+def security_headers(*, hsts: bool) -> list[tuple[bytes, bytes]]:
+    """The headers every response carries (also those uvicorn writes itself)."""
+    headers = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"content-security-policy", CSP.encode()),
+        (b"cross-origin-opener-policy", b"same-origin"),
+        (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+        (b"cache-control", b"no-store"),
+    ]
+    if hsts:
+        headers.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
+    return headers
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
 def plain_error_body(scope: Scope, error_id: str) -> bytes:
     """The body of an unexpected failure when the app gives no better one."""
     body = {"errors": [{"message": "Internal Server Error", "extensions": {"errorId": error_id}}]}
@@ -50,26 +70,14 @@ class RequestMiddleware:
     ) -> None:
         self.app = app
         self.error_body = error_body
-        self.headers = [
-            (b"x-content-type-options", b"nosniff"),
-            (b"x-frame-options", b"DENY"),
-            (b"referrer-policy", b"no-referrer"),
-            (b"content-security-policy", CSP.encode()),
-            (b"cross-origin-opener-policy", b"same-origin"),
-            (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
-            (b"cache-control", b"no-store"),
-        ]
-        if hsts:
-            self.headers.append(
-                (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
-            )
+        self.headers = security_headers(hsts=hsts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = given if _VALID_ID.match(given) else uuid.uuid4().hex
+        rid = given if _VALID_ID.match(given) else new_request_id()
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 500
