@@ -13,6 +13,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+import clock
 import db
 from settings import ROOT, ConfigurationError, get_settings
 
@@ -43,7 +44,7 @@ async def seed_demo_command(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     async with db.database(settings.database_url):
-        print(await seed_demo())
+        print(await seed_demo(clock.utility_today(settings.utility_timezone)))
     return 0
 
 
@@ -54,10 +55,17 @@ async def import_command(args: argparse.Namespace) -> int:
     from dataio.progress import Progress, wants_progress
 
     path: Path = args.file
-    async with db.database(get_settings().database_url):
+    settings = get_settings()
+    async with db.database(settings.database_url):
         try:
             progress = Progress(enabled=wants_progress(args.progress, path))
-            report = await import_file(args.kind, path, dry_run=args.dry_run, progress=progress)
+            report = await import_file(
+                args.kind,
+                path,
+                dry_run=args.dry_run,
+                progress=progress,
+                today=clock.utility_today(settings.utility_timezone),
+            )
         except OSError as error:
             print(f"{path}: {error.strerror or error}", file=sys.stderr)
             return 2

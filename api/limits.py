@@ -167,7 +167,7 @@ def limits_rule(settings: Settings) -> type[ValidationRule]:
                         f"Operation '{name}' would cost at least {summary.cost}, more than the "
                         f"limit of {max_cost}: ask for smaller pages or fewer fields.",
                         node,
-                        code=ApiErrorCode.OPERATION_TOO_COSTLY.value,
+                        code=ApiErrorCode.OPERATION_TOO_COSTLY.name,
                         cost=summary.cost,
                         maxCost=max_cost,
                     )
@@ -220,9 +220,9 @@ class ValidationBudget(SchemaExtension):
                 ec.pre_execution_errors = [
                     GraphQLError(
                         f"The document is too complex to validate ({work} units of work, "
-                        f"at most {self.budget}): repeat fields less often.",
+                        f"at most {self.budget}): repeat fields and fragment spreads less often.",
                         extensions={
-                            "code": ApiErrorCode.OPERATION_TOO_COSTLY.value,
+                            "code": ApiErrorCode.OPERATION_TOO_COSTLY.name,
                             "validationWork": work,
                             "maxValidationWork": self.budget,
                         },

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import socket
 import threading
 import time
@@ -16,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 
+import clock
 import db
 from models import MeterReading
 from schema.ids import encode_id
@@ -193,7 +193,7 @@ def household(database_url) -> Iterator[tuple[str, str]]:
 
     async def make() -> tuple[str, str]:
         async with db.database(database_url):
-            house = await make_household(dt.date.today(), "700001")
+            house = await make_household(clock.utility_today("Europe/Berlin"), "700001")
             _, token = await logged_in(Settings(), house.customer)
             return encode_id("Meter", house.main.id), token
 
