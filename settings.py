@@ -190,7 +190,15 @@ class Settings(BaseSettings):
         20, description="Registrations per client address per hour: proofs are guessable."
     )
     proof_failures_per_customer: int = Field(
-        10, description="Wrong invoice/meter numbers per customer number per day."
+        10,
+        description="Wrong invoice/meter numbers one client address may give for one customer "
+        "number per day at registration: slows the guesser down, nobody else.",
+    )
+    proof_failures_per_customer_all_clients: int = Field(
+        30,
+        description="Wrong invoice/meter numbers all clients together may give for one customer "
+        "number per day at registration (a distributed guesser); then registering that number "
+        "waits for the day to pass.",
     )
     pin_attempts_per_address: int = Field(
         30, description="PIN entries per client address per rate window, across logins."

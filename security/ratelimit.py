@@ -379,9 +379,13 @@ class Limits:
         return Limit("register-per-address", s.register_attempts_per_address, 3600)
 
     @staticmethod
-    def proof_failures_per_customer(s: Settings) -> Limit:
-        """Wrong invoice or meter numbers given for one customer number at registration."""
-        return Limit("proof-failures-per-customer", s.proof_failures_per_customer, DAY)
+    def proof_guesses(s: Settings) -> GuessLimits:
+        """Wrong invoice or meter numbers given for one customer number at registration:
+        per customer number and client address, per customer number from all clients."""
+        return GuessLimits(
+            Limit("proof-failures-per-client-of-customer", s.proof_failures_per_customer, DAY),
+            Limit("proof-failures-per-customer", s.proof_failures_per_customer_all_clients, DAY),
+        )
 
     @staticmethod
     def claim_failures_per_login(s: Settings) -> Limit:

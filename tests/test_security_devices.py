@@ -271,6 +271,37 @@ async def test_one_pin_guesser_does_not_void_the_pin_for_another_client(
     assert result.data["confirmPin"]["confirmed"] is True
 
 
+# ----------------------------------------------------------------- registration
+
+
+async def test_a_proof_guesser_does_not_block_the_customers_own_registration(
+    app, client, mailbox, settings
+):
+    # given someone who used up their guesses of a customer's invoice number
+    settings.proof_failures_per_customer = 2
+    settings.proof_failures_per_customer_all_clients = 3
+    customer = await make_customer()
+    async with client_at(app, "198.51.100.1") as guesser:
+        for guess in ("R-1", "R-2"):
+            await gql(guesser, REGISTER, register_input(customer, invoice=guess))
+        assert refused(await gql(guesser, REGISTER, register_input(customer)))
+
+    # then the customer registers from another client
+    result = await gql(client, REGISTER, register_input(customer))
+    assert result.data["register"]["errors"] == []
+
+
+async def test_proof_guesses_from_many_clients_together_are_bounded(app, client, mailbox, settings):
+    settings.proof_failures_per_customer = 2
+    settings.proof_failures_per_customer_all_clients = 3
+    customer = await make_customer()
+    for address, guesses in (("198.51.100.1", 2), ("198.51.100.2", 1)):
+        async with client_at(app, address) as guesser:
+            for n in range(guesses):
+                await gql(guesser, REGISTER, register_input(customer, invoice=f"R-{n}"))
+    assert refused(await gql(client, REGISTER, register_input(customer)))
+
+
 # ------------------------------------------------------------------ reset links
 
 

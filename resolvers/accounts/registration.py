@@ -27,7 +27,7 @@ from resolvers.accounts.addresses import clean_email, email_key
 from resolvers.accounts.clients import client_key
 from resolvers.accounts.mails import Sent, available_at, mail_gate, resend_refused
 from resolvers.accounts.new_password import hash_password, password_errors
-from resolvers.auth import caller, enforce, enforce_not_exceeded, limiter
+from resolvers.auth import caller, enforce, limiter, refuse_rate_limited
 from resolvers.context import Context, audit
 from resolvers.customer_numbers import current_holder, has_annual_bill, verify_customer_claim
 from security import throttle
@@ -186,13 +186,16 @@ async def register(ctx: Context, data: Registration) -> Outcome[Sent]:
         return Outcome(problems=errors)
 
     number = data.customer_number.strip()
-    proof_limit = Limits.proof_failures_per_customer(settings)
-    await enforce_not_exceeded(ctx, proof_limit, number)
+    # One guesser must not block the customer's own registration from elsewhere.
+    proofs, who = Limits.proof_guesses(settings), caller(ctx, None)
+    decision = await throttle.refusal(limiter(ctx), proofs, number, who)
+    if not decision.allowed:
+        refuse_rate_limited(ctx, decision)
     customer = await verify_customer_claim(
         number, data.invoice_number, data.meter_number, annual_bill_required=False
     )
     if customer is None:
-        await limiter(ctx).hit(proof_limit, number)
+        await throttle.failed(limiter(ctx), proofs, number, who)
         await audit(
             ctx, "registration_refused", None, outcome="refused", reason="customer_not_verified"
         )
