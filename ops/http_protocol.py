@@ -18,8 +18,11 @@ import logging
 from functools import cache
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from starlette.types import Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, service_unavailable
 
+from i18n import negotiate_locale
+from models.request_codes import RequestErrorCode
 from ops.middleware import new_request_id, security_headers
 from settings import get_settings
 
@@ -104,10 +107,40 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self.transport.close()
         log.warning("request %s refused: %s", rid, msg)
 
+    def _start_asgi_task(self, cycle: Any, app: Any) -> None:
+        """uvicorn answers over `limit_concurrency` with a bare text 503; ours carries the
+        request id, the security headers and a GraphQL error, like every answer."""
+        chosen: Any = busy if app is service_unavailable else app
+        super()._start_asgi_task(cycle, chosen)
+
     def on_response_complete(self) -> None:
         super().on_response_complete()
         if not self.transport.is_closing():
             self._await_head()
+
+
+async def busy(scope: Scope, receive: Receive, send: Send) -> None:
+    """503 with Retry-After for a request over the concurrency limit (code BUSY)."""
+    rid = new_request_id()
+    headers = dict(scope.get("headers") or [])
+    locale = negotiate_locale(headers.get(b"accept-language", b"").decode("latin-1"))
+    code = RequestErrorCode.BUSY
+    error = {"message": code.message(locale), "extensions": {"code": code.name, "errorId": rid}}
+    body = json.dumps({"errors": [error]}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                *security_headers(hsts=get_settings().hsts),
+                (b"x-request-id", rid.encode()),
+                (b"retry-after", b"1"),
+                (b"content-type", b"application/json; charset=utf-8"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+    log.warning("request %s refused: over the concurrency limit", rid)
 
 
 def uvicorn_limits(**overrides: Any) -> dict[str, Any]:

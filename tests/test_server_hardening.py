@@ -43,7 +43,11 @@ WORST_DOCUMENTS = {
 @pytest.fixture(scope="module")
 def server(database_url, tmp_path_factory):
     folder = tmp_path_factory.mktemp("hardening")
-    bounds = {"HTTP_HEAD_TIMEOUT_SECONDS": "1", "HTTP_BODY_TIMEOUT_SECONDS": "1"}
+    bounds = {
+        "HTTP_HEAD_TIMEOUT_SECONDS": "1",
+        "HTTP_BODY_TIMEOUT_SECONDS": "1",
+        "HTTP_LIMIT_CONCURRENCY": "4",
+    }
     with live_server(database_url, folder, **bounds) as live:
         yield live
 
@@ -129,6 +133,25 @@ def test_a_body_that_never_arrives_completely_is_answered_408(server):
     assert head.startswith(b"HTTP/1.1 408")
     assert b"x-request-id:" in head.lower()
     assert b'"code":"REQUEST_TIMEOUT"' in body
+
+
+def test_over_the_concurrency_limit_the_answer_is_503_busy_with_the_usual_headers(server):
+    # given as many open connections as the test server serves at once (4)
+    idle = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(3)]
+    try:
+        # when one more asks
+        response = httpx.get(server.base + "/healthz")
+    finally:
+        for connection in idle:
+            connection.close()
+
+    # then it is told to come back, as a GraphQL error with the request id and headers
+    assert response.status_code == 503
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BUSY"
+    assert error["extensions"]["errorId"] == response.headers["x-request-id"]
+    assert response.headers["retry-after"] == "1"
+    assert response.headers["x-frame-options"] == "DENY"
 
 
 # ------------------------------------------------------------- silent database
