@@ -15,8 +15,10 @@ from starlette.routing import Route
 
 import db
 from api import documents, graphiql
+from api.errors import internal_error_body
 from api.http import GraphQLView
 from mailers.worker import run_worker
+from ops import tasks
 from ops.logs import configure_logging
 from ops.metrics import metrics_endpoint
 from ops.middleware import RequestMiddleware
@@ -40,7 +42,7 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    if await db.ping():
+    if await db.ping(request.app.state.settings.readiness_timeout_seconds):
         return JSONResponse({"status": "ready"})
     return JSONResponse({"status": "database unavailable"}, status_code=503)
 
@@ -55,7 +57,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             stack.push_async_callback(graphql.close)
-            await stack.enter_async_context(db.database(settings.database_url))
+            await stack.enter_async_context(
+                db.database(settings.database_url, settings.db_timeouts)
+            )
+            stack.push_async_callback(tasks.drain)
             app.state.hasher = PasswordHasher(
                 settings.bcrypt_rounds,
                 settings.hash_workers,
@@ -71,7 +76,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
 
     configure_logging(settings.log_format_resolved, settings.log_level)
-    middleware = [Middleware(RequestMiddleware, hsts=settings.hsts)]
+    middleware = [Middleware(RequestMiddleware, hsts=settings.hsts, error_body=internal_error_body)]
     if settings.cors_origins:
         middleware.append(
             Middleware(

@@ -365,7 +365,7 @@ async def worker_command(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    async with db.database(settings.database_url), run_worker(settings):
+    async with db.database(settings.database_url, settings.db_timeouts), run_worker(settings):
         log.info("mail worker started (%s back end)", settings.mail_backend)
         await stop.wait()
         log.info(
@@ -594,6 +594,7 @@ async def new_bank_data_key_command(args: argparse.Namespace) -> int:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from ops.http_protocol import uvicorn_limits
     from ops.tls import tls12_context
 
     settings = get_settings()
@@ -613,6 +614,7 @@ def serve(args: argparse.Namespace) -> int:
         server_header=False,
         timeout_graceful_shutdown=20,
         log_level="info",
+        **uvicorn_limits(),
     )
     return 0
 

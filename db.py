@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.backends.asyncpg.client import AsyncpgDBClient
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.connection import connections
 from tortoise.migrations.api.migrate import migrate as run_migrations
@@ -28,13 +31,70 @@ async def keep_session_state(connection: Any) -> None:
     """
 
 
-def tortoise_config(database_url: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Timeouts:
+    """How long the app waits for the database before it answers SERVICE_UNAVAILABLE.
+
+    A database that refuses connections fails at once; one that accepts them and
+    then says nothing (a network partition, a stuck failover, a full disk) would
+    hold every request for minutes without these.
+    """
+
+    connect: float = 5.0
+    """Opening a connection, TLS and start-up included (asyncpg `timeout`)."""
+    acquire: float = 3.0
+    """Waiting for a pooled connection while all are busy."""
+    statement: float = 5.0
+    """One statement's answer (asyncpg `command_timeout`; SQLite's busy timeout)."""
+
+
+class _TimedPool:
+    """asyncpg's pool, whose `acquire` waits at most `timeout` seconds (Tortoise passes none)."""
+
+    def __init__(self, pool: Any, timeout: float | None) -> None:
+        self._pool = pool
+        self._timeout = timeout
+
+    def acquire(self, *, timeout: float | None = None) -> Any:
+        return self._pool.acquire(timeout=timeout or self._timeout)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pool, name)
+
+
+class TimedAsyncpgClient(AsyncpgDBClient):
+    """Tortoise's asyncpg client with a bounded wait for a pooled connection."""
+
+    def __init__(self, *args: Any, acquire_timeout: float | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.acquire_timeout = acquire_timeout
+
+    async def create_pool(self, **kwargs: Any) -> Any:
+        return _TimedPool(await super().create_pool(**kwargs), self.acquire_timeout)
+
+
+client_class = TimedAsyncpgClient  # this module is the engine of PostgreSQL connections
+
+
+def tortoise_config(database_url: str, timeouts: Timeouts | None = None) -> dict[str, Any]:
+    """Tortoise's configuration; with `timeouts` (the app, the mail worker) every wait for
+    the database is bounded; without (migrations, imports, staff commands) statements
+    may take as long as they need."""
     if database_url.startswith("sqlite://") and not database_url.startswith("sqlite://:memory:"):
         Path(database_url.removeprefix("sqlite://")).parent.mkdir(parents=True, exist_ok=True)
     connection: str | dict[str, Any] = database_url
     if database_url.startswith(("postgres://", "asyncpg://")):
         connection = expand_db_url(database_url)
-        connection["credentials"]["reset"] = keep_session_state
+        connection["engine"] = "db"
+        credentials = connection["credentials"]
+        credentials["reset"] = keep_session_state
+        if timeouts is not None:
+            credentials["timeout"] = timeouts.connect
+            credentials["command_timeout"] = timeouts.statement
+            credentials["acquire_timeout"] = timeouts.acquire
+    elif database_url.startswith("sqlite://") and timeouts is not None:
+        connection = expand_db_url(database_url)
+        connection["credentials"].setdefault("busy_timeout", int(timeouts.statement * 1000))
     return {
         "connections": {"default": connection},
         "apps": {
@@ -56,22 +116,35 @@ async def migrate(database_url: str) -> None:
 
 
 @asynccontextmanager
-async def database(database_url: str) -> AsyncIterator[None]:
+async def database(database_url: str, timeouts: Timeouts | None = None) -> AsyncIterator[None]:
     """Open the ORM for the app's whole life (global fallback: see STACK-NOTES)."""
-    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+    config = tortoise_config(database_url, timeouts)
+    await Tortoise.init(config=config, _enable_global_fallback=True)
     try:
         yield
     finally:
         await Tortoise.close_connections()
 
 
-async def ping() -> bool:
-    """True when the database answers a trivial query."""
-    try:
-        await connections.get("default").execute_query("SELECT 1")
-    except Exception:
+_probes: set[asyncio.Task[Any]] = set()
+
+
+async def ping(within: float = 2.0) -> bool:
+    """True when the database answers a trivial query within `within` seconds.
+
+    A probe that does not answer in time is cancelled but not waited for: asyncpg
+    tidies a cancelled query up over the network, which a silent database would
+    stretch to the connect timeout.
+    """
+    probe = asyncio.ensure_future(connections.get("default").execute_query("SELECT 1"))
+    _probes.add(probe)
+    probe.add_done_callback(_probes.discard)
+    probe.add_done_callback(lambda t: t.cancelled() or t.exception())
+    done, _ = await asyncio.wait({probe}, timeout=within)
+    if not done:
+        probe.cancel()
         return False
-    return True
+    return not probe.cancelled() and probe.exception() is None
 
 
 def is_outage(error: BaseException | None) -> bool:

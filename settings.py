@@ -10,10 +10,13 @@ from __future__ import annotations
 import base64
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from db import Timeouts
 
 ROOT = Path(__file__).resolve().parent
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"
@@ -32,6 +35,26 @@ class Settings(BaseSettings):
     database_url: str = Field(
         f"sqlite://{ROOT / 'var' / 'kundenportal.sqlite3'}",
         description="Tortoise URL: sqlite://PATH for development, postgres://… in production.",
+    )
+    redis_timeout_seconds: float = Field(
+        0.5,
+        description="Connecting to Redis and each command; then rate limits count in the "
+        "process and persisted queries answer PersistedQueryNotFound.",
+    )
+    db_connect_timeout_seconds: float = Field(
+        5.0, description="Opening a database connection; then SERVICE_UNAVAILABLE (503)."
+    )
+    db_acquire_timeout_seconds: float = Field(
+        3.0, description="Waiting for a free pooled database connection; then 503."
+    )
+    db_statement_timeout_seconds: float = Field(
+        5.0,
+        description="One statement's answer in the app and the mail worker (PostgreSQL: "
+        "asyncpg command_timeout, client side, so a silent network counts too; SQLite: busy "
+        "timeout); then 503. Migrations, imports and staff commands have none.",
+    )
+    readiness_timeout_seconds: float = Field(
+        2.0, description="/readyz answers 503 when the database does not answer within this."
     )
     redis_url: str | None = Field(
         None, description="When set, rate limits and the persisted-query store live in Redis."
@@ -112,15 +135,36 @@ class Settings(BaseSettings):
     )
     pin_valid_minutes: int = 15
     pin_resend_minutes: int = 5
-    pin_max_attempts: int = 5
+    pin_max_attempts: int = Field(
+        5, description="Wrong entries of one PIN one client may make before it is void for it."
+    )
+    pin_attempts_per_pin: int = Field(
+        15,
+        description="Wrong entries of one PIN all unknown clients together may make before it "
+        "is void for them (the device that registered keeps its own attempts).",
+    )
     registration_expiry_hours: int = 24
     reset_link_valid_days: int = 7
     email_change_valid_hours: int = 24
     session_idle_minutes: int = 60
     session_absolute_hours: int = 24 * 14
     reauth_minutes: int = 15
-    login_failures_per_login: int = 10
-    login_failures_per_address: int = 50
+    login_failures_per_client_of_login: int = Field(
+        10,
+        description="Wrong passwords one client (known device, else address) may give for one "
+        "login per rate window: slows the guesser down, nobody else.",
+    )
+    login_failures_per_login: int = Field(
+        30,
+        description="Wrong passwords all unknown clients together may give for one login per "
+        "rate window; beyond it unknown clients are refused, known devices are not.",
+    )
+    login_failures_per_address: int = Field(
+        50, description="Wrong passwords one unknown client address may give across logins."
+    )
+    device_cookie_days: int = Field(
+        365, description="Lifetime of the device cookie (security/devices.py)."
+    )
     rate_window_seconds: int = 15 * 60
     mails_per_address_per_day: int = 10
     cookie_secure: bool = True
@@ -154,7 +198,15 @@ class Settings(BaseSettings):
         20, description="Registrations per client address per hour: proofs are guessable."
     )
     proof_failures_per_customer: int = Field(
-        10, description="Wrong invoice/meter numbers per customer number per day."
+        10,
+        description="Wrong invoice/meter numbers one client address may give for one customer "
+        "number per day at registration: slows the guesser down, nobody else.",
+    )
+    proof_failures_per_customer_all_clients: int = Field(
+        30,
+        description="Wrong invoice/meter numbers all clients together may give for one customer "
+        "number per day at registration (a distributed guesser); then registering that number "
+        "waits for the day to pass.",
     )
     pin_attempts_per_address: int = Field(
         30, description="PIN entries per client address per rate window, across logins."
@@ -189,9 +241,15 @@ class Settings(BaseSettings):
         "(also for the import's readings and the export's --since).",
     )
     customer_claim_failures_per_login: int = Field(
-        10,
-        description="Failed addCustomerNumber attempts per login within rate_window_seconds "
-        "before it is refused: customer and invoice numbers must not be guessable.",
+        20,
+        description="Failed addCustomerNumber attempts per login from unknown clients within "
+        "rate_window_seconds before they are refused: numbers must not be guessable.",
+    )
+    customer_claim_failures_per_client_of_login: int = Field(
+        10, description="Failed addCustomerNumber attempts of one client for one login."
+    )
+    customer_claim_failures_per_address: int = Field(
+        30, description="Failed addCustomerNumber attempts per unknown client address."
     )
 
     # Money: budget billing, bank details, invoice PDFs (README "Money").
@@ -315,12 +373,36 @@ class Settings(BaseSettings):
         description="Whether clients without a partner key may send documents that are not "
         "persisted (free documents, APQ registration). Default: on in dev, off in prod.",
     )
+    http_max_head_bytes: int = Field(
+        32_768, description="Request line and headers together; larger heads get 400."
+    )
+    http_head_timeout_seconds: float = Field(
+        10.0,
+        description="Time a client has to send a request's head once connected (or after the "
+        "previous response); then the connection is closed (slowloris).",
+    )
+    http_body_timeout_seconds: float = Field(
+        30.0, description="Time a client has to send a request's body; then 408."
+    )
+    http_keep_alive_seconds: int = Field(5, description="Idle keep-alive connections close.")
+    http_limit_concurrency: int = Field(
+        500,
+        description="Connections and requests a process serves at once; beyond it uvicorn "
+        "answers 503 at once instead of queueing without bound.",
+    )
+    http_backlog: int = Field(1024, description="Pending TCP connections the kernel queues.")
     max_body_bytes: int = Field(100_000, description="Larger request bodies get 413.")
     max_depth: int = Field(10, description="Deepest selection nesting an operation may have.")
     max_aliases: int = Field(15, description="Aliases per document; aliases multiply work.")
     max_tokens: int = Field(2_000, description="Tokens per document; bounds parsing work.")
     max_cost: int = Field(
         5_000, description="Cost per operation: each field counts once per object it is read on."
+    )
+    validation_budget: int = Field(
+        30_000,
+        description="Work graphql-core's validation may take per document, in units of about "
+        "1 µs (comparisons of same-named fields and fragment spreads, api/limits.py): about "
+        "30 ms. Documents that would take more are refused before they are validated.",
     )
     cost_assumed_page_size: int = Field(
         100,
@@ -377,6 +459,17 @@ class Settings(BaseSettings):
                     "base64); make one with `kundenportal new-bank-data-key`"
                 )
         return self
+
+    @property
+    def db_timeouts(self) -> Timeouts:
+        """The database timeouts of the app and the mail worker (db.Timeouts)."""
+        from db import Timeouts
+
+        return Timeouts(
+            connect=self.db_connect_timeout_seconds,
+            acquire=self.db_acquire_timeout_seconds,
+            statement=self.db_statement_timeout_seconds,
+        )
 
     @property
     def is_prod(self) -> bool:

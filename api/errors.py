@@ -9,16 +9,19 @@ only the server log has the exception, under that id.
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from starlette.types import Scope
 from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 
 from db import is_outage
+from i18n import negotiate_locale
 from models.errors import ErrorCode, PublicError
 from models.request_codes import ApiErrorCode
 
@@ -32,6 +35,19 @@ PERSISTED_QUERY_NOT_FOUND_MESSAGE = "PersistedQueryNotFound"
 def request_error(code: ErrorCode, locale: str, **params: Any) -> GraphQLError:
     """A readable GraphQL error with `extensions.code` (and `params` as further extensions)."""
     return GraphQLError(code.message(locale, **params), extensions={"code": code.name, **params})
+
+
+def internal_error_body(scope: Scope, error_id: str) -> bytes:
+    """The body of a 500 that escaped everything else: a masked GraphQL error naming
+    `error_id` (the request id, also in the X-Request-ID header and the log line)."""
+    headers = dict(scope.get("headers") or [])
+    locale = negotiate_locale(headers.get(b"accept-language", b"").decode("latin-1"))
+    code = ApiErrorCode.INTERNAL_SERVER_ERROR
+    error = {
+        "message": code.message(locale, errorId=error_id),
+        "extensions": {"code": code.name, "errorId": error_id},
+    }
+    return json.dumps({"errors": [error]}, separators=(",", ":")).encode()
 
 
 def persisted_query_not_found() -> GraphQLError:

@@ -20,7 +20,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -62,6 +64,29 @@ STATUS_BY_CODE = {
     ApiErrorCode.INTERNAL_SERVER_ERROR.name: 500,
     ApiErrorCode.SERVICE_UNAVAILABLE.name: 503,
 }
+
+
+MAX_JSON_DEPTH = 32
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_problem(value: Any) -> str | None:
+    """What makes parsed JSON unfit for a request, if anything: nesting deeper than
+    `MAX_JSON_DEPTH` (variables nest a few levels; deeper only costs recursion) or a
+    lone surrogate escape such as `\\ud800` (JSON allows it, Unicode does not: it
+    could be neither stored nor logged). Iterative, linear in the value's size."""
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return "a string holds a lone surrogate (e.g. \\ud800), which is not Unicode"
+        elif isinstance(item, dict | list):
+            if depth >= MAX_JSON_DEPTH:
+                return f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+    return None
 
 
 class RequestError(Exception):
@@ -193,16 +218,29 @@ class GraphQLView(GraphQL):
         return RequestError(413, ApiErrorCode.REQUEST_TOO_LARGE, maxBytes=limit)
 
     def _limited(self, receive: Receive, limit: int) -> Receive:
-        """`receive`, refusing bodies larger than `limit` whatever Content-Length claimed."""
+        """`receive`, refusing bodies larger than `limit` whatever Content-Length claimed,
+        and bodies not complete `http_body_timeout_seconds` after the first read (408)."""
         received = 0
+        deadline: float | None = None
+        complete = False
 
         async def receive_limited() -> Message:
-            nonlocal received
-            message_ = await receive()
+            nonlocal received, deadline, complete
+            if complete:
+                return await receive()
+            loop = asyncio.get_running_loop()
+            if deadline is None:
+                deadline = loop.time() + self.settings.http_body_timeout_seconds
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message_ = await receive()
+            except TimeoutError:
+                raise RequestError(408, ApiErrorCode.REQUEST_TIMEOUT) from None
             if message_["type"] == "http.request":
                 received += len(message_.get("body", b""))
                 if received > limit:
                     raise self._too_large(limit)
+                complete = not message_.get("more_body", False)
             return message_
 
         return receive_limited
@@ -236,6 +274,21 @@ class GraphQLView(GraphQL):
             media_type=f"{media_type}; charset=utf-8",
             headers=error.headers,
         )
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """JSON from a body or query parameter; anything malformed is a 400, never a 500."""
+        try:
+            text = data.decode("utf-8") if isinstance(data, bytes) else data
+            value = json.loads(text)
+        except UnicodeDecodeError as error:
+            raise HTTPException(400, "the body is not valid UTF-8") from error
+        except RecursionError as error:
+            raise HTTPException(400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from error
+        except ValueError as error:  # JSONDecodeError, or an integer of thousands of digits
+            raise HTTPException(400, "Unable to parse request body as JSON") from error
+        if problem := json_problem(value):
+            raise HTTPException(400, problem)
+        return value
 
     async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:
         """One operation from the query string (GET) or a JSON object body (POST)."""

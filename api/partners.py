@@ -23,7 +23,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from graphql import GraphQLError, GraphQLSchema, parse, validate
+from graphql import GraphQLError, GraphQLSchema, parse, print_ast, validate
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
@@ -41,6 +41,33 @@ APOLLO_FORMAT = "apollo-persisted-query-manifest"
 
 def sha256_hex(document: str) -> str:
     return hashlib.sha256(document.encode()).hexdigest()
+
+
+def sha256_of_hash(value: str) -> str | None:
+    """A SHA-256 as clients send it, `sha256:<hex>` (GraphQL Code Generator, the
+    persisted-documents draft) or the bare hex (Apollo), in lower case; None if it is none."""
+    digest = value.strip().removeprefix("sha256:").lower()
+    return digest if SHA256_HEX.match(digest) else None
+
+
+def normalised(document: str) -> str:
+    """The document as graphql-js's `print` writes it (graphql-core's `print_ast` is its
+    port): what Apollo Client and urql send and hash, whatever the manifest's layout."""
+    return print_ast(parse(document, no_location=True))
+
+
+_normal_sha256: dict[str, str] = {}
+
+
+def _normalised_sha256(sha256: str, document: str) -> str:
+    """The SHA-256 of a stored operation's normalised form; a hash names its document for
+    good, so it is kept per hash (bounded: cleared when it grows past 10,000 entries)."""
+    found = _normal_sha256.get(sha256)
+    if found is None:
+        if len(_normal_sha256) > 10_000:
+            _normal_sha256.clear()
+        found = _normal_sha256[sha256] = sha256_hex(normalised(document))
+    return found
 
 
 def new_api_key() -> str:
@@ -112,13 +139,31 @@ async def partner_for_key(key: str, settings: Settings) -> Partner | None:
 
 
 async def operation_by_hash(partner: Partner, sha256: str) -> str | None:
+    """The partner's operation whose document, as uploaded or normalised, has this SHA-256."""
     row = await PartnerOperation.filter(partner_id=partner.id, sha256=sha256).first()
-    return row.document if row else None
+    if row is not None:
+        return row.document
+    rows = await PartnerOperation.filter(partner_id=partner.id).values_list("sha256", "document")
+    for stored, document in rows:
+        if _normalised_sha256(stored, document) == sha256:
+            return document
+    return None
+
+
+async def operation_by_text(partner: Partner, document: str) -> str | None:
+    """The partner's operation that this document is, byte for byte or once normalised
+    (`normalised`); None for any other document, or one that does not parse."""
+    if (found := await operation_by_hash(partner, sha256_hex(document))) is not None:
+        return found
+    try:
+        return await operation_by_hash(partner, sha256_hex(normalised(document)))
+    except GraphQLError:
+        return None
 
 
 async def operation_by_id(partner: Partner, document_id: str) -> str | None:
     """By `documentId`: `sha256:<hex>` or `sha1:<hex>` (the hash prefix may be left out)."""
-    algorithm, _, digest = document_id.rpartition(":")
+    algorithm, _, digest = document_id.strip().lower().rpartition(":")
     if algorithm in ("", "sha256") and SHA256_HEX.match(digest):
         return await operation_by_hash(partner, digest)
     if algorithm in ("", "sha1") and SHA1_HEX.match(digest):
@@ -138,20 +183,20 @@ def _checked(key: str, document: object, problems: list[str]) -> ManifestOperati
     if not isinstance(document, str) or not document.strip():
         problems.append(f"{key}: the document is missing or not a string")
         return None
-    digest = key.removeprefix("sha256:").removeprefix("sha1:")
+    digest = key.strip().lower().removeprefix("sha256:").removeprefix("sha1:")
     sha256 = sha256_hex(document)
-    if SHA256_HEX.match(digest) and not key.startswith("sha1:"):
+    if SHA256_HEX.match(digest) and not key.lower().startswith("sha1:"):
         if digest != sha256:
             problems.append(f"{key}: is not the SHA-256 of its document ({sha256})")
             return None
         return ManifestOperation(sha256, document, None)
-    if SHA1_HEX.match(digest) and not key.startswith("sha256:"):
+    if SHA1_HEX.match(digest) and not key.lower().startswith("sha256:"):
         sha1 = hashlib.sha1(document.encode()).hexdigest()  # noqa: S324 - Code Generator's id
         if digest != sha1:
             problems.append(f"{key}: is not the SHA-1 of its document ({sha1})")
             return None
         return ManifestOperation(sha256, document, digest)
-    problems.append(f"{key}: is neither a SHA-256 nor a SHA-1 in lower-case hex")
+    problems.append(f"{key}: is neither a SHA-256 nor a SHA-1 in hex")
     return None
 
 

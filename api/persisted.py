@@ -4,9 +4,11 @@ and a cache that spares known documents parsing and validation.
 A request names its document in one of four ways:
 
 - `query`: a free document. Allowed for clients without a partner key only
-  while `allow_free_documents` is on; a partner may send it only when its
-  SHA-256 is one of the partner's operations.
-- `extensions.persistedQuery = {version: 1, sha256Hash}` without `query`
+  while `allow_free_documents` is on; a partner may send it only when it is
+  one of the partner's operations, byte for byte or once normalised (parsed
+  and printed, as Apollo Client and urql send it).
+- `extensions.persistedQuery = {version: 1, sha256Hash}` (bare hex or
+  `sha256:<hex>`, as Code Generator's ids are) without `query`
   (Apollo APQ, by POST or GET): the document registered under that hash, or
   `PersistedQueryNotFound`. For a partner: its operation with that hash.
 - the same with `query`: registers the document under the hash after checking
@@ -40,11 +42,12 @@ from api.errors import (
 )
 from api.partners import (
     API_KEY_HEADER,
-    SHA256_HEX,
     operation_by_hash,
     operation_by_id,
+    operation_by_text,
     partner_for_key,
     sha256_hex,
+    sha256_of_hash,
 )
 from models import Partner
 from models.request_codes import RequestErrorCode
@@ -154,7 +157,10 @@ class PersistedQueries:
         if settings.redis_url:
             from redis.asyncio import Redis
 
-            client = Redis.from_url(settings.redis_url)
+            timeout = settings.redis_timeout_seconds
+            client = Redis.from_url(
+                settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout
+            )
             store = RedisStore(client, settings.apq_redis_prefix, settings.apq_ttl_seconds)
         else:
             store = MemoryStore(settings.apq_cache_size)
@@ -181,13 +187,14 @@ def _persisted_query(extensions: dict[str, Any], locale: str) -> str | None:
             ApiErrorCode.PERSISTED_QUERY_INVALID, locale, reason="version must be 1"
         )
     sha = pq.get("sha256Hash")
-    if not isinstance(sha, str) or not SHA256_HEX.match(sha):
+    digest = sha256_of_hash(sha) if isinstance(sha, str) else None
+    if digest is None:
         raise request_error(
             ApiErrorCode.PERSISTED_QUERY_INVALID,
             locale,
-            reason="sha256Hash must be 64 lower-case hex digits",
+            reason="sha256Hash must be 64 hex digits, bare or as sha256:<hex>",
         )
-    return sha
+    return digest
 
 
 class PersistedDocuments(SchemaExtension):
@@ -271,9 +278,10 @@ class PersistedDocuments(SchemaExtension):
     ) -> str | None:
         """A partner runs only its own operations: by hash, by documentId or as the document."""
         if query is not None:
-            if await operation_by_hash(partner, sha256_hex(query)) is None:
+            document = await operation_by_text(partner, query)
+            if document is None:
                 raise request_error(ApiErrorCode.OPERATION_NOT_ALLOWED, locale)
-            return query
+            return document
         if sha is not None:
             document = await operation_by_hash(partner, sha)
             if document is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from api.errors import ApiSchema, MaskUnexpectedErrors
-from api.limits import operation_guards
+from api.limits import operation_guards, validation_budget
 from api.persisted import CachedDocuments, DocumentCache, PersistedDocuments, PersistedQueries
 from ops.graphql_metrics import OperationMetrics
 from schema import Query, build_schema
@@ -21,6 +21,7 @@ def served_schema(
         *([lambda: PersistedDocuments(queries)] if queries is not None else []),
         *operation_guards(settings),
         lambda: CachedDocuments(cache),
+        *validation_budget(settings),
         MaskUnexpectedErrors,
         OperationMetrics,
     ]

@@ -59,6 +59,11 @@ class ApiErrorCode(ErrorCode):
         "Die Anfrage ist zu groß (höchstens {maxBytes} Bytes).",
         "The request is too large (at most {maxBytes} bytes).",
     )
+    REQUEST_TIMEOUT = Declared(
+        "The request body did not arrive completely in time. HTTP 408.",
+        "Die Anfrage kam nicht rechtzeitig vollständig an.",
+        "The request did not arrive completely in time.",
+    )
     UNSUPPORTED_MEDIA_TYPE = Declared(
         "A POST body must be `application/json` (UTF-8). HTTP 415.",
         "Der Inhalt muss application/json in UTF-8 sein.",
@@ -87,8 +92,8 @@ class ApiErrorCode(ErrorCode):
         "The sha256Hash does not match the document.",
     )
     PERSISTED_QUERY_INVALID = Declared(
-        "`extensions.persistedQuery` is malformed: version must be 1 and sha256Hash 64 "
-        "lower-case hex digits.",
+        "`extensions.persistedQuery` is malformed: version must be 1 and sha256Hash 64 hex "
+        "digits, bare or as `sha256:<hex>`.",
         "extensions.persistedQuery ist ungültig: {reason}",
         "extensions.persistedQuery is invalid: {reason}",
     )

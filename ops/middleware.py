@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -34,29 +36,58 @@ CSP = (
 )
 
 
+def security_headers(*, hsts: bool) -> list[tuple[bytes, bytes]]:
+    """The headers every response carries (also those uvicorn writes itself)."""
+    headers = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"content-security-policy", CSP.encode()),
+        (b"cross-origin-opener-policy", b"same-origin"),
+        (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+        (b"cache-control", b"no-store"),
+    ]
+    if hsts:
+        headers.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
+    return headers
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def plain_error_body(scope: Scope, error_id: str) -> bytes:
+    """The body of an unexpected failure when the app gives no better one."""
+    body = {"errors": [{"message": "Internal Server Error", "extensions": {"errorId": error_id}}]}
+    return json.dumps(body).encode()
+
+
 class RequestMiddleware:
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+    """Request id, security headers, access log and metrics for every response.
+
+    An exception that escapes the app before it answered is logged with the
+    request id and answered here (500, JSON from `error_body`), so even that
+    response carries the request id and the security headers; Starlette's own
+    last-resort answer would be a bare text/plain 500 without them.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        hsts: bool,
+        error_body: Callable[[Scope, str], bytes] = plain_error_body,
+    ) -> None:
         self.app = app
-        self.headers = [
-            (b"x-content-type-options", b"nosniff"),
-            (b"x-frame-options", b"DENY"),
-            (b"referrer-policy", b"no-referrer"),
-            (b"content-security-policy", CSP.encode()),
-            (b"cross-origin-opener-policy", b"same-origin"),
-            (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
-            (b"cache-control", b"no-store"),
-        ]
-        if hsts:
-            self.headers.append(
-                (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
-            )
+        self.error_body = error_body
+        self.headers = security_headers(hsts=hsts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = given if _VALID_ID.match(given) else uuid.uuid4().hex
+        rid = given if _VALID_ID.match(given) else new_request_id()
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 500
@@ -65,9 +96,12 @@ class RequestMiddleware:
             path if path in KNOWN_ROUTES else ("/static" if path.startswith("/static") else "other")
         )
 
+        started_response = False
+
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
+                started_response = True
                 status = message["status"]
                 names = {name.lower() for name, _ in message.get("headers", [])}
                 headers = list(message.get("headers", []))
@@ -77,7 +111,22 @@ class RequestMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_headers)
+            try:
+                await self.app(scope, receive, send_with_headers)
+            except Exception:
+                log.exception("unexpected error %s: unhandled", rid, extra={"error_id": rid})
+                if started_response:
+                    raise  # half an answer is out: only closing the connection is left
+                await send_with_headers(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [(b"content-type", b"application/json; charset=utf-8")],
+                    }
+                )
+                await send_with_headers(
+                    {"type": "http.response.body", "body": self.error_body(scope, rid)}
+                )
         finally:
             elapsed = time.perf_counter() - started
             HTTP_REQUESTS.labels(route, f"{status // 100}xx").inc()

@@ -12,9 +12,12 @@ from models import Login, Session
 from models.errors import PublicError
 from models.request_codes import RequestErrorCode
 from resolvers.context import Context, audit
+from security import throttle
+from security.devices import known_device
 from security.passwords import HashingBusy
 from security.ratelimit import Decision, Limit, Limits, RateLimiter, rate_limiter
 from security.sessions import csrf_ok
+from security.throttle import Caller
 
 
 def require_login(ctx: Context) -> Login:
@@ -45,6 +48,13 @@ def refuse_rate_limited(ctx: Context, decision: Decision) -> NoReturn:
         response.status_code = 429
         response.headers["Retry-After"] = str(seconds)
     raise PublicError(RequestErrorCode.RATE_LIMITED, ctx.locale, retryAfter=seconds)
+
+
+def caller(ctx: Context, login: Login | None) -> Caller:
+    """Who is guessing against `login`: the client address and, if the request comes from
+    one, `login`'s known device (`security.devices`), for `security.throttle`."""
+    device = known_device(ctx.request, ctx.settings, login) if login is not None else None
+    return Caller(ctx.client_address, device)
 
 
 async def enforce(ctx: Context, limit: Limit, key: str) -> None:
@@ -102,18 +112,20 @@ async def reauthenticate(ctx: Context, password: str | None, *, always: bool = F
     the login e-mail, deleting the profile) demands it whatever the session's
     age. A password that is given must be right, even when it was not needed.
     A right password renews the session's authentication time; a wrong one
-    counts as a failed login of the login (`Limits.login_failures_per_login`),
-    so a stolen session cannot guess the password without limit.
+    counts as a failed login of the login (`Limits.login_guesses`), so a stolen
+    session cannot guess the password without limit.
     """
     login = require_login(ctx)
     session = ctx.session
     assert session is not None
     if not password:
         return not always and not needs_password_again(session, ctx.settings.reauth_minutes)
-    per_login = Limits.login_failures_per_login(ctx.settings)
-    await enforce_not_exceeded(ctx, per_login, login.email_key)
+    guesses, who = Limits.login_guesses(ctx.settings), caller(ctx, login)
+    decision = await throttle.refusal(limiter(ctx), guesses, login.email_key, who)
+    if not decision.allowed:
+        refuse_rate_limited(ctx, decision)
     if not await check_password(ctx, password, login.password_hash):
-        await limiter(ctx).hit(per_login, login.email_key)
+        await throttle.failed(limiter(ctx), guesses, login.email_key, who)
         await audit(ctx, "reauthenticate", login.id, outcome="failure")
         return False
     session.authenticated_at = clock.now()

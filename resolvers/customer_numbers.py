@@ -18,12 +18,14 @@ from models import (
 from models.customer_codes import CustomerErrorCode as C
 from models.errors import Outcome, Problem
 from resolvers.auth import (
-    enforce_not_exceeded,
+    caller,
     limiter,
+    refuse_rate_limited,
     require_login,
 )
 from resolvers.context import Context, audit
 from resolvers.loaders import customers_by_login, forget
+from security import throttle
 from security.ratelimit import Limits
 from security.tokens import same
 
@@ -92,7 +94,8 @@ async def add_customer_number(
     ctx: Context, number: str, invoice_number: str | None, meter_number: str | None
 ) -> Outcome[Customer]:
     """Add a customer number to the login, with the proof `verify_customer_claim`
-    asks for; failures count towards a per-login limit (numbers are guessable)."""
+    asks for; failures are throttled as `Limits.claim_guesses` says (numbers are
+    guessable; a stolen session guessing elsewhere does not block the owner's devices)."""
     login = require_login(ctx)
     problems = []
     if not number.strip():
@@ -101,11 +104,14 @@ async def add_customer_number(
         problems.append(Problem(C.REQUIRED, ("invoiceNumber",)))
     if problems:
         return Outcome(problems=problems)
-    failures = Limits.claim_failures_per_login(ctx.settings)
-    await enforce_not_exceeded(ctx, failures, f"login:{login.id}")
+    guesses, who = Limits.claim_guesses(ctx.settings), caller(ctx, login)
+    account = f"login:{login.id}"
+    decision = await throttle.refusal(limiter(ctx), guesses, account, who)
+    if not decision.allowed:
+        refuse_rate_limited(ctx, decision)
     customer = await verify_customer_claim(number, invoice_number, meter_number)
     if customer is None:
-        await limiter(ctx).hit(failures, f"login:{login.id}")
+        await throttle.failed(limiter(ctx), guesses, account, who)
         await audit(ctx, "customer.add", login.id, outcome="failure")
         return Outcome(problems=[Problem(C.CLAIM_NOT_VERIFIED)])
     holder = await current_holder(customer)

@@ -14,6 +14,7 @@ yearly consumption and the checks of a new reading.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
@@ -45,6 +46,19 @@ V = TypeVar("V")
 PeriodKey = tuple[int, str | None]
 
 
+class SharedLoader(DataLoader[K, V]):
+    """A DataLoader whose loads survive the cancellation of one waiter.
+
+    Every field that loads the same key awaits the same future. When graphql-core
+    cancels one of them (a sibling in a non-null list failed), awaiting the bare
+    future would cancel it for all, and the others' CancelledError would turn a
+    field error into a 500. Each waiter gets its own shield instead.
+    """
+
+    def load(self, key: K) -> Awaitable[V]:
+        return asyncio.shield(super().load(key))
+
+
 def _loader(
     ctx: Context,
     name: str,
@@ -53,7 +67,7 @@ def _loader(
     loaders: dict[str, Any] = ctx.loaders
     found = loaders.get(name)
     if found is None:
-        found = loaders[name] = DataLoader(load_fn=load_fn)
+        found = loaders[name] = SharedLoader(load_fn=load_fn)
     return found
 
 

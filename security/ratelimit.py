@@ -16,9 +16,13 @@ Where the counts live:
 - in the process (`MemoryRateLimiter`), the default: enough for one process;
   with several processes each counts on its own (limits then apply per process).
 - in Redis (`RedisRateLimiter`) when `REDIS_URL` is set: shared by all
-  processes, atomic by a Lua script. If Redis cannot be reached, the limiter
-  falls back to its in-process counts and logs a warning: the limits stay
-  closed (per process) rather than open, and Redis is tried again after a pause.
+  processes, atomic by a Lua script. Each process also counts its own hits in
+  memory, and a hit is refused when either count says so: if Redis cannot be
+  reached (the limiter logs a warning and tries Redis again after a pause), or
+  comes back empty after a restart or failover, a throttled client stays
+  throttled by what its process counted. The limits stay closed rather than
+  open; with several processes, a client spread over them gets at most the
+  limit per process while Redis is away.
 
 Keys are hashed before they are stored, so Redis holds no e-mail or client
 addresses. Time is `time.time()`, so a test can move the clock. Every refusal
@@ -57,6 +61,18 @@ class Limit:
     purpose: str
     limit: int
     window: float
+
+
+@dataclass(frozen=True)
+class GuessLimits:
+    """The limits of one kind of guess against an account (see `security.throttle`)."""
+
+    per_client_of_account: Limit
+    """Failures of one client (known device or address) against one account."""
+    per_account: Limit
+    """Failures of all unknown clients together against one account."""
+    per_address: Limit | None = None
+    """Failures of one unknown client address across accounts."""
 
 
 @dataclass(frozen=True)
@@ -249,6 +265,7 @@ class RedisRateLimiter(RateLimiter):
             return Decision(True)
         if time.monotonic() < self._down_until:
             return await self.fallback._decide(checks, cost=cost, consume=consume)
+        local = await self.fallback._decide(checks, cost=cost, consume=False)
         args: list[Any] = [repr(time.time()), cost, "1" if consume else "0", secrets.token_hex(8)]
         for limit, _ in checks:
             args += [limit.limit, repr(float(limit.window))]
@@ -259,9 +276,13 @@ class RedisRateLimiter(RateLimiter):
         except Exception as error:  # any Redis or socket failure: never open the limits
             self._redis_down(error)
             return await self.fallback._decide(checks, cost=cost, consume=consume)
-        if int(allowed):
-            return Decision(True, remaining=max(int(remaining), 0))
-        return Decision(False, float(wait), checks[int(index) - 1][0].purpose)
+        if not int(allowed):
+            return Decision(False, float(wait), checks[int(index) - 1][0].purpose)
+        if not local.allowed:  # Redis forgot (restarted empty, failed over): this process did not
+            return local
+        if consume:
+            await self.fallback._decide(checks, cost=cost, consume=True)
+        return Decision(True, remaining=max(int(remaining), 0))
 
     async def clear(self, limit: Limit, key: str) -> None:
         await self.fallback.clear(limit, key)
@@ -274,9 +295,13 @@ class RedisRateLimiter(RateLimiter):
         await self._redis.aclose()
 
 
-def build_rate_limiter(redis_url: str | None, *, prefix: str = "kp:rl") -> RateLimiter:
+def build_rate_limiter(
+    redis_url: str | None, *, prefix: str = "kp:rl", timeout: float = 0.5
+) -> RateLimiter:
     """Redis when a URL is configured, otherwise counts in this process."""
-    return RedisRateLimiter(redis_url, prefix=prefix) if redis_url else MemoryRateLimiter()
+    if not redis_url:
+        return MemoryRateLimiter()
+    return RedisRateLimiter(redis_url, prefix=prefix, timeout=timeout)
 
 
 def rate_limiter(state: Any, settings: Settings) -> RateLimiter:
@@ -287,7 +312,11 @@ def rate_limiter(state: Any, settings: Settings) -> RateLimiter:
     """
     limiter = getattr(state, "rate_limiter", None)
     if limiter is None:
-        limiter = build_rate_limiter(settings.redis_url, prefix=settings.rate_limit_prefix)
+        limiter = build_rate_limiter(
+            settings.redis_url,
+            prefix=settings.rate_limit_prefix,
+            timeout=settings.redis_timeout_seconds,
+        )
         state.rate_limiter = limiter
     return limiter
 
@@ -297,8 +326,47 @@ class Limits:
 
     @staticmethod
     def login_failures_per_login(s: Settings) -> Limit:
-        """Wrong passwords per login, at login and at re-authentication (a lockout)."""
+        """Wrong passwords per login from unknown clients, at login and at re-authentication
+        (beyond it unknown clients are refused; known devices are not)."""
         return Limit("login-failures-per-login", s.login_failures_per_login, s.rate_window_seconds)
+
+    @staticmethod
+    def login_guesses(s: Settings) -> GuessLimits:
+        """Wrong passwords: per login and client, per login (unknown clients), per address."""
+        return GuessLimits(
+            Limit(
+                "login-failures-per-client-of-login",
+                s.login_failures_per_client_of_login,
+                s.rate_window_seconds,
+            ),
+            Limits.login_failures_per_login(s),
+            Limits.login_failures_per_address(s),
+        )
+
+    @staticmethod
+    def pin_guesses(s: Settings) -> GuessLimits:
+        """Wrong PINs against one PIN: per client (`pin_max_attempts`), all unknown clients
+        together (`pin_attempts_per_pin`); the per-address limit counts every entry."""
+        window = s.pin_valid_minutes * 60
+        return GuessLimits(
+            Limit("pin-failures-per-client-of-pin", s.pin_max_attempts, window),
+            Limit("pin-failures-per-pin", s.pin_attempts_per_pin, window),
+        )
+
+    @staticmethod
+    def claim_guesses(s: Settings) -> GuessLimits:
+        """Wrong addCustomerNumber proofs: per login and client, per login (unknown
+        clients), per client address."""
+        window = s.rate_window_seconds
+        return GuessLimits(
+            Limit(
+                "claim-failures-per-client-of-login",
+                s.customer_claim_failures_per_client_of_login,
+                window,
+            ),
+            Limits.claim_failures_per_login(s),
+            Limit("claim-failures-per-address", s.customer_claim_failures_per_address, window),
+        )
 
     @staticmethod
     def login_failures_per_address(s: Settings) -> Limit:
@@ -311,13 +379,17 @@ class Limits:
         return Limit("register-per-address", s.register_attempts_per_address, 3600)
 
     @staticmethod
-    def proof_failures_per_customer(s: Settings) -> Limit:
-        """Wrong invoice or meter numbers given for one customer number at registration."""
-        return Limit("proof-failures-per-customer", s.proof_failures_per_customer, DAY)
+    def proof_guesses(s: Settings) -> GuessLimits:
+        """Wrong invoice or meter numbers given for one customer number at registration:
+        per customer number and client address, per customer number from all clients."""
+        return GuessLimits(
+            Limit("proof-failures-per-client-of-customer", s.proof_failures_per_customer, DAY),
+            Limit("proof-failures-per-customer", s.proof_failures_per_customer_all_clients, DAY),
+        )
 
     @staticmethod
     def claim_failures_per_login(s: Settings) -> Limit:
-        """Wrong customer claims of one login (addCustomerNumber): numbers are guessable."""
+        """Wrong customer claims of one login from unknown clients (addCustomerNumber)."""
         return Limit(
             "claim-failures-per-login", s.customer_claim_failures_per_login, s.rate_window_seconds
         )

@@ -343,11 +343,20 @@ def staff(settings: Settings) -> Callable[..., Awaitable[Run]]:
 
 @dataclass
 class Server:
-    """A real `kundenportal serve` (uvicorn) process, ready."""
+    """A real `kundenportal serve` (uvicorn) process, ready; its stderr goes to `log`."""
 
     process: subprocess.Popen[str]
     url: str
+    log: Path
     ended: tuple[int, str] | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    def output(self) -> str:
+        """What the server has written to stderr so far."""
+        return self.log.read_text(errors="replace")
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 30) -> tuple[int, str]:
         """Signal the process and wait for it to end (once); its exit code and stderr."""
@@ -355,11 +364,11 @@ class Server:
             if self.process.poll() is None:
                 self.process.send_signal(sig)
             try:
-                _, stderr = self.process.communicate(timeout=timeout)
+                self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-                _, stderr = self.process.communicate()
-            self.ended = (self.process.returncode, stderr or "")
+                self.process.wait()
+            self.ended = (self.process.returncode, self.output())
         return self.ended
 
 
@@ -375,32 +384,37 @@ def server_process(
     """Start `kundenportal serve [args]` on a free port and wait until /readyz answers
     (over HTTPS, checked with `verify`, when `--certfile` is among the args); stop it
     (SIGINT) afterwards unless the test did. In-process ASGI tests miss start-up and
-    context bugs that only the real server shows."""
+    context bugs that only the real server shows; so do the event loop, the headers and
+    the timeouts, which live in the server process."""
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cli", "serve", "--port", str(port), *args]
-        + ([] if migrate else ["--no-migrate"]),
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "ENV": "test",
-            "DATABASE_URL": database_url,
-            "MAIL_DIR": str(mail_dir),
-            "BCRYPT_ROUNDS": "4",
-            "LOG_LEVEL": "WARNING",  # stderr is read only at the end: keep it short
-            **env,
-        },
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    mail_dir.mkdir(parents=True, exist_ok=True)
+    log = mail_dir.parent / f"server-{port}.log"
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cli", "serve", "--port", str(port), *args]
+            + ([] if migrate else ["--no-migrate"]),
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "ENV": "test",
+                "DATABASE_URL": database_url,
+                "MAIL_DIR": str(mail_dir),
+                "BCRYPT_ROUNDS": "4",
+                "LOG_LEVEL": "WARNING",
+                **env,
+            },
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            text=True,
+        )
     scheme = "https" if "--certfile" in args else "http"
-    server = Server(process, f"{scheme}://127.0.0.1:{port}")
+    server = Server(process, f"{scheme}://127.0.0.1:{port}", log)
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(server.url + "/readyz", verify=verify or True).status_code == 200:
+                ready = httpx.get(server.url + "/readyz", verify=verify or True, timeout=5)
+                if ready.status_code == 200:
                     break
             except httpx.TransportError:
                 pass

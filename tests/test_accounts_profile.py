@@ -35,6 +35,7 @@ async def test_deleted_profile_is_gone_and_its_number_registers_again_at_once(cl
     token = await register_and_login(client, mailbox, customer=customer)
     other = await gql(client, LOGIN, {"email": "erika@example.org", "password": PASSWORD})
     await gql(client, 'mutation { requestPasswordReset(email: "erika@example.org") { mailedTo } }')
+    await mailbox.wait_for("erika@example.org", 2)  # the link is mailed after the answer
 
     # when it deletes its profile
     result = await gql(client, DELETE, {"current": PASSWORD}, token=token)

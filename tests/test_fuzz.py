@@ -70,13 +70,15 @@ async def _clean(database_url: str) -> None:
 @pytest.fixture(scope="module")
 def server(database_url, tmp_path_factory):
     token = asyncio.run(_logged_in_user(database_url))
-    with server_process(database_url, tmp_path_factory.mktemp("fuzzmail")) as running:
-        with httpx.Client(base_url=running.url, timeout=30) as client:
-            yield client, token
-        _, stderr = running.stop()
+    with (
+        server_process(database_url, tmp_path_factory.mktemp("fuzz") / "mail") as running,
+        httpx.Client(base_url=running.url, timeout=30) as client,
+    ):
+        yield client, token
     asyncio.run(_clean(database_url))
     # Unexpected errors are logged with their id; a fuzz run must have caused none.
-    assert "unexpected error" not in stderr, stderr[-3000:]
+    output = running.stop()[1]
+    assert "unexpected error" not in output, output[-3000:]
 
 
 def _check(response: httpx.Response) -> None:
@@ -112,3 +114,88 @@ def test_generated_operations_never_cause_a_server_error(server, document, logge
 def test_invalid_operations_get_readable_errors(server, document):
     client, _ = server
     _check(client.post("/graphql", json={"query": document}))
+
+
+# ------------------------------------------------------------ malformed shapes
+
+_DOCUMENT = "query Page($n: Int!) { customer { invoices(limit: $n) { totalCount } } }"
+
+
+def _nested(depth: int, kind: str) -> str:
+    return ("[" * depth + "]" * depth) if kind == "list" else ('{"a":' * depth + "1" + "}" * depth)
+
+
+_bodies = st.one_of(
+    # JSON nested deeply, as the body, in variables, in extensions
+    st.builds(
+        lambda depth, kind, where: {
+            "body": _nested(depth, kind),
+            "variables": '{"query": "{ apiVersion }", "variables": {"x": '
+            + _nested(depth, kind)
+            + "}}",
+            "extensions": '{"query": "{ apiVersion }", "extensions": '
+            + _nested(depth, "object")
+            + "}",
+        }[where].encode(),
+        st.integers(20, 3000),
+        st.sampled_from(["list", "object"]),
+        st.sampled_from(["body", "variables", "extensions"]),
+    ),
+    # a byte that is not UTF-8, anywhere in a valid body
+    st.builds(
+        lambda at, byte: (
+            lambda body: body[: at % len(body)] + bytes([byte]) + body[at % len(body) :]
+        )(b'{"query": "{ apiVersion }", "operationName": "A", "variables": {}}'),
+        st.integers(0, 200),
+        st.integers(0x80, 0xFF),
+    ),
+    # lone surrogate escapes in any string
+    st.builds(
+        lambda code, field: (
+            '{"query": "{ apiVersion }", "' + field + '": "\\u' + f"{code:04x}" + '"}'
+        ).encode(),
+        st.integers(0xD800, 0xDFFF),
+        st.sampled_from(["operationName", "query", "documentId"]),
+    ),
+    # numbers too large, too long or of the wrong type as variables
+    st.builds(
+        lambda value: (
+            '{"query": "' + _DOCUMENT + '", "variables": {"n": ' + value + "}}"
+        ).encode(),
+        st.one_of(
+            st.integers(5000, 20000).map(lambda n: "9" * n),
+            st.sampled_from(["1e999", "-1e999", "1e-999", "2147483648", '"12"', "true", "null"]),
+            st.floats(allow_nan=False, allow_infinity=False).map(repr),
+        ),
+    ),
+    # documents whose validation would explode: fragment fan-out and repetition
+    st.builds(
+        lambda levels, field: (
+            '{"query": "query { ...F0 } '
+            + "".join(
+                f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }} " for i in range(levels)
+            )
+            + f'fragment F{levels} on Query {{ {field} }}"}}'
+        ).encode(),
+        st.integers(1, 60),
+        st.sampled_from(["apiVersion", "me { email }", "__typename"]),
+    ),
+    st.builds(
+        lambda count, field: ('{"query": "{ ' + " ".join([field] * count) + ' }"}').encode(),
+        st.integers(1, 1900),
+        st.sampled_from(["apiVersion", "me { email }", "... on Query { apiVersion }"]),
+    ),
+)
+
+
+@settings(FUZZ, max_examples=max(EXAMPLES // 3, 10))
+@given(body=_bodies, spec=st.booleans())
+def test_malformed_bodies_get_4xx_or_data_never_a_server_error(server, body, spec):
+    client, _ = server
+    accept = "application/graphql-response+json" if spec else "application/json"
+    response = client.post(
+        "/graphql", content=body, headers={"Content-Type": "application/json", "Accept": accept}
+    )
+    _check(response)
+    payload = response.json()
+    assert "data" in payload or payload["errors"][0]["extensions"]["code"]

@@ -9,8 +9,9 @@ import clock
 from models import OneTimeSecret, SecretPurpose
 from models.account_codes import AccountErrorCode
 from models.errors import Problem, problem
-from resolvers.auth import enforce_not_exceeded, limiter
+from resolvers.auth import limiter, refuse_rate_limited
 from resolvers.context import Context
+from security.devices import known_device
 from security.ratelimit import Limits
 from security.tokens import hash_secret, new_token
 from settings import Settings
@@ -53,10 +54,13 @@ async def find_link_token(
 ) -> tuple[OneTimeSecret | None, Problem | None]:
     """The live secret behind a token from a link, or the error to answer.
 
-    Unknown tokens count against the client address, so links cannot be guessed.
+    Unknown tokens count against the client address, so links cannot be guessed. A
+    throttled address is refused, except for a live token of a login whose known
+    device (`security.devices`) sends it: a guesser behind the owner's address (the
+    same NAT or proxy) does not lock the owner out of their link.
     """
     failures = Limits.link_failures_per_address(ctx.settings)
-    await enforce_not_exceeded(ctx, failures, ctx.client_address)
+    throttled = await limiter(ctx).peek(failures, ctx.client_address)
     token = token.strip()
     secret = None
     if token and len(token) <= 200:
@@ -67,6 +71,10 @@ async def find_link_token(
             .select_related("login")
             .first()
         )
+    if not throttled.allowed and (
+        secret is None or known_device(ctx.request, ctx.settings, secret.login) is None
+    ):
+        refuse_rate_limited(ctx, throttled)
     if secret is None or secret.used_at is not None or secret.voided_at is not None:
         await limiter(ctx).hit(failures, ctx.client_address)
         return None, problem(AccountErrorCode.LINK_INVALID, *field)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 import clock
@@ -11,6 +12,7 @@ from mailers import is_valid_email, mask_address, queue_mail
 from models import Login, LoginState, OneTimeSecret, SecretPurpose
 from models.account_codes import AccountErrorCode
 from models.errors import Outcome, Problem
+from ops.tasks import spawn
 from resolvers.accounts.addresses import clean_email, email_key
 from resolvers.accounts.links import find_link_token, issue_link_token, use_link_token
 from resolvers.accounts.logins import customer_numbers_of
@@ -62,11 +64,7 @@ async def request_password_reset(ctx: Context, email: str) -> Outcome[Sent]:
         return Outcome(
             Sent(resend_available_at=available_at(gate)), problems=[resend_refused(gate)]
         )
-    login = await Login.get_or_none(email_key=email_key(address), state=LoginState.ACTIVE)
-    if login is not None:
-        async with in_transaction():
-            await send_reset_link(login, settings)
-            await audit(ctx, "password_reset_requested", login.id, actor="anonymous")
+    spawn(_mail_reset_link(ctx, address), name="password-reset")
     now = clock.now()
     return Outcome(
         Sent(
@@ -75,6 +73,20 @@ async def request_password_reset(ctx: Context, email: str) -> Outcome[Sent]:
         ),
         mailed_to=mask_address(address),
     )
+
+
+async def _mail_reset_link(ctx: Context, address: str) -> None:
+    """After the answer: the link, if the address has an active login. The answer is
+    the same and comes after the same work either way (no timing tells them apart)."""
+    login = await Login.get_or_none(email_key=email_key(address), state=LoginState.ACTIVE)
+    if login is None:
+        return
+    try:
+        async with in_transaction():
+            await send_reset_link(login, ctx.settings)
+            await audit(ctx, "password_reset_requested", login.id, actor="anonymous")
+    except IntegrityError:  # the login was deleted in the meantime: no link to send
+        return
 
 
 async def reset_password(ctx: Context, token: str, new_password: str) -> Outcome[Sent]:

@@ -27,14 +27,23 @@ from resolvers.accounts.addresses import clean_email, email_key
 from resolvers.accounts.clients import client_key
 from resolvers.accounts.mails import Sent, available_at, mail_gate, resend_refused
 from resolvers.accounts.new_password import hash_password, password_errors
-from resolvers.auth import enforce, enforce_not_exceeded, limiter
+from resolvers.auth import caller, enforce, limiter, refuse_rate_limited
 from resolvers.context import Context, audit
 from resolvers.customer_numbers import current_holder, has_annual_bill, verify_customer_claim
+from security import throttle
+from security.devices import remember_device, set_device_cookie
 from security.ratelimit import Limits
 from security.tokens import hash_secret, new_pin, same
 from settings import Settings
 
 PIN_MAIL = "registration_pin"
+
+
+@dataclass(frozen=True)
+class Registered(Sent):
+    """What `register` answers: the PIN's times, and the device token for apps."""
+
+    device_token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -177,13 +186,16 @@ async def register(ctx: Context, data: Registration) -> Outcome[Sent]:
         return Outcome(problems=errors)
 
     number = data.customer_number.strip()
-    proof_limit = Limits.proof_failures_per_customer(settings)
-    await enforce_not_exceeded(ctx, proof_limit, number)
+    # One guesser must not block the customer's own registration from elsewhere.
+    proofs, who = Limits.proof_guesses(settings), caller(ctx, None)
+    decision = await throttle.refusal(limiter(ctx), proofs, number, who)
+    if not decision.allowed:
+        refuse_rate_limited(ctx, decision)
     customer = await verify_customer_claim(
         number, data.invoice_number, data.meter_number, annual_bill_required=False
     )
     if customer is None:
-        await limiter(ctx).hit(proof_limit, number)
+        await throttle.failed(limiter(ctx), proofs, number, who)
         await audit(
             ctx, "registration_refused", None, outcome="refused", reason="customer_not_verified"
         )
@@ -219,11 +231,15 @@ async def register(ctx: Context, data: Registration) -> Outcome[Sent]:
             problems=[refused or problem(AccountErrorCode.CUSTOMER_NUMBER_TAKEN, "input")]
         )
     expires_at, resend_at = pin_times(settings, secret.created_at)
+    device = remember_device(ctx.request, settings, login, secret.created_at)
+    if ctx.response is not None:
+        set_device_cookie(ctx.response, device.token, settings)
     return Outcome(
-        Sent(
+        Registered(
             expires_at=expires_at,
             resend_available_at=resend_at,
             registration_expires_at=registration_expires_at(settings, login),
+            device_token=device.token,
         ),
         mailed_to=mask_address(email),
     )
@@ -245,14 +261,24 @@ async def _customer_or_email_taken(ctx: Context, customer: Customer, email: str)
 
 
 async def confirm_pin(ctx: Context, email: str, pin: str) -> Outcome[bool]:
-    """The PIN from the mail confirms the registration; `pin_max_attempts` wrong entries
-    void it."""
+    """The PIN from the mail confirms the registration.
+
+    Wrong entries are throttled per PIN as `Limits.pin_guesses` says: each client
+    may make `pin_max_attempts`, all unknown clients together `pin_attempts_per_pin`
+    (then the PIN is void for them); the device that registered keeps its own
+    attempts, so nobody else can void the owner's PIN. Unknown clients are also
+    limited per address (`pin_attempts_per_address`, every entry counts). The PIN's
+    stored attempt count voids it for everyone at the sum of both limits, whatever
+    the rate limiter remembers."""
     settings = ctx.settings
-    await enforce(ctx, Limits.pin_attempts_per_address(settings), ctx.client_address)
     login = await pending_login(clean_email(email), settings)
+    who = caller(ctx, login)
+    if who.device is None:
+        await enforce(ctx, Limits.pin_attempts_per_address(settings), ctx.client_address)
     if login is None:
         return Outcome.failed(AccountErrorCode.PIN_INVALID, "pin")
     now = clock.now()
+    guesses = Limits.pin_guesses(settings)
     async with in_transaction():
         secret = (
             await OneTimeSecret.filter(login_id=login.id, purpose=SecretPurpose.PIN, used_at=None)
@@ -264,14 +290,18 @@ async def confirm_pin(ctx: Context, email: str, pin: str) -> Outcome[bool]:
             return Outcome.failed(AccountErrorCode.PIN_VOID, "pin")
         if secret.expires_at <= now:
             return Outcome.failed(AccountErrorCode.PIN_EXPIRED, "pin")
+        account = f"pin:{secret.id}"
+        if not (await throttle.refusal(limiter(ctx), guesses, account, who)).allowed:
+            return Outcome.failed(AccountErrorCode.PIN_VOID, "pin")
         expected = _pin_hash(pin.strip(), login.id, secret.payload.get("salt", ""), settings)
         if not same(expected, secret.secret_hash):
+            await throttle.failed(limiter(ctx), guesses, account, who)
             secret.attempts += 1
-            code = AccountErrorCode.PIN_INVALID
-            if secret.attempts >= settings.pin_max_attempts:
-                secret.voided_at = now
-                code = AccountErrorCode.PIN_VOID
+            if secret.attempts >= settings.pin_attempts_per_pin + settings.pin_max_attempts:
+                secret.voided_at = now  # the bound that holds even if the limiter forgot
             await secret.save(update_fields=["attempts", "voided_at"])
+            still = await throttle.refusal(limiter(ctx), guesses, account, who)
+            code = AccountErrorCode.PIN_INVALID if still.allowed else AccountErrorCode.PIN_VOID
             return Outcome.failed(code, "pin")
         secret.used_at = now
         await secret.save(update_fields=["used_at"])

@@ -16,8 +16,10 @@ from resolvers.accounts.addresses import clean_email, email_key
 from resolvers.accounts.clients import client_key, user_agent
 from resolvers.accounts.logins import customer_numbers_of
 from resolvers.accounts.notices import notify_new_client
-from resolvers.auth import check_password, limiter, refuse_rate_limited, require_login
+from resolvers.auth import caller, check_password, limiter, refuse_rate_limited, require_login
 from resolvers.context import Context, audit
+from security import throttle
+from security.devices import remember_device, set_device_cookie
 from security.passwords import BCRYPT_MAX_BYTES
 from security.ratelimit import Limits
 from security.sessions import (
@@ -31,25 +33,27 @@ from security.sessions import (
 
 @dataclass(frozen=True)
 class LoggedIn:
-    """A new session: its token for apps, the CSRF token for cookie clients, the login."""
+    """A new session: its token for apps, the CSRF token for cookie clients, the device
+    token for apps (`security.devices`), the login."""
 
     token: str
     csrf_token: str
     session_expires_at: dt.datetime
+    device_token: str
     login: Login
     customer_numbers: list[str]
 
 
-async def count_login_failure(ctx: Context, key: str, login_id: int | None) -> None:
-    """A wrong password counts against the login and the client address.
-
-    Reaching the per-login limit is a lockout, recorded in the audit trail.
-    """
+async def count_login_failure(ctx: Context, key: str, login: Login | None) -> None:
+    """A wrong password counts as `security.throttle` says (per login and client, per
+    login for unknown clients, per address). Using up the login's budget for unknown
+    clients locks them out (not the known devices): recorded in the audit trail."""
     settings = ctx.settings
-    per_login = await limiter(ctx).hit(Limits.login_failures_per_login(settings), key)
-    await limiter(ctx).hit(Limits.login_failures_per_address(settings), ctx.client_address)
+    login_id = login.id if login else None
+    who = caller(ctx, login)
+    decision = await throttle.failed(limiter(ctx), Limits.login_guesses(settings), key, who)
     await audit(ctx, "login_failed", login_id, outcome="failure")
-    if per_login.allowed and per_login.remaining == 0:
+    if who.device is None and decision.allowed and decision.remaining == 0:
         minutes = settings.rate_window_seconds // 60
         await audit(ctx, "lockout", login_id, actor="system", outcome="refused", minutes=minutes)
 
@@ -76,34 +80,27 @@ async def is_new_client(login: Login, fingerprint: str, history: int = 500) -> b
     return bool(keys) and fingerprint not in keys
 
 
-async def refuse_if_throttled(ctx: Context, key: str) -> None:
-    settings = ctx.settings
-    decision = await limiter(ctx).hit_all(
-        [
-            (Limits.login_failures_per_login(settings), key),
-            (Limits.login_failures_per_address(settings), ctx.client_address),
-        ],
-        consume=False,
-    )
-    if not decision.allowed:
-        refuse_rate_limited(ctx, decision)
-
-
 async def login(ctx: Context, email: str, password: str) -> Outcome[LoggedIn]:
-    """E-mail and password; the same error, after the same work, for either being wrong."""
+    """E-mail and password; the same error, after the same work, for either being wrong.
+
+    Guessing is slowed per client without locking the owner out (`security.throttle`):
+    the login's row is looked up first only to recognise its known devices."""
     settings = ctx.settings
     address = clean_email(email)
     key = email_key(address)
-    await refuse_if_throttled(ctx, key)
     row = await Login.get_or_none(email_key=key) if is_valid_email(address) else None
+    guesses = Limits.login_guesses(settings)
+    decision = await throttle.refusal(limiter(ctx), guesses, key, caller(ctx, row))
+    if not decision.allowed:
+        refuse_rate_limited(ctx, decision)
     too_long = len(password.encode()) > BCRYPT_MAX_BYTES
     ok = await check_password(ctx, password, row.password_hash if row and not too_long else None)
     if not ok or row is None:
-        await count_login_failure(ctx, key, row.id if row else None)
+        await count_login_failure(ctx, key, row)
         return Outcome.failed(AccountErrorCode.INVALID_CREDENTIALS, "password")
     if row.state == LoginState.PENDING:
         return Outcome.failed(AccountErrorCode.LOGIN_NOT_CONFIRMED, "email")
-    await limiter(ctx).clear(Limits.login_failures_per_login(settings), key)
+    await throttle.succeeded(limiter(ctx), guesses, key, caller(ctx, row))
 
     async with in_transaction():
         session, token = await start_session(
@@ -117,13 +114,16 @@ async def login(ctx: Context, email: str, password: str) -> Outcome[LoggedIn]:
         if await is_new_client(row, fingerprint):
             mailed_to = await notify_new_client(ctx, row)
         await audit(ctx, "login", row.id, client_key=fingerprint)
+    device = remember_device(ctx.request, settings, row, session.created_at)
     if ctx.response is not None:
         set_session_cookie(ctx.response, token, settings)
+        set_device_cookie(ctx.response, device.token, settings)
     return Outcome(
         LoggedIn(
             token=token,
             csrf_token=csrf_token(session, settings),
             session_expires_at=session.expires_at,
+            device_token=device.token,
             login=row,
             customer_numbers=await customer_numbers_of(row),
         ),
