@@ -125,14 +125,14 @@ async def export_move_outs_command(args: argparse.Namespace) -> int:
 async def photo_command(args: argparse.Namespace) -> int:
     """Write the meter photo of a reading to a file, for staff checking a disputed reading;
     audited. Exit 1 when the reading has no photo."""
+    from documents.store import open_store, read
     from models import MeterPhoto
     from security.audit import actor_for_staff, record_audit
-    from storage import open_storage
 
     settings = get_settings()
     async with db.database(settings.database_url):
         photo = await MeterPhoto.get_or_none(reading_id=args.reading_id)
-        data = await open_storage(settings).get(photo.storage_key) if photo else None
+        data = await read(open_store(settings), photo.storage_key) if photo else None
         if photo is None or data is None:
             print(f"Reading {args.reading_id} has no photo.", file=sys.stderr)
             return 1
@@ -552,7 +552,7 @@ async def export_online_customers_command(args: argparse.Namespace) -> int:
 async def import_invoice_documents_command(args: argparse.Namespace) -> int:
     """Exit 0: imported; 1: bad rows, nothing imported; 2: no index file."""
     from dataio.invoice_documents import import_invoice_documents
-    from documents.store import FolderStore
+    from documents.store import open_store
 
     settings = get_settings()
     index = args.index or args.folder / "index.csv"
@@ -561,7 +561,7 @@ async def import_invoice_documents_command(args: argparse.Namespace) -> int:
             report = await import_invoice_documents(
                 args.folder,
                 index=index,
-                store=FolderStore(settings.document_dir),
+                store=open_store(settings),
                 settings=settings,
                 dry_run=args.dry_run,
             )

@@ -10,7 +10,7 @@ from tortoise.transactions import in_transaction
 
 import clock
 from documents.sample import invoice_pdf
-from documents.store import FolderStore
+from documents.store import INVOICE_PDFS, content_key, open_store
 from models import (
     BankAccount,
     BudgetPlan,
@@ -252,7 +252,7 @@ async def seed_money_demo(settings: Settings, today: dt.date) -> str:
     """
     if await BudgetPlan.exists():
         return "Money demo data is already loaded."
-    store = FolderStore(settings.document_dir)
+    store = open_store(settings)
     cipher = cipher_for(settings)
     customers = {c.number: c for c in await Customer.filter(number__in=list(DEMO_PLANS))}
     first_due = dt.date(today.year, today.month, 15)
@@ -296,9 +296,10 @@ async def seed_money_demo(settings: Settings, today: dt.date) -> str:
                 f"{invoice.amount_cents / 100:.2f}".replace(".", ","),
                 invoice.date,
             )
+            await store.put(key := content_key(INVOICE_PDFS, pdf), pdf)
             await InvoiceDocument.create(
                 invoice=invoice,
-                storage_key=await store.put(pdf),
+                storage_key=key,
                 sha256=hashlib.sha256(pdf).hexdigest(),
                 size=len(pdf),
                 due_on=invoice.date + dt.timedelta(days=14),

@@ -285,7 +285,8 @@ class Settings(BaseSettings):
     )
     document_dir: Path = Field(
         ROOT / "var" / "documents",
-        description="Folder of the document store (invoice PDFs), named by their SHA-256.",
+        description="Folder of the document store (invoice PDFs under invoice-pdfs/, meter "
+        "photos under meter-photos/); never served directly.",
     )
     invoice_pdf_max_bytes: int = Field(
         5_000_000, ge=1, description="Larger invoice PDFs are refused by the import."
@@ -335,11 +336,7 @@ class Settings(BaseSettings):
         "/einstellungen", description="Page of the front end where reminders are switched off."
     )
 
-    # Meter photos and document storage.
-    storage_dir: Path = Field(
-        ROOT / "var" / "storage",
-        description="Root of the file document storage (meter photos); never served directly.",
-    )
+    # Meter photos (kept in the document store, DOCUMENT_DIR).
     photo_max_bytes: int = Field(
         10_000_000, ge=1, description="Largest photo file accepted, in bytes (10 MB)."
     )

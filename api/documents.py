@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
 import clock
-from documents.store import FolderStore
+from documents.store import open_store
 from resolvers.money import document_file_name, document_for_link
 from security.audit import actor_for_login, record_audit
 from security.clients import client_address
@@ -43,7 +43,7 @@ async def download_invoice(request: Request) -> Response:
         if len(token) < 200
         else None
     )
-    store = FolderStore(settings.document_dir)
+    store = open_store(settings)
     if found is None or not await store.exists(found[0].storage_key):
         await limiter.hit(failures, address)
         return _not_found()

@@ -31,7 +31,7 @@ from dataio.csvformat import Problem, parse_date, read_table
 from dataio.import_kinds import Fields
 from dataio.importer import ImportReport
 from documents.pdf import checksum_problem, pdf_problem
-from documents.store import DocumentStore
+from documents.store import INVOICE_PDFS, DocumentStore, content_key
 from mailers.outbox import queue_mail
 from models import Invoice, InvoiceDocument, LoginCustomer
 from settings import Settings
@@ -151,7 +151,8 @@ async def import_invoice_documents(
                 Problem(row.line, f"datei {row.file_name} changed during the import")
             ]
             return _finish(report, started)
-        keys[row.invoice_number] = await store.put(data)
+        keys[row.invoice_number] = content_key(INVOICE_PDFS, data)
+        await store.put(keys[row.invoice_number], data)
 
     now = clock.now()
     async with in_transaction() as connection:

@@ -11,14 +11,13 @@ import datetime as dt
 from typing import Any
 
 import clock
+from documents.store import METER_PHOTOS, DocumentStore, open_store, random_key
 from models import MeterPhoto, MeterReading
 from models.customer_codes import CustomerErrorCode
 from models.errors import Problem
 from security.images import CleanImage, ImageProblem, sanitize_image
 from settings import Settings
-from storage import Storage, new_key, open_storage
 
-AREA = "meter-photos"
 ORPHAN_GRACE = dt.timedelta(hours=1)
 """An object without a row is left alone this long: its upload may still be committing."""
 
@@ -54,12 +53,12 @@ async def checked_photo(
 
 
 async def attach_photo(
-    storage: Storage, reading: MeterReading, image: CleanImage, login_id: int | None, conn: Any
+    store: DocumentStore, reading: MeterReading, image: CleanImage, login_id: int | None, conn: Any
 ) -> MeterPhoto:
     """Store the image and its row in the reading's transaction. The object is written
     first: should the transaction roll back, the sweep removes it."""
-    key = new_key(AREA)
-    await storage.put(key, image.data)
+    key = random_key(METER_PHOTOS)
+    await store.put(key, image.data)
     return await MeterPhoto.create(
         reading_id=reading.id,
         storage_key=key,
@@ -74,34 +73,34 @@ async def attach_photo(
     )
 
 
-async def delete_photos(storage: Storage, photos: list[MeterPhoto]) -> int:
+async def delete_photos(store: DocumentStore, photos: list[MeterPhoto]) -> int:
     """Rows first, then objects: a crash in between leaves objects the sweep removes."""
     if not photos:
         return 0
     await MeterPhoto.filter(id__in=[p.id for p in photos]).delete()
     for photo in photos:
-        await storage.delete(photo.storage_key)
+        await store.delete(photo.storage_key)
     return len(photos)
 
 
-async def delete_photos_of_login(storage: Storage, login_id: int) -> int:
+async def delete_photos_of_login(store: DocumentStore, login_id: int) -> int:
     """With the profile (R16) go the photos its login took; the readings stay (billing)."""
-    return await delete_photos(storage, await MeterPhoto.filter(uploaded_by_login_id=login_id))
+    return await delete_photos(store, await MeterPhoto.filter(uploaded_by_login_id=login_id))
 
 
 async def purge_meter_photos(settings: Settings) -> int:
     """The retention job: photos older than PHOTO_RETENTION_DAYS, and orphaned objects."""
-    storage = open_storage(settings)
+    store = open_store(settings)
     now = clock.now()
     cutoff = now - dt.timedelta(days=settings.photo_retention_days)
-    removed = await delete_photos(storage, await MeterPhoto.filter(created_at__lt=cutoff))
-    keys = await storage.keys(AREA, older_than=now - ORPHAN_GRACE)
+    removed = await delete_photos(store, await MeterPhoto.filter(created_at__lt=cutoff))
+    keys = await store.keys(METER_PHOTOS, older_than=now - ORPHAN_GRACE)
     if keys:
         known = set(
             await MeterPhoto.filter(storage_key__in=keys).values_list("storage_key", flat=True)
         )
         for key in keys:
             if key not in known:
-                await storage.delete(key)
+                await store.delete(key)
                 removed += 1
     return removed

@@ -19,6 +19,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 import clock
+from documents.store import open_store
 from mailers import mask_address
 from models import (
     Customer,
@@ -40,7 +41,6 @@ from resolvers.customer_mail import confirm_by_mail
 from resolvers.loaders import forget, period_key, periods_by_meter, readings_by_meter
 from resolvers.photos import attach_photo, checked_photo
 from security.images import CleanImage
-from storage import open_storage
 
 MAX_VALUE = Decimal("999999999.999")
 MAX_IDEMPOTENCY_KEY = 100
@@ -280,7 +280,7 @@ async def store_reading(
         if final_for is not None:
             await _record_final_reading(final_for, meter, reading, conn)
         if image is not None:
-            await attach_photo(open_storage(settings), reading, image, login.id, conn)
+            await attach_photo(open_store(settings), reading, image, login.id, conn)
         mailed_to = await confirm_by_mail(
             "reading_received",
             customer,

@@ -191,7 +191,6 @@ def settings(database_url: str, mailbox: Mailbox, tmp_path: Path) -> Settings:
         mail_backoff_base_seconds=0.2,
         mail_dir=tmp_path / "mail",
         document_dir=tmp_path / "documents",
-        storage_dir=tmp_path / "storage",
         bcrypt_rounds=4,
         portal_url="https://portal.wasser.example",
         cookie_secure=True,

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 from PIL import Image
 
+from documents.store import open_store, read
 from models import MeterPhoto, MeterReading
-from storage import open_storage
 from tests.factories import PASSWORD, TODAY, logged_in, make_household
 from tests.test_meter_photo_images import GPS_IFD, jpeg_with_gps
 
@@ -75,7 +75,7 @@ async def test_photo_is_stored_with_the_reading_without_gps(clock, client, setti
     photo = await MeterPhoto.get()
     reading = await MeterReading.get(id=photo.reading_id)
     assert reading.meter_id == household.main.id
-    stored = await open_storage(settings).get(photo.storage_key)
+    stored = await read(open_store(settings), photo.storage_key)
     assert stored is not None
     image = Image.open(io.BytesIO(stored))
     assert image.format == "JPEG"
@@ -193,4 +193,4 @@ async def test_photos_are_listed_in_the_data_export_and_go_with_the_profile(
     assert photo.sha256 in listed
     assert deleted.json()["data"]["deleteProfile"]["errors"] == []
     assert await MeterPhoto.all().count() == 0
-    assert await open_storage(settings).get(photo.storage_key) is None
+    assert await read(open_store(settings), photo.storage_key) is None

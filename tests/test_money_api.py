@@ -16,7 +16,7 @@ import pytest
 from dataio.invoice_documents import import_invoice_documents
 from dataio.money_exports import claim_due_bank_changes, write_bank_changes
 from documents.sample import invoice_pdf
-from documents.store import FolderStore
+from documents.store import open_store
 from models import (
     AuditEvent,
     BankAccount,
@@ -448,9 +448,7 @@ async def _with_pdf(settings, customer, number="R-2025-1"):
     (folder / "index.csv").write_text(
         f"rechnungsnummer;datei;sha256\r\n{number};{number}.pdf;{hashlib.sha256(pdf).hexdigest()}"
     )
-    report = await import_invoice_documents(
-        folder, store=FolderStore(settings.document_dir), settings=settings
-    )
+    report = await import_invoice_documents(folder, store=open_store(settings), settings=settings)
     assert report.ok, report.problems
     return invoice, pdf
 

@@ -17,7 +17,7 @@ from dataio.money_exports import (
     write_bank_changes,
 )
 from documents.sample import invoice_pdf
-from documents.store import FolderStore
+from documents.store import open_store
 from models import (
     BankAccount,
     BankChangeStatus,
@@ -270,7 +270,7 @@ async def test_invoice_pdfs_are_attached_and_a_reimport_changes_nothing(
         {"r1.pdf": pdf1, "r2.pdf": pdf2},
         [f"R-2026-1;r1.pdf;{sha(pdf1)};15.12.2026", f"R-2026-2;r2.pdf;{sha(pdf2).upper()};"],
     )
-    store = FolderStore(settings.document_dir)
+    store = open_store(settings)
 
     report = await import_invoice_documents(folder, store=store, settings=settings)
     again = await import_invoice_documents(folder, store=store, settings=settings)
@@ -283,6 +283,7 @@ async def test_invoice_pdfs_are_attached_and_a_reimport_changes_nothing(
         len(pdf1),
         dt.date(2026, 12, 15),
     )
+    assert document.storage_key == f"invoice-pdfs/{sha(pdf1)}"
     assert b"".join([c async for c in store.stream(document.storage_key)]) == pdf1
     assert await InvoiceDocument.filter(invoice=second).exists()
     text = await mailbox.last_text("erika@example.org")
@@ -318,9 +319,7 @@ async def test_invoice_pdf_import_refuses_bad_rows_and_attaches_nothing(outbox, 
         ],
     )
 
-    report = await import_invoice_documents(
-        folder, store=FolderStore(outbox.document_dir), settings=outbox
-    )
+    report = await import_invoice_documents(folder, store=open_store(outbox), settings=outbox)
 
     messages = [(p.line, p.message) for p in report.problems]
     assert messages[0] == (3, "datei fake.pdf: the file is not a PDF (no %PDF- header)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tortoise.transactions import in_transaction
 
 import clock
+from documents.store import open_store
 from mailers import format_when, mask_address, queue_mail
 from models import AuditEvent, Customer, Login, LoginCustomer, MailStatus, OutboxMail
 from models.account_codes import AccountErrorCode
@@ -18,7 +19,6 @@ from resolvers.photos import delete_photos_of_login
 from security.audit import actor_for_login, actor_for_staff, record_audit
 from security.sessions import clear_session_cookie
 from settings import Settings
-from storage import open_storage
 
 
 async def delete_login(
@@ -55,7 +55,7 @@ async def delete_login(
         await Login.filter(id=login.id).delete()
         await forget_traces(login)
         await forget_money_traces(login, clock.now())
-    await delete_photos_of_login(open_storage(settings), login.id)
+    await delete_photos_of_login(open_store(settings), login.id)
     return mask_address(login.email)
 
 
