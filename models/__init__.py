@@ -24,10 +24,21 @@ from models.customers import (
     ReadingSource,
 )
 from models.mail import MailStatus, OutboxMail
+from models.second_factor import (
+    AuthChallenge,
+    AuthenticatorApp,
+    ChallengePurpose,
+    Passkey,
+    RecoveryCode,
+    RememberedDevice,
+)
 
 __all__ = [
     "AuditEvent",
+    "AuthChallenge",
+    "AuthenticatorApp",
     "BaseDataChange",
+    "ChallengePurpose",
     "ContactMessage",
     "ContactStatus",
     "Customer",
@@ -44,8 +55,11 @@ __all__ = [
     "OutboxMail",
     "Partner",
     "PartnerOperation",
+    "Passkey",
     "ReadingPeriod",
     "ReadingSource",
+    "RecoveryCode",
+    "RememberedDevice",
     "SecretPurpose",
     "Session",
 ]

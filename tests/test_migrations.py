@@ -59,6 +59,11 @@ def test_migrations_create_every_table_from_empty_and_are_idempotent(empty_datab
         "base_data_change",
         "partner",
         "partner_operation",
+        "passkey",
+        "authenticator_app",
+        "recovery_code",
+        "auth_challenge",
+        "remembered_device",
     ):
         assert table in tables
     asyncio.run(db.migrate(empty_database))  # again: nothing to do, no error
