@@ -104,15 +104,36 @@ class Settings(BaseSettings):
     )
     pin_valid_minutes: int = 15
     pin_resend_minutes: int = 5
-    pin_max_attempts: int = 5
+    pin_max_attempts: int = Field(
+        5, description="Wrong entries of one PIN one client may make before it is void for it."
+    )
+    pin_attempts_per_pin: int = Field(
+        15,
+        description="Wrong entries of one PIN all unknown clients together may make before it "
+        "is void for them (the device that registered keeps its own attempts).",
+    )
     registration_expiry_hours: int = 24
     reset_link_valid_days: int = 7
     email_change_valid_hours: int = 24
     session_idle_minutes: int = 60
     session_absolute_hours: int = 24 * 14
     reauth_minutes: int = 15
-    login_failures_per_login: int = 10
-    login_failures_per_address: int = 50
+    login_failures_per_client_of_login: int = Field(
+        10,
+        description="Wrong passwords one client (known device, else address) may give for one "
+        "login per rate window: slows the guesser down, nobody else.",
+    )
+    login_failures_per_login: int = Field(
+        30,
+        description="Wrong passwords all unknown clients together may give for one login per "
+        "rate window; beyond it unknown clients are refused, known devices are not.",
+    )
+    login_failures_per_address: int = Field(
+        50, description="Wrong passwords one unknown client address may give across logins."
+    )
+    device_cookie_days: int = Field(
+        365, description="Lifetime of the device cookie (security/devices.py)."
+    )
     rate_window_seconds: int = 15 * 60
     mails_per_address_per_day: int = 10
     cookie_secure: bool = True
@@ -242,9 +263,15 @@ class Settings(BaseSettings):
         "(also for the import's readings and the export's --since).",
     )
     customer_claim_failures_per_login: int = Field(
-        10,
-        description="Failed addCustomerNumber attempts per login within rate_window_seconds "
-        "before it is refused: customer and invoice numbers must not be guessable.",
+        20,
+        description="Failed addCustomerNumber attempts per login from unknown clients within "
+        "rate_window_seconds before they are refused: numbers must not be guessable.",
+    )
+    customer_claim_failures_per_client_of_login: int = Field(
+        10, description="Failed addCustomerNumber attempts of one client for one login."
+    )
+    customer_claim_failures_per_address: int = Field(
+        30, description="Failed addCustomerNumber attempts per unknown client address."
     )
 
     # API.

@@ -14,9 +14,12 @@ from graphql import OperationType
 from models import Login, Session
 from resolvers.context import Info, audit
 from schema.errors import PublicError, register_messages
+from security import throttle
+from security.devices import known_device
 from security.passwords import HashingBusy
 from security.ratelimit import Decision, Limit, Limits, RateLimiter, rate_limiter
 from security.sessions import csrf_ok
+from security.throttle import Caller
 
 
 @strawberry.enum(description="Codes of errors that concern the request as a whole.")
@@ -91,6 +94,14 @@ def refuse_rate_limited(info: Info, decision: Decision) -> NoReturn:
     raise PublicError(RequestErrorCode.RATE_LIMITED, info.context.locale, retryAfter=seconds)
 
 
+def caller(info: Info, login: Login | None) -> Caller:
+    """Who is guessing against `login`: the client address and, if the request comes from
+    one, `login`'s known device (`security.devices`), for `security.throttle`."""
+    ctx = info.context
+    device = known_device(ctx.request, ctx.settings, login) if login is not None else None
+    return Caller(ctx.client_address, device)
+
+
 async def enforce(info: Info, limit: Limit, key: str) -> None:
     """Count one attempt; refuse the request when the limit is reached."""
     decision = await limiter(info).hit(limit, key)
@@ -146,8 +157,8 @@ async def reauthenticate(info: Info, password: str | None, *, always: bool = Fal
     the login e-mail, deleting the profile) demands it whatever the session's
     age. A password that is given must be right, even when it was not needed.
     A right password renews the session's authentication time; a wrong one
-    counts as a failed login of the login (`Limits.login_failures_per_login`),
-    so a stolen session cannot guess the password without limit.
+    counts as a failed login of the login (`Limits.login_guesses`), so a stolen
+    session cannot guess the password without limit.
     """
     login = require_login(info)
     ctx = info.context
@@ -155,10 +166,12 @@ async def reauthenticate(info: Info, password: str | None, *, always: bool = Fal
     assert session is not None
     if not password:
         return not always and not needs_password_again(session, ctx.settings.reauth_minutes)
-    per_login = Limits.login_failures_per_login(ctx.settings)
-    await enforce_not_exceeded(info, per_login, login.email_key)
+    guesses, who = Limits.login_guesses(ctx.settings), caller(info, login)
+    decision = await throttle.refusal(limiter(info), guesses, login.email_key, who)
+    if not decision.allowed:
+        refuse_rate_limited(info, decision)
     if not await check_password(info, password, login.password_hash):
-        await limiter(info).hit(per_login, login.email_key)
+        await throttle.failed(limiter(info), guesses, login.email_key, who)
         await audit(info, "reauthenticate", login.id, outcome="failure")
         return False
     session.authenticated_at = dt.datetime.now(dt.UTC)

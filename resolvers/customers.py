@@ -33,9 +33,10 @@ from models import (
     Session,
 )
 from resolvers.auth import (
-    enforce_not_exceeded,
+    caller,
     limiter,
     reauthenticate,
+    refuse_rate_limited,
     require_login,
 )
 from resolvers.context import Info, audit
@@ -47,6 +48,7 @@ from schema.errors import (
     PublicError,
     register_messages,
 )
+from security import throttle
 from security.ratelimit import Limits
 from security.tokens import same
 from settings import Settings
@@ -434,7 +436,8 @@ async def add_customer_number(
     info: Info, number: str, invoice_number: str | None, meter_number: str | None
 ) -> Outcome[Customer]:
     """Add a customer number to the login, with the proof `verify_customer_claim`
-    asks for; failures count towards a per-login limit (numbers are guessable)."""
+    asks for; failures are throttled as `Limits.claim_guesses` says (numbers are
+    guessable; a stolen session guessing elsewhere does not block the owner's devices)."""
     login = require_login(info)
     problems = []
     if not number.strip():
@@ -443,11 +446,14 @@ async def add_customer_number(
         problems.append(Problem(C.REQUIRED, ("invoiceNumber",)))
     if problems:
         return Outcome(problems=problems)
-    failures = Limits.claim_failures_per_login(info.context.settings)
-    await enforce_not_exceeded(info, failures, f"login:{login.id}")
+    guesses, who = Limits.claim_guesses(info.context.settings), caller(info, login)
+    account = f"login:{login.id}"
+    decision = await throttle.refusal(limiter(info), guesses, account, who)
+    if not decision.allowed:
+        refuse_rate_limited(info, decision)
     customer = await verify_customer_claim(number, invoice_number, meter_number)
     if customer is None:
-        await limiter(info).hit(failures, f"login:{login.id}")
+        await throttle.failed(limiter(info), guesses, account, who)
         await audit(info, "customer.add", login.id, outcome="failure")
         return Outcome(problems=[Problem(C.CLAIM_NOT_VERIFIED)])
     holder = await current_holder(customer)

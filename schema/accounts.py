@@ -359,6 +359,11 @@ class RegisterPayload:
         default=None,
         description="If the PIN is not confirmed by then, the registration is removed.",
     )
+    device_token: str | None = strawberry.field(
+        default=None,
+        description="Device token for apps (send as `X-Device-Token`): the device that "
+        "registered keeps its own PIN attempts, whatever others enter. Browsers get a cookie.",
+    )
 
 
 @strawberry.type(description="Result of `confirmPin`.")
@@ -391,6 +396,12 @@ class LoginPayload:
     )
     session_expires_at: dt.datetime | None = strawberry.field(
         default=None, description="The session ends at the latest then."
+    )
+    device_token: str | None = strawberry.field(
+        default=None,
+        description="Device token for apps: keep it and send it as `X-Device-Token` header "
+        "with later requests, above all with the next `login`; a known device is never locked "
+        "out by someone else's wrong passwords. Browsers get it as an HttpOnly cookie.",
     )
     login: LoginType | None = strawberry.field(default=None, description="The logged-in login.")
     mailed_to: str | None = strawberry.field(

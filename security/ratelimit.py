@@ -60,6 +60,18 @@ class Limit:
 
 
 @dataclass(frozen=True)
+class GuessLimits:
+    """The limits of one kind of guess against an account (see `security.throttle`)."""
+
+    per_client_of_account: Limit
+    """Failures of one client (known device or address) against one account."""
+    per_account: Limit
+    """Failures of all unknown clients together against one account."""
+    per_address: Limit | None = None
+    """Failures of one unknown client address across accounts."""
+
+
+@dataclass(frozen=True)
 class Decision:
     allowed: bool
     retry_after: float = 0.0
@@ -297,8 +309,47 @@ class Limits:
 
     @staticmethod
     def login_failures_per_login(s: Settings) -> Limit:
-        """Wrong passwords per login, at login and at re-authentication (a lockout)."""
+        """Wrong passwords per login from unknown clients, at login and at re-authentication
+        (beyond it unknown clients are refused; known devices are not)."""
         return Limit("login-failures-per-login", s.login_failures_per_login, s.rate_window_seconds)
+
+    @staticmethod
+    def login_guesses(s: Settings) -> GuessLimits:
+        """Wrong passwords: per login and client, per login (unknown clients), per address."""
+        return GuessLimits(
+            Limit(
+                "login-failures-per-client-of-login",
+                s.login_failures_per_client_of_login,
+                s.rate_window_seconds,
+            ),
+            Limits.login_failures_per_login(s),
+            Limits.login_failures_per_address(s),
+        )
+
+    @staticmethod
+    def pin_guesses(s: Settings) -> GuessLimits:
+        """Wrong PINs against one PIN: per client (`pin_max_attempts`), all unknown clients
+        together (`pin_attempts_per_pin`); the per-address limit counts every entry."""
+        window = s.pin_valid_minutes * 60
+        return GuessLimits(
+            Limit("pin-failures-per-client-of-pin", s.pin_max_attempts, window),
+            Limit("pin-failures-per-pin", s.pin_attempts_per_pin, window),
+        )
+
+    @staticmethod
+    def claim_guesses(s: Settings) -> GuessLimits:
+        """Wrong addCustomerNumber proofs: per login and client, per login (unknown
+        clients), per client address."""
+        window = s.rate_window_seconds
+        return GuessLimits(
+            Limit(
+                "claim-failures-per-client-of-login",
+                s.customer_claim_failures_per_client_of_login,
+                window,
+            ),
+            Limits.claim_failures_per_login(s),
+            Limit("claim-failures-per-address", s.customer_claim_failures_per_address, window),
+        )
 
     @staticmethod
     def login_failures_per_address(s: Settings) -> Limit:
@@ -317,7 +368,7 @@ class Limits:
 
     @staticmethod
     def claim_failures_per_login(s: Settings) -> Limit:
-        """Wrong customer claims of one login (addCustomerNumber): numbers are guessable."""
+        """Wrong customer claims of one login from unknown clients (addCustomerNumber)."""
         return Limit(
             "claim-failures-per-login", s.customer_claim_failures_per_login, s.rate_window_seconds
         )

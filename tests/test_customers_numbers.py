@@ -188,7 +188,7 @@ async def test_guessing_customer_numbers_is_throttled(clock, client, settings):
     # given a login that has tried wrong claims up to the limit
     right = await make_household(TODAY, "100002")
     login, token = await logged_in(settings, await make_customer("100001"))
-    for n in range(settings.customer_claim_failures_per_login):
+    for n in range(settings.customer_claim_failures_per_client_of_login):
         wrong = {"customerNumber": f"9{n:05}", "invoiceNumber": "R-1"}
         result = await gql(client, ADD, {"input": wrong}, token=token)
         assert result.data["addCustomerNumber"]["errors"][0]["code"] == "CLAIM_NOT_VERIFIED"

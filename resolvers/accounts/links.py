@@ -7,9 +7,10 @@ from typing import Any
 
 from models import OneTimeSecret, SecretPurpose
 from resolvers.accounts.common import error, utcnow
-from resolvers.auth import enforce_not_exceeded, limiter
+from resolvers.auth import limiter, refuse_rate_limited
 from resolvers.context import Info
 from schema.accounts import AccountError, AccountErrorCode
+from security.devices import known_device
 from security.ratelimit import Limits
 from security.tokens import hash_secret, new_token
 from settings import Settings
@@ -52,11 +53,14 @@ async def find_link_token(
 ) -> tuple[OneTimeSecret | None, AccountError | None]:
     """The live secret behind a token from a link, or the error to answer.
 
-    Unknown tokens count against the client address, so links cannot be guessed.
+    Unknown tokens count against the client address, so links cannot be guessed. A
+    throttled address is refused, except for a live token of a login whose known
+    device (`security.devices`) sends it: a guesser behind the owner's address (the
+    same NAT or proxy) does not lock the owner out of their link.
     """
     ctx = info.context
     failures = Limits.link_failures_per_address(ctx.settings)
-    await enforce_not_exceeded(info, failures, ctx.client_address)
+    throttled = await limiter(info).peek(failures, ctx.client_address)
     token = token.strip()
     secret = None
     if token and len(token) <= 200:
@@ -67,6 +71,10 @@ async def find_link_token(
             .select_related("login")
             .first()
         )
+    if not throttled.allowed and (
+        secret is None or known_device(ctx.request, ctx.settings, secret.login) is None
+    ):
+        refuse_rate_limited(info, throttled)
     if secret is None or secret.used_at is not None or secret.voided_at is not None:
         await limiter(info).hit(failures, ctx.client_address)
         return None, error(info, AccountErrorCode.LINK_INVALID, *field)

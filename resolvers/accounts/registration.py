@@ -31,7 +31,7 @@ from resolvers.accounts.common import (
     resend_refused,
     utcnow,
 )
-from resolvers.auth import enforce, enforce_not_exceeded, limiter
+from resolvers.auth import caller, enforce, enforce_not_exceeded, limiter
 from resolvers.context import Info, audit
 from resolvers.customers import current_holder, has_annual_bill, verify_customer_claim
 from schema.accounts import (
@@ -42,6 +42,8 @@ from schema.accounts import (
     RegisterPayload,
     ResendPinPayload,
 )
+from security import throttle
+from security.devices import remember_device, set_device_cookie
 from security.ratelimit import Limits
 from security.tokens import hash_secret, new_pin, same
 from settings import Settings
@@ -225,11 +227,15 @@ async def register(info: Info, data: RegisterInput) -> RegisterPayload:
             errors=[refused or error(info, AccountErrorCode.CUSTOMER_NUMBER_TAKEN, "input")]
         )
     expires_at, resend_at = pin_times(settings, secret.created_at)
+    device = remember_device(ctx.request, settings, login, secret.created_at)
+    if ctx.response is not None:
+        set_device_cookie(ctx.response, device.token, settings)
     return RegisterPayload(
         mailed_to=mask_address(email),
         expires_at=expires_at,
         resend_available_at=resend_at,
         registration_expires_at=registration_expires_at(settings, login),
+        device_token=device.token,
     )
 
 
@@ -251,14 +257,24 @@ async def _customer_or_email_taken(
 
 
 async def confirm_pin(info: Info, email: str, pin: str) -> ConfirmPinPayload:
-    """The PIN from the mail confirms the registration; `pin_max_attempts` wrong entries
-    void it."""
+    """The PIN from the mail confirms the registration.
+
+    Wrong entries are throttled per PIN as `Limits.pin_guesses` says: each client
+    may make `pin_max_attempts`, all unknown clients together `pin_attempts_per_pin`
+    (then the PIN is void for them); the device that registered keeps its own
+    attempts, so nobody else can void the owner's PIN. Unknown clients are also
+    limited per address (`pin_attempts_per_address`, every entry counts). The PIN's
+    stored attempt count voids it for everyone at the sum of both limits, whatever
+    the rate limiter remembers."""
     ctx, settings = info.context, info.context.settings
-    await enforce(info, Limits.pin_attempts_per_address(settings), ctx.client_address)
     login = await pending_login(clean_email(email), settings)
+    who = caller(info, login)
+    if who.device is None:
+        await enforce(info, Limits.pin_attempts_per_address(settings), ctx.client_address)
     if login is None:
         return ConfirmPinPayload(errors=[error(info, AccountErrorCode.PIN_INVALID, "pin")])
     now = utcnow()
+    guesses = Limits.pin_guesses(settings)
     async with in_transaction():
         secret = (
             await OneTimeSecret.filter(login_id=login.id, purpose=SecretPurpose.PIN, used_at=None)
@@ -270,14 +286,18 @@ async def confirm_pin(info: Info, email: str, pin: str) -> ConfirmPinPayload:
             return ConfirmPinPayload(errors=[error(info, AccountErrorCode.PIN_VOID, "pin")])
         if secret.expires_at <= now:
             return ConfirmPinPayload(errors=[error(info, AccountErrorCode.PIN_EXPIRED, "pin")])
+        account = f"pin:{secret.id}"
+        if not (await throttle.refusal(limiter(info), guesses, account, who)).allowed:
+            return ConfirmPinPayload(errors=[error(info, AccountErrorCode.PIN_VOID, "pin")])
         expected = _pin_hash(pin.strip(), login.id, secret.payload.get("salt", ""), settings)
         if not same(expected, secret.secret_hash):
+            await throttle.failed(limiter(info), guesses, account, who)
             secret.attempts += 1
-            code = AccountErrorCode.PIN_INVALID
-            if secret.attempts >= settings.pin_max_attempts:
-                secret.voided_at = now
-                code = AccountErrorCode.PIN_VOID
+            if secret.attempts >= settings.pin_attempts_per_pin + settings.pin_max_attempts:
+                secret.voided_at = now  # the bound that holds even if the limiter forgot
             await secret.save(update_fields=["attempts", "voided_at"])
+            still = await throttle.refusal(limiter(info), guesses, account, who)
+            code = AccountErrorCode.PIN_INVALID if still.allowed else AccountErrorCode.PIN_VOID
             return ConfirmPinPayload(errors=[error(info, code, "pin")])
         secret.used_at = now
         await secret.save(update_fields=["used_at"])

@@ -19,7 +19,7 @@ from resolvers.accounts.common import (
     utcnow,
 )
 from resolvers.accounts.notices import notify_new_client
-from resolvers.auth import check_password, limiter, refuse_rate_limited, require_login
+from resolvers.auth import caller, check_password, limiter, refuse_rate_limited, require_login
 from resolvers.context import Info, audit
 from schema.accounts import (
     AccountErrorCode,
@@ -28,6 +28,8 @@ from schema.accounts import (
     LoginType,
     SessionType,
 )
+from security import throttle
+from security.devices import remember_device, set_device_cookie
 from security.passwords import BCRYPT_MAX_BYTES
 from security.ratelimit import Limits
 from security.sessions import (
@@ -39,16 +41,16 @@ from security.sessions import (
 )
 
 
-async def count_login_failure(info: Info, key: str, login_id: int | None) -> None:
-    """A wrong password counts against the login and the client address.
-
-    Reaching the per-login limit is a lockout, recorded in the audit trail.
-    """
-    ctx, settings = info.context, info.context.settings
-    per_login = await limiter(info).hit(Limits.login_failures_per_login(settings), key)
-    await limiter(info).hit(Limits.login_failures_per_address(settings), ctx.client_address)
+async def count_login_failure(info: Info, key: str, login: Login | None) -> None:
+    """A wrong password counts as `security.throttle` says (per login and client, per
+    login for unknown clients, per address). Using up the login's budget for unknown
+    clients locks them out (not the known devices): recorded in the audit trail."""
+    settings = info.context.settings
+    login_id = login.id if login else None
+    who = caller(info, login)
+    decision = await throttle.failed(limiter(info), Limits.login_guesses(settings), key, who)
     await audit(info, "login_failed", login_id, outcome="failure")
-    if per_login.allowed and per_login.remaining == 0:
+    if who.device is None and decision.allowed and decision.remaining == 0:
         minutes = settings.rate_window_seconds // 60
         await audit(info, "lockout", login_id, actor="system", outcome="refused", minutes=minutes)
 
@@ -74,34 +76,27 @@ async def is_new_client(login: Login, fingerprint: str, history: int = 500) -> b
     return bool(keys) and fingerprint not in keys
 
 
-async def refuse_if_throttled(info: Info, key: str) -> None:
-    settings = info.context.settings
-    decision = await limiter(info).hit_all(
-        [
-            (Limits.login_failures_per_login(settings), key),
-            (Limits.login_failures_per_address(settings), info.context.client_address),
-        ],
-        consume=False,
-    )
-    if not decision.allowed:
-        refuse_rate_limited(info, decision)
-
-
 async def login(info: Info, email: str, password: str) -> LoginPayload:
-    """E-mail and password; the same error, after the same work, for either being wrong."""
+    """E-mail and password; the same error, after the same work, for either being wrong.
+
+    Guessing is slowed per client without locking the owner out (`security.throttle`):
+    the login's row is looked up first only to recognise its known devices."""
     ctx, settings = info.context, info.context.settings
     address = clean_email(email)
     key = email_key(address)
-    await refuse_if_throttled(info, key)
     row = await Login.get_or_none(email_key=key) if is_valid_email(address) else None
+    guesses = Limits.login_guesses(settings)
+    decision = await throttle.refusal(limiter(info), guesses, key, caller(info, row))
+    if not decision.allowed:
+        refuse_rate_limited(info, decision)
     too_long = len(password.encode()) > BCRYPT_MAX_BYTES
     ok = await check_password(info, password, row.password_hash if row and not too_long else None)
     if not ok or row is None:
-        await count_login_failure(info, key, row.id if row else None)
+        await count_login_failure(info, key, row)
         return LoginPayload(errors=[error(info, AccountErrorCode.INVALID_CREDENTIALS, "password")])
     if row.state == LoginState.PENDING:
         return LoginPayload(errors=[error(info, AccountErrorCode.LOGIN_NOT_CONFIRMED, "email")])
-    await limiter(info).clear(Limits.login_failures_per_login(settings), key)
+    await throttle.succeeded(limiter(info), guesses, key, caller(info, row))
 
     async with in_transaction():
         session, token = await start_session(
@@ -115,12 +110,15 @@ async def login(info: Info, email: str, password: str) -> LoginPayload:
         if await is_new_client(row, fingerprint):
             mailed_to = await notify_new_client(info, row)
         await audit(info, "login", row.id, client_key=fingerprint)
+    device = remember_device(ctx.request, settings, row, session.created_at)
     if ctx.response is not None:
         set_session_cookie(ctx.response, token, settings)
+        set_device_cookie(ctx.response, device.token, settings)
     return LoginPayload(
         token=token,
         csrf_token=csrf_token(session, settings),
         session_expires_at=session.expires_at,
+        device_token=device.token,
         login=LoginType.from_model(row, await customer_numbers_of(row)),
         mailed_to=mailed_to,
     )
