@@ -232,13 +232,15 @@ class Settings(BaseSettings):
         description="A device on which the second factor was given and 'remember this "
         "device' chosen may skip it at login for this long (0: never remembered).",
     )
-    second_factor_failures_per_login_client: int = Field(
+    second_factor_failures_per_client_of_login: int = Field(
         5,
-        description="Wrong codes or passkey answers per login and client address per rate "
-        "window; the owner elsewhere is not held up by someone else's guesses.",
+        description="Wrong codes, recovery codes or passkey answers one client (known device, "
+        "else address) may give for one login per rate window: slows the guesser, nobody else.",
     )
     second_factor_failures_per_login: int = Field(
-        20, description="Wrong codes or passkey answers per login per rate window, all clients."
+        20,
+        description="Wrong second factors of all unknown clients together for one login per "
+        "rate window; beyond it unknown clients are refused, known devices are not.",
     )
     passkey_logins_per_address: int = Field(
         30,
