@@ -28,9 +28,12 @@ from models.second_factor import (
     AuthChallenge,
     AuthenticatorApp,
     ChallengePurpose,
+    FactorMethod,
     Passkey,
     RecoveryCode,
     RememberedDevice,
+    factor_methods,
+    second_factor_fresh,
 )
 
 __all__ = [
@@ -42,6 +45,7 @@ __all__ = [
     "ContactMessage",
     "ContactStatus",
     "Customer",
+    "FactorMethod",
     "Invoice",
     "InvoiceKind",
     "Login",
@@ -62,4 +66,6 @@ __all__ = [
     "RememberedDevice",
     "SecretPurpose",
     "Session",
+    "factor_methods",
+    "second_factor_fresh",
 ]

@@ -10,12 +10,21 @@ to compute codes). All rows go with the login (on delete cascade).
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 
 from tortoise import fields
 from tortoise.models import Model
 
 from models.accounts import Login, Session
+
+
+class FactorMethod(StrEnum):
+    """How a second factor is given."""
+
+    PASSKEY = "passkey"
+    AUTHENTICATOR_APP = "authenticator_app"
+    RECOVERY_CODE = "recovery_code"
 
 
 class Passkey(Model):
@@ -135,3 +144,25 @@ class RememberedDevice(Model):
     class Meta:
         table = "remembered_device"
         unique_together = [("login_id", "device_hash")]
+
+
+async def factor_methods(login_id: int) -> list[FactorMethod]:
+    """The second factors a login has set up; none means its second factor is off.
+
+    Opt-in: it is on once the login holds a passkey or a confirmed authenticator
+    app. Recovery codes count only beside one of them: they are its fallback.
+    """
+    methods = []
+    if await Passkey.exists(login_id=login_id):
+        methods.append(FactorMethod.PASSKEY)
+    if await AuthenticatorApp.exists(login_id=login_id, confirmed_at__isnull=False):
+        methods.append(FactorMethod.AUTHENTICATOR_APP)
+    if methods and await RecoveryCode.exists(login_id=login_id, used_at__isnull=True):
+        methods.append(FactorMethod.RECOVERY_CODE)
+    return methods
+
+
+def second_factor_fresh(session: Session, *, now: dt.datetime, step_up_minutes: int) -> bool:
+    """Step-up: did this session give the second factor less than `step_up_minutes` ago?"""
+    given = session.second_factor_at
+    return given is not None and now - given < dt.timedelta(minutes=step_up_minutes)
