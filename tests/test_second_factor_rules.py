@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 from cryptography.exceptions import InvalidTag
 
+from models import Session, second_factor_fresh
 from security import passkeys, recovery_codes, totp
 from security.passkeys import PasskeyProblem, PasskeyRefused, RelyingParty
 from tests.authenticator import SoftAuthenticator
@@ -222,3 +223,18 @@ def test_credential_that_is_not_one_is_malformed(value):
     with pytest.raises(PasskeyRefused) as refused:
         passkeys.read_credential(value, registration=False)
     assert refused.value.problem is PasskeyProblem.MALFORMED
+
+
+# ---------------------------------------------------------------------- step-up
+
+
+def test_step_up_is_fresh_for_its_minutes_and_not_a_moment_longer():
+    given = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    session = Session(second_factor_at=given)
+    assert second_factor_fresh(
+        session, now=given + dt.timedelta(minutes=9, seconds=59), step_up_minutes=10
+    )
+    assert not second_factor_fresh(
+        session, now=given + dt.timedelta(minutes=10), step_up_minutes=10
+    )
+    assert not second_factor_fresh(Session(second_factor_at=None), now=given, step_up_minutes=10)
