@@ -13,6 +13,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+import clock
 import db
 from settings import ROOT, ConfigurationError, get_settings
 
@@ -43,7 +44,7 @@ async def seed_demo_command(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     async with db.database(settings.database_url):
-        print(await seed_demo())
+        print(await seed_demo(clock.utility_today(settings.utility_timezone)))
     return 0
 
 
@@ -54,10 +55,17 @@ async def import_command(args: argparse.Namespace) -> int:
     from dataio.progress import Progress, wants_progress
 
     path: Path = args.file
-    async with db.database(get_settings().database_url):
+    settings = get_settings()
+    async with db.database(settings.database_url):
         try:
             progress = Progress(enabled=wants_progress(args.progress, path))
-            report = await import_file(args.kind, path, dry_run=args.dry_run, progress=progress)
+            report = await import_file(
+                args.kind,
+                path,
+                dry_run=args.dry_run,
+                progress=progress,
+                today=clock.utility_today(settings.utility_timezone),
+            )
         except OSError as error:
             print(f"{path}: {error.strerror or error}", file=sys.stderr)
             return 2
@@ -205,6 +213,28 @@ async def delete_login_command(args: argparse.Namespace) -> int:
         print("No login found.", file=sys.stderr)
         return 1
     print(f"Login deleted; confirmation mailed to {mailed}. The customer numbers are free.")
+    return 0
+
+
+@command("remove-second-factors")
+async def remove_second_factors_command(args: argparse.Namespace) -> int:
+    """Remove every second factor of a login after verifying the person's identity."""
+    from resolvers.second_factor.manage import remove_second_factors_by_staff
+
+    settings = get_settings()
+    async with db.database(settings.database_url):
+        done = await remove_second_factors_by_staff(
+            settings,
+            staff=_staff(args),
+            reason=args.reason,
+            email=args.email,
+            customer_number=args.customer,
+        )
+    if done is None:
+        print("No login found.", file=sys.stderr)
+        return 1
+    mailed, removed = done
+    print(f"{removed} second factor(s) removed; notice mailed to {mailed}.")
     return 0
 
 
@@ -445,6 +475,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="Why, for the audit trail, without personal data (e.g. 'contact message #12').",
     )
     p.add_argument("--actor", help="Who deletes (default: the operating-system user).")
+
+    p = sub.add_parser(
+        "remove-second-factors",
+        help="Remove every second factor (passkeys, authenticator app, recovery codes) of a "
+        "login whose owner lost them, after verifying the person's identity.",
+    )
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--email", help="The login's e-mail address.")
+    who.add_argument("--customer", help="A customer number the login holds.")
+    p.add_argument(
+        "--reason",
+        required=True,
+        help="How the identity was verified and why, for the audit trail, without personal data.",
+    )
+    p.add_argument("--actor", help="Who removes them (default: the operating-system user).")
 
     p = sub.add_parser("contact", help="List or close contact-form messages.")
     contact = p.add_subparsers(dest="action", required=True)

@@ -21,9 +21,8 @@ from models import (
 DEMO_PASSWORD_HINT = "Wasser!2024 (or any password with upper, lower, digit and special)"
 
 
-async def seed_demo(today: dt.date | None = None) -> str:
+async def seed_demo(today: dt.date) -> str:
     """Create the demo customers if missing; return instructions for registering."""
-    today = today or dt.date.today()
     year = today.year
     async with in_transaction():
         if await Customer.filter(number="100001").exists():

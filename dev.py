@@ -4,7 +4,7 @@
 python3 dev.py serve           install, fetch GraphiQL, migrate SQLite, load demo data,
                               serve :8000/graphql
 python3 dev.py test            install, run the whole test suite with coverage
-python3 dev.py check           ruff (lint, format) and mypy
+python3 dev.py check           ruff (lint, format), mypy and the import contracts (lint-imports)
 python3 dev.py schema          write the schema's SDL to schema.graphql
 python3 dev.py fetch-graphiql  download GraphiQL's files from the npm registry (hash-checked)
 python3 dev.py lock            regenerate requirements.lock from pyproject.toml (needs network)
@@ -99,6 +99,7 @@ def main(argv: list[str]) -> int:
         run(BIN / "ruff", "check", ".")
         run(BIN / "ruff", "format", "--check", ".")
         run(BIN / "mypy", ".")
+        run(BIN / "lint-imports", "--no-logo")
         return 0
     sys.exit(__doc__)
 

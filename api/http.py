@@ -36,14 +36,13 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from api import graphiql
-from api.errors import ApiErrorCode, is_unexpected, mask
+from api.errors import is_unexpected, mask
 from api.persisted import DOCUMENT_ID, PersistedQueries
+from api.served import served_schema
 from db import is_outage
 from i18n import negotiate_locale
-from resolvers.auth import RequestErrorCode
+from models.request_codes import ApiErrorCode, RequestErrorCode
 from resolvers.context import Context
-from schema import build_schema
-from schema.errors import message
 from security.clients import client_address
 from security.sessions import authenticate
 from settings import Settings
@@ -53,13 +52,13 @@ JSON = "application/json"
 
 # With application/graphql-response+json, the status of a request that did not execute.
 STATUS_BY_CODE = {
-    ApiErrorCode.PERSISTED_QUERY_NOT_FOUND.value: 200,
-    ApiErrorCode.INVALID_API_KEY.value: 401,
-    ApiErrorCode.OPERATION_NOT_ALLOWED.value: 403,
-    ApiErrorCode.PERSISTED_DOCUMENT_NOT_FOUND.value: 404,
-    RequestErrorCode.RATE_LIMITED.value: 429,
-    ApiErrorCode.INTERNAL_SERVER_ERROR.value: 500,
-    ApiErrorCode.SERVICE_UNAVAILABLE.value: 503,
+    ApiErrorCode.PERSISTED_QUERY_NOT_FOUND.name: 200,
+    ApiErrorCode.INVALID_API_KEY.name: 401,
+    ApiErrorCode.OPERATION_NOT_ALLOWED.name: 403,
+    ApiErrorCode.PERSISTED_DOCUMENT_NOT_FOUND.name: 404,
+    RequestErrorCode.RATE_LIMITED.name: 429,
+    ApiErrorCode.INTERNAL_SERVER_ERROR.name: 500,
+    ApiErrorCode.SERVICE_UNAVAILABLE.name: 503,
 }
 
 
@@ -69,7 +68,7 @@ class RequestError(Exception):
     def __init__(
         self, status: int, code: ApiErrorCode, headers: dict[str, str] | None = None, **params: Any
     ) -> None:
-        super().__init__(code.value)
+        super().__init__(code.name)
         self.status = status
         self.code = code
         self.headers = headers or {}
@@ -116,7 +115,7 @@ class GraphQLView(GraphQL):
         self.queries = PersistedQueries.from_settings(settings)
         schema_args = {"query": query} if query is not None else {}
         super().__init__(
-            build_schema(settings, self.queries, **schema_args),
+            served_schema(settings, self.queries, **schema_args),
             graphql_ide=None,  # served by `graphiql.page_response`, without a CDN
             allow_queries_via_get=True,
             multipart_uploads_enabled=False,
@@ -125,6 +124,7 @@ class GraphQLView(GraphQL):
     async def close(self) -> None:
         await self.queries.close()
 
+    # strawberry types the context as its generic; ours is the operations' `Context`.
     async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
         try:
             session, via_cookie = await authenticate(request, self.settings)
@@ -216,8 +216,8 @@ class GraphQLView(GraphQL):
         body = {
             "errors": [
                 {
-                    "message": message(error.code, locale, **params),
-                    "extensions": {"code": error.code.value, **params},
+                    "message": error.code.message(locale, **params),
+                    "extensions": {"code": error.code.name, **params},
                 }
             ]
         }
@@ -229,7 +229,7 @@ class GraphQLView(GraphQL):
             headers=error.headers,
         )
 
-    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:  # type: ignore[override]
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:
         """One operation from the query string (GET) or a JSON object body (POST)."""
         if request.method == "GET":
             data: Any = dict(request.query_params)
@@ -269,7 +269,7 @@ class GraphQLView(GraphQL):
             extensions=extensions or None,
         )
 
-    async def execute_single(self, request: Any, request_adapter: Any, *args: Any, **kwargs: Any):  # type: ignore[override]
+    async def execute_single(self, request: Any, request_adapter: Any, *args: Any, **kwargs: Any):
         try:
             return await super().execute_single(request, request_adapter, *args, **kwargs)
         except HTTPException as error:
@@ -286,7 +286,7 @@ class GraphQLView(GraphQL):
 
     # -------------------------------------------------------------- results
 
-    async def process_result(  # type: ignore[override]
+    async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         """The response body; remembers for `run` which status and headers it calls for.
@@ -313,15 +313,16 @@ class GraphQLView(GraphQL):
         extensions = dict(formatted.get("extensions") or {})
         if "code" not in extensions and not executed:
             if isinstance(error, GraphQLSyntaxError):
-                extensions["code"] = ApiErrorCode.GRAPHQL_PARSE_FAILED.value
+                extensions["code"] = ApiErrorCode.GRAPHQL_PARSE_FAILED.name
             elif stage == "validated":
-                extensions["code"] = ApiErrorCode.BAD_USER_INPUT.value
+                extensions["code"] = ApiErrorCode.BAD_USER_INPUT.name
             else:
-                extensions["code"] = ApiErrorCode.GRAPHQL_VALIDATION_FAILED.value
+                extensions["code"] = ApiErrorCode.GRAPHQL_VALIDATION_FAILED.name
         if extensions:
             formatted["extensions"] = extensions
         return formatted
 
+    # Narrower than strawberry's signature (ASGI requests only), which mypy calls an override.
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Response:  # type: ignore[override]
         response = await super().run(request, context, root_value)
         outcome = getattr(request.state, "graphql_outcome", None)
@@ -332,7 +333,7 @@ class GraphQLView(GraphQL):
         media_type = request.state.media_type
         response.headers["content-type"] = f"{media_type}; charset=utf-8"
         response.headers["vary"] = "Accept"
-        if ApiErrorCode.PERSISTED_QUERY_NOT_FOUND.value in codes:
+        if ApiErrorCode.PERSISTED_QUERY_NOT_FOUND.name in codes:
             response.headers["cache-control"] = "private, no-cache, must-revalidate"
         for error in errors:
             retry_after = error.get("extensions", {}).get("retryAfter")

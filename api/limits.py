@@ -67,7 +67,7 @@ def cost_rule(max_cost: int, assumed_page_size: int) -> type[ValidationRule]:
                         f"of {max_cost}: ask for smaller pages or fewer fields.",
                         [node],
                         extensions={
-                            "code": ApiErrorCode.OPERATION_TOO_COSTLY.value,
+                            "code": ApiErrorCode.OPERATION_TOO_COSTLY.name,
                             "cost": cost,
                             "maxCost": max_cost,
                         },

@@ -18,7 +18,6 @@ run only these operations.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import re
@@ -28,6 +27,7 @@ from graphql import GraphQLError, GraphQLSchema, parse, validate
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
+import clock
 from models import Partner, PartnerOperation
 from security.tokens import hash_secret, new_token
 from settings import Settings
@@ -94,7 +94,7 @@ async def rotate_key(name: str, settings: Settings) -> str:
 async def revoke(name: str) -> Partner:
     partner = await _partner(name)
     if partner.revoked_at is None:
-        partner.revoked_at = dt.datetime.now(dt.UTC)
+        partner.revoked_at = clock.now()
         await partner.save(update_fields=["revoked_at"])
     return partner
 
@@ -245,4 +245,5 @@ async def upload(
 async def listing() -> list[tuple[Partner, int]]:
     """Every partner with the number of its operations."""
     partners = await Partner.all().annotate(count=Count("operations")).order_by("name")
+    # `count` is the annotation added above; Tortoise's model type does not know it.
     return [(p, p.count) for p in partners]  # type: ignore[attr-defined]

@@ -47,7 +47,7 @@ from api.partners import (
     sha256_hex,
 )
 from models import Partner
-from resolvers.auth import RequestErrorCode
+from models.request_codes import RequestErrorCode
 from security.ratelimit import Limits, rate_limiter
 from settings import Settings
 

@@ -32,6 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import clock
+from settings import get_settings
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -176,7 +179,10 @@ async def import_files(paths: dict[str, Path], *, progress: bool = False) -> lis
     for kind, _ in FILES:
         started = time.perf_counter()
         report: ImportReport = await import_file(
-            kind, paths[kind], progress=Progress(enabled=progress)
+            kind,
+            paths[kind],
+            progress=Progress(enabled=progress),
+            today=clock.utility_today(get_settings().utility_timezone),
         )
         seconds = time.perf_counter() - started
         if not report.ok:

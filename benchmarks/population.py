@@ -29,10 +29,12 @@ from urllib.parse import urlsplit, urlunsplit
 import bcrypt
 from tortoise.connection import connections
 
+import clock
 import db
 from benchmarks.import_100k import FILES, import_files, write_csv_files
-from dataio.importer import import_file, local_today
+from dataio.importer import import_file
 from security.tokens import hash_secret, new_token
+from settings import get_settings
 
 PASSWORD = "Bench-Passw0rd!2024"  # meets R3; every generated login has it
 
@@ -121,7 +123,9 @@ def write_current_files(folder: Path, today: dt.date, seed: int) -> tuple[Path, 
 async def _import_current(periods: Path, readings: Path) -> int:
     rows = 0
     for kind, path in (("reading-periods", periods), ("radio-readings", readings)):
-        report = await import_file(kind, path)
+        report = await import_file(
+            kind, path, today=clock.utility_today(get_settings().utility_timezone)
+        )
         if not report.ok:
             raise RuntimeError(report.summary())
         rows += report.rows
@@ -239,7 +243,7 @@ async def build_population(
     try:
         started = time.perf_counter()
         paths = await asyncio.to_thread(write_csv_files, folder, customers, seed)
-        today = local_today()
+        today = clock.utility_today(get_settings().utility_timezone)
         extra = await asyncio.to_thread(write_current_files, folder, today, seed)
         population.seconds["generate"] = time.perf_counter() - started
         started = time.perf_counter()

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-import zoneinfo
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ from tortoise.transactions import in_transaction
 
 from dataio.bulk import BatchRefused, Bulk
 from dataio.csvformat import Problem, read_table
-from dataio.kinds import KINDS, Fields
+from dataio.import_kinds import KINDS, Fields
 from dataio.progress import Progress
 
 
@@ -71,22 +70,13 @@ class _DryRun(Exception):
     """Rolls back a dry run's transaction after the writes were tried."""
 
 
-def local_today(timezone: str | None = None) -> dt.date:
-    """Today in the utility's time zone (settings.utility_timezone)."""
-    if timezone is None:
-        from settings import get_settings
-
-        timezone = get_settings().utility_timezone
-    return dt.datetime.now(zoneinfo.ZoneInfo(timezone)).date()
-
-
 async def import_file(
     kind: str,
     path: Path,
     *,
     dry_run: bool = False,
     progress: Progress | None = None,
-    today: dt.date | None = None,
+    today: dt.date,
 ) -> ImportReport:
     """Import one file of `kind` (a key of KINDS); the database must be open.
 
@@ -103,13 +93,12 @@ async def import_data(
     *,
     dry_run: bool = False,
     progress: Progress | None = None,
-    today: dt.date | None = None,
+    today: dt.date,
 ) -> ImportReport:
     """Check all rows, then upsert them in one transaction, or write nothing at all."""
     started = time.perf_counter()
     spec = KINDS[kind]
     progress = progress or Progress(enabled=False)
-    today = today or local_today()
     report = ImportReport(kind=kind, source=source, dry_run=dry_run)
 
     table = read_table(data, required=spec.required, optional=spec.optional)

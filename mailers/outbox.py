@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from tortoise.expressions import Q
 from tortoise.functions import Count
 
+import clock
 from mailers.render import render
 from models import MailStatus, OutboxMail
 from settings import Settings
@@ -68,7 +69,7 @@ async def queue_mail(
     """
     mail = render(kind, locale, data, settings)
     domain = settings.mail_from.rpartition("@")[2].rstrip(">") or "kundenportal.invalid"
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     return await OutboxMail.create(
         kind=kind,
         recipient=to,
@@ -83,10 +84,6 @@ async def queue_mail(
 
 
 # ---------------------------------------------------------------- operations
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 async def queue_metrics() -> dict[str, float]:
@@ -104,7 +101,7 @@ async def queue_metrics() -> dict[str, float]:
         .only("id", "created_at")
         .first()
     )
-    age = max(0.0, (utcnow() - oldest.created_at).total_seconds()) if oldest else 0.0
+    age = max(0.0, (clock.now() - oldest.created_at).total_seconds()) if oldest else 0.0
     return {
         "queued": counts.get(MailStatus.QUEUED, 0),
         "sent": counts.get(MailStatus.SENT, 0),
@@ -142,7 +139,7 @@ async def retry_mail(mail_id: int) -> None:
     if not mail.body_text:
         raise NotRetryable(f"mail {mail_id} was purged; its content is gone")
     await OutboxMail.filter(id=mail_id, status=MailStatus.FAILED).update(
-        status=MailStatus.QUEUED, attempts=0, next_attempt_at=utcnow()
+        status=MailStatus.QUEUED, attempts=0, next_attempt_at=clock.now()
     )
 
 
@@ -151,7 +148,7 @@ async def retry_failed() -> int:
     return (
         await OutboxMail.filter(status=MailStatus.FAILED)
         .exclude(body_text="")
-        .update(status=MailStatus.QUEUED, attempts=0, next_attempt_at=utcnow())
+        .update(status=MailStatus.QUEUED, attempts=0, next_attempt_at=clock.now())
     )
 
 
@@ -170,7 +167,7 @@ async def purge_sent_mail(older_than: dt.timedelta) -> int:
     is kept masked (`e***a@example.org`), with subject, Message-ID and times,
     to answer "was I mailed?".
     """
-    cutoff = utcnow() - older_than
+    cutoff = clock.now() - older_than
     purged = 0
     for done in (
         Q(status=MailStatus.SENT, sent_at__lt=cutoff),

@@ -49,9 +49,9 @@ from collections.abc import AsyncIterator, Callable
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+import clock
 from db import is_outage
 from mailers.backends import PermanentFailure, TemporaryFailure, deliver
-from mailers.outbox import utcnow
 from models import MailStatus, OutboxMail
 from settings import Settings
 
@@ -68,7 +68,7 @@ def backoff(attempts: int, settings: Settings) -> dt.timedelta:
 async def claim(settings: Settings, mail_id: int | None = None) -> OutboxMail | None:
     """Take the oldest due mail (or mail `mail_id`, if due) for this worker, or None."""
     async with in_transaction() as conn:
-        now = utcnow()
+        now = clock.now()
         due = OutboxMail.filter(status=MailStatus.QUEUED, next_attempt_at__lte=now)
         if mail_id is not None:
             due = due.filter(id=mail_id)
@@ -124,17 +124,19 @@ async def deliver_claimed(mail: OutboxMail, settings: Settings) -> Exception | N
         log.exception("mail %s could not be delivered", mail.id)
         failure = TemporaryFailure(f"{type(error).__name__}: {error}")
     else:
-        await _record(mail, status=MailStatus.SENT, sent_at=utcnow(), last_error="")
+        await _record(mail, status=MailStatus.SENT, sent_at=clock.now(), last_error="")
         log.info("mail %s (%s) sent on attempt %s", mail.id, mail.kind, mail.attempts)
         return None
 
     reason = str(failure)[:1000]
     if isinstance(failure, PermanentFailure) or mail.attempts >= settings.mail_max_attempts:
-        await _record(mail, status=MailStatus.FAILED, next_attempt_at=utcnow(), last_error=reason)
+        await _record(
+            mail, status=MailStatus.FAILED, next_attempt_at=clock.now(), last_error=reason
+        )
         log.error("mail %s failed after %s attempt(s): %s", mail.id, mail.attempts, reason)
     else:
         await _record(
-            mail, next_attempt_at=utcnow() + backoff(mail.attempts, settings), last_error=reason
+            mail, next_attempt_at=clock.now() + backoff(mail.attempts, settings), last_error=reason
         )
         log.warning("mail %s not delivered (attempt %s): %s", mail.id, mail.attempts, reason)
     return failure

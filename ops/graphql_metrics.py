@@ -31,6 +31,7 @@ class OperationMetrics(SchemaExtension):
 
     def _root_fields(self, definitions: object) -> str:
         names: list[str] = []
+        # graphql-core's definitions are a Collection; typed `object` to keep the import light.
         for definition in definitions:  # type: ignore[attr-defined]
             if isinstance(definition, OperationDefinitionNode):
                 op = definition.operation.value

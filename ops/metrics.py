@@ -13,6 +13,9 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import Response
 
+import db
+from mailers import queue_metrics
+
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 HTTP_REQUESTS = Counter(
@@ -56,8 +59,6 @@ DB_UP = Gauge("kp_database_up", "1 when the database answers.", registry=REGISTR
 
 async def metrics_endpoint(request: Request) -> Response:
     """Refresh the gauges that are read at scrape time, then expose everything."""
-    import db
-
     up = await db.ping()
     DB_UP.set(1 if up else 0)
     if up:
@@ -66,8 +67,6 @@ async def metrics_endpoint(request: Request) -> Response:
 
 
 async def _refresh_mail_gauges() -> None:
-    from mailers import queue_metrics
-
     queue = await queue_metrics()
     for state in ("queued", "sent", "failed"):
         MAIL_QUEUE.labels(state).set(queue[state])

@@ -12,7 +12,15 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import clock
+from mailers import purge_mail_bodies
 from models import AuditEvent, ContactMessage, ContactStatus
+from resolvers.accounts.registration import (
+    purge_expired_registrations,
+    purge_expired_secrets,
+    purge_expired_sessions,
+)
+from resolvers.second_factor.gate import purge_expired_challenges, purge_expired_remembered_devices
 from settings import Settings
 
 log = logging.getLogger("kundenportal.purge")
@@ -21,25 +29,18 @@ PurgeJob = Callable[[Settings], Awaitable[int]]
 
 
 async def purge_old_audit_events(settings: Settings) -> int:
-    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.audit_retention_days)
+    cutoff = clock.now() - dt.timedelta(days=settings.audit_retention_days)
     return await AuditEvent.filter(at__lt=cutoff).delete()
 
 
 async def purge_closed_contact_messages(settings: Settings) -> int:
     """Contact messages hold a name, an address and free text: gone a while after closing."""
-    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.contact_retention_days)
+    cutoff = clock.now() - dt.timedelta(days=settings.contact_retention_days)
     return await ContactMessage.filter(status=ContactStatus.CLOSED, closed_at__lt=cutoff).delete()
 
 
 def purge_jobs() -> list[tuple[str, PurgeJob]]:
     """Every retention job of the service, by name."""
-    from mailers import purge_mail_bodies
-    from resolvers.accounts.registration import (
-        purge_expired_registrations,
-        purge_expired_secrets,
-        purge_expired_sessions,
-    )
-
     return [
         ("pending registrations", purge_expired_registrations),
         ("one-time secrets", purge_expired_secrets),
@@ -47,6 +48,8 @@ def purge_jobs() -> list[tuple[str, PurgeJob]]:
         ("audit events", purge_old_audit_events),
         ("contact messages", purge_closed_contact_messages),
         ("mail bodies", purge_mail_bodies),
+        ("second-factor challenges", purge_expired_challenges),
+        ("remembered devices", purge_expired_remembered_devices),
     ]
 
 

@@ -1,12 +1,16 @@
-"""What every resolver gets: the request, who is calling, per-request loaders; and
-`audit`, which records what the caller did in the audit trail."""
+"""What every operation gets: the request, who is calling, per-request loaders; and
+`audit`, which records what the caller did in the audit trail.
+
+`api/` builds a `Context` for each request (`GraphQLView.get_context`); the
+schema hands it to the operations as `info.context`. Operations never see
+strawberry's `Info`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import strawberry
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -32,14 +36,12 @@ class Context:
     loaders: dict[str, Any] = field(default_factory=dict)
     # Set by the auth layer: the session came from a cookie (mutations then need CSRF proof).
     via_cookie: bool = False
-
-
-Info = strawberry.Info[Context, None]
-"""What every resolver takes as `info`."""
+    # Set by the schema before an operation runs: it is a mutation (see `require_login`).
+    mutation: bool = False
 
 
 async def audit(
-    info: Info,
+    ctx: Context,
     action: str,
     login_id: int | None,
     *,
@@ -54,6 +56,6 @@ async def audit(
         actor=actor or actor_for_login(login_id),
         outcome=outcome,
         login_id=login_id,
-        client_address=info.context.client_address,
+        client_address=ctx.client_address,
         **details,
     )

@@ -1,6 +1,6 @@
 """Per-request DataLoaders of the customer area.
 
-Each loader is built lazily on `info.context.loaders` the first time a request
+Each loader is built lazily on `ctx.loaders` the first time a request
 needs it, so nothing is cached across requests or users. Each batch runs one
 `filter(<key>__in=keys)` and returns results in key order: a dashboard with
 twenty customer numbers costs the same number of SQL statements as one.
@@ -19,7 +19,6 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
-import strawberry
 from strawberry.dataloader import DataLoader
 from tortoise.expressions import Q
 
@@ -33,15 +32,15 @@ PeriodKey = tuple[int, str | None]
 
 
 def _loader(
-    info: strawberry.Info[Context, None],
+    ctx: Context,
     name: str,
     load_fn: Callable[[list[K]], Awaitable[Sequence[V]]],
 ) -> DataLoader[K, V]:
-    loaders: dict[str, Any] = info.context.loaders
+    loaders: dict[str, Any] = ctx.loaders
     found = loaders.get(name)
     if found is None:
         found = loaders[name] = DataLoader(load_fn=load_fn)
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def forget(loader: DataLoader[K, V], key: K) -> None:
@@ -97,26 +96,26 @@ async def _periods_by_meter(keys: list[PeriodKey]) -> list[list[ReadingPeriod]]:
     ]
 
 
-def customers_by_login(info: strawberry.Info[Context, None]) -> DataLoader[int, list[Customer]]:
-    return _loader(info, "customers.by_login", _customers_by_login)
+def customers_by_login(ctx: Context) -> DataLoader[int, list[Customer]]:
+    return _loader(ctx, "customers.by_login", _customers_by_login)
 
 
-def meters_by_customer(info: strawberry.Info[Context, None]) -> DataLoader[int, list[Meter]]:
-    return _loader(info, "customers.meters_by_customer", _meters_by_customer)
+def meters_by_customer(ctx: Context) -> DataLoader[int, list[Meter]]:
+    return _loader(ctx, "customers.meters_by_customer", _meters_by_customer)
 
 
-def invoices_by_customer(info: strawberry.Info[Context, None]) -> DataLoader[int, list[Invoice]]:
-    return _loader(info, "customers.invoices_by_customer", _invoices_by_customer)
+def invoices_by_customer(ctx: Context) -> DataLoader[int, list[Invoice]]:
+    return _loader(ctx, "customers.invoices_by_customer", _invoices_by_customer)
 
 
-def readings_by_meter(info: strawberry.Info[Context, None]) -> DataLoader[int, list[MeterReading]]:
-    return _loader(info, "customers.readings_by_meter", _readings_by_meter)
+def readings_by_meter(ctx: Context) -> DataLoader[int, list[MeterReading]]:
+    return _loader(ctx, "customers.readings_by_meter", _readings_by_meter)
 
 
 def periods_by_meter(
-    info: strawberry.Info[Context, None],
+    ctx: Context,
 ) -> DataLoader[PeriodKey, list[ReadingPeriod]]:
-    return _loader(info, "customers.periods_by_meter", _periods_by_meter)
+    return _loader(ctx, "customers.periods_by_meter", _periods_by_meter)
 
 
 def period_key(meter: Meter) -> PeriodKey:

@@ -6,9 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-import strawberry
-from strawberry.scalars import JSON
-
+import clock
 from models import (
     AuditEvent,
     BaseDataChange,
@@ -22,8 +20,7 @@ from models import (
     ReadingPeriod,
     Session,
 )
-from resolvers.auth import require_login
-from resolvers.context import Info
+from resolvers.second_factor.manage import export_second_factor
 
 
 def _plain(value: Any) -> Any:
@@ -57,7 +54,7 @@ async def export_login_data(login: Login) -> dict[str, Any]:
     meter_numbers = {m.id: m.number for m in meters}
     customer_numbers = {c.id: c.number for c in customers}
     return {
-        "exportedAt": dt.datetime.now(dt.UTC).isoformat(),
+        "exportedAt": clock.now().isoformat(),
         "login": _row(
             login,
             [
@@ -74,6 +71,7 @@ async def export_login_data(login: Login) -> dict[str, Any]:
             _row(s, ["created_at", "last_used_at", "expires_at", "client", "client_address"])
             for s in sessions
         ],
+        "secondFactor": await export_second_factor(login.id),
         "customers": [
             {
                 **_row(
@@ -147,14 +145,3 @@ async def export_login_data(login: Login) -> dict[str, Any]:
         "securityEvents": [_row(e, ["at", "action", "client_address", "outcome"]) for e in audit],
         "meterNumbers": sorted(meter_numbers.values()),
     }
-
-
-@strawberry.type
-class PrivacyQuery:
-    @strawberry.field(
-        description="All data held about the logged-in login and its customer numbers, as one "
-        "JSON document (GDPR right of access and portability). Contains no password hash, "
-        "token or PIN."
-    )
-    async def my_data_export(self, info: Info) -> JSON:
-        return await export_login_data(require_login(info))  # type: ignore[return-value]

@@ -18,20 +18,16 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+import clock
 from mailers import mask_address
 from models import Customer, Login, Meter, MeterReading, ReadingPeriod, ReadingSource
+from models.customer_codes import CustomerErrorCode as C
 from models.customers import ReadingWindow, WindowState
+from models.errors import Outcome, Problem
 from resolvers.auth import require_login
-from resolvers.context import Info
-from resolvers.customers import (
-    C,
-    Outcome,
-    Problem,
-    confirm_by_mail,
-    find_meter,
-    local_today,
-    require_active_customer,
-)
+from resolvers.context import Context
+from resolvers.customer_context import find_meter, require_active_customer
+from resolvers.customer_mail import confirm_by_mail
 from resolvers.loaders import forget, period_key, periods_by_meter, readings_by_meter
 
 MAX_VALUE = Decimal("999999999.999")
@@ -44,18 +40,18 @@ def current_readings(history: Sequence[MeterReading]) -> list[MeterReading]:
     return sorted(valid, key=lambda r: (r.read_on, r.id or 0), reverse=True)
 
 
-async def reading_window(info: Info, meter: Meter) -> ReadingWindow:
-    periods = await periods_by_meter(info).load(period_key(meter))
-    return meter.reading_window(periods, local_today(info.context.settings))
+async def reading_window(ctx: Context, meter: Meter) -> ReadingWindow:
+    periods = await periods_by_meter(ctx).load(period_key(meter))
+    return meter.reading_window(periods, clock.utility_today(ctx.settings.utility_timezone))
 
 
-async def reading_history(info: Info, meter: Meter) -> list[MeterReading]:
+async def reading_history(ctx: Context, meter: Meter) -> list[MeterReading]:
     """All readings of the meter, newest first, corrected ones included."""
-    return await readings_by_meter(info).load(meter.id)
+    return await readings_by_meter(ctx).load(meter.id)
 
 
-async def last_reading(info: Info, meter: Meter) -> MeterReading | None:
-    standing = current_readings(await reading_history(info, meter))
+async def last_reading(ctx: Context, meter: Meter) -> MeterReading | None:
+    standing = current_readings(await reading_history(ctx, meter))
     return standing[0] if standing else None
 
 
@@ -147,7 +143,7 @@ class Submitted:
 
 
 async def submit_reading(
-    info: Info,
+    ctx: Context,
     *,
     meter_pk: int | None,
     meter_number: str | None,
@@ -156,11 +152,11 @@ async def submit_reading(
     idempotency_key: str | None,
 ) -> Outcome[Submitted]:
     """Take a reading of a meter of the active customer, and mail it back."""
-    login = require_login(info)
-    customer = await require_active_customer(info)
+    login = require_login(ctx)
+    customer = await require_active_customer(ctx)
     if (meter_pk is None) == (meter_number is None):
         return Outcome(problems=[Problem(C.AMBIGUOUS, ("input", "meterId"))])
-    meter = await find_meter(info, customer, meter_pk, meter_number)
+    meter = await find_meter(ctx, customer, meter_pk, meter_number)
     if meter is None:
         return Outcome(problems=[Problem(C.NOT_FOUND, ("input", "meterId"))])
     amount = parse_value(value)
@@ -171,14 +167,14 @@ async def submit_reading(
         problem = Problem(C.TOO_LONG, ("input", "idempotencyKey"), {"maximum": MAX_IDEMPOTENCY_KEY})
         return Outcome(problems=[problem])
     try:
-        outcome = await _store_reading(info, customer, meter, amount, confirm_unusual, key)
+        outcome = await _store_reading(ctx, customer, meter, amount, confirm_unusual, key)
     except IntegrityError:
         # The same key, sent for another meter at the same moment, won the race
         # (the database's unique key): answer as a retry would be answered.
         if key is not None and (replay := await _replay(login, key, meter, amount)) is not None:
             return replay
         raise
-    forget(readings_by_meter(info), meter.id)
+    forget(readings_by_meter(ctx), meter.id)
     return outcome
 
 
@@ -200,16 +196,16 @@ async def _replay(
 
 
 async def _store_reading(
-    info: Info,
+    ctx: Context,
     customer: Customer,
     meter: Meter,
     value: Decimal,
     confirm_unusual: bool,
     key: str | None,
 ) -> Outcome[Submitted]:
-    login = require_login(info)
-    settings = info.context.settings
-    today = local_today(settings)
+    login = require_login(ctx)
+    settings = ctx.settings
+    today = clock.utility_today(settings.utility_timezone)
     async with in_transaction() as conn:
         # One submission per meter at a time: the checks below see what the other wrote,
         # a retry included (SQLite runs one transaction at a time anyway).

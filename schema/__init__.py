@@ -1,17 +1,6 @@
-"""The GraphQL schema: types, inputs and errors of each area; `root` assembles them.
+"""The GraphQL schema: each area's types, inputs, enums, payloads and its adapter from
+the operations' `Outcome`s; `root` assembles Query and Mutation."""
 
-Importing `schema.errors` (as every resolver does) must not build the schema, so
-the root types are loaded only when asked for.
-"""
+from schema.root import Mutation, Query, build_schema
 
-from __future__ import annotations
-
-from typing import Any
-
-
-def __getattr__(name: str) -> Any:
-    if name in ("Query", "Mutation", "build_schema"):
-        from schema import root
-
-        return getattr(root, name)
-    raise AttributeError(name)
+__all__ = ["Mutation", "Query", "build_schema"]

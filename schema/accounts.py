@@ -10,220 +10,47 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from strawberry.scalars import JSON
 
-from schema.errors import (
-    REAUTHENTICATION_CODE,
-    REAUTHENTICATION_DESCRIPTION,
-    REAUTHENTICATION_MESSAGES,
-    UserError,
-    message,
-    register_messages,
-)
+from models import FactorMethod
+from models.account_codes import AccountErrorCode
+from models.errors import Problem
+from resolvers.accounts import contact as contact_ops
+from resolvers.accounts import email as email_ops
+from resolvers.accounts import password as password_ops
+from resolvers.accounts import profile as profile_ops
+from resolvers.accounts import registration as registration_ops
+from resolvers.accounts import sessions as session_ops
+from resolvers.accounts.logins import customer_numbers_of
+from resolvers.second_factor.gate import SecondFactorNeeded
+from schema.context import Info
+from schema.errors import UserError, error_type, graphql_enum, payload
 
 if TYPE_CHECKING:
     from models import Login as LoginRow
     from models import Session as SessionRow
 
 
-def _code(name: str, description: str) -> strawberry.enum_value:  # type: ignore[valid-type]
-    return strawberry.enum_value(name, description=description)
+AccountErrorCodeEnum = graphql_enum(AccountErrorCode)
 
 
-@strawberry.enum(description="What went wrong in an account operation.")
-class AccountErrorCode(Enum):
-    VALUE_REQUIRED = _code("VALUE_REQUIRED", "The field must not be empty.")
-    VALUE_TOO_LONG = _code("VALUE_TOO_LONG", "The value is longer than allowed.")
-    INVALID_EMAIL = _code("INVALID_EMAIL", "Not a usable e-mail address.")
-    EMAIL_IN_USE = _code("EMAIL_IN_USE", "Another login uses this address (whose is never said).")
-    EMAIL_UNCHANGED = _code("EMAIL_UNCHANGED", "The new address is the current one.")
-    PASSWORD_TOO_SHORT = _code("PASSWORD_TOO_SHORT", "Fewer than 8 characters (R3).")
-    PASSWORD_CHARACTER_CLASSES_MISSING = _code(
-        "PASSWORD_CHARACTER_CLASSES_MISSING",
-        "Lacks upper-case or lower-case letters, digits or special characters (R3).",
-    )
-    PASSWORD_TOO_LONG = _code(
-        "PASSWORD_TOO_LONG", "Longer than 72 bytes of UTF-8, more than bcrypt can take."
-    )
-    PASSWORD_CONTAINS_PERSONAL_DATA = _code(
-        "PASSWORD_CONTAINS_PERSONAL_DATA",
-        "Contains the e-mail address's local part or a customer number.",
-    )
-    PASSWORD_TOO_COMMON = _code("PASSWORD_TOO_COMMON", "One of the most common passwords.")
-    PROOF_REQUIRED = _code(
-        "PROOF_REQUIRED", "Neither an invoice number nor a main meter number was given (R1)."
-    )
-    CUSTOMER_NOT_VERIFIED = _code(
-        "CUSTOMER_NOT_VERIFIED",
-        "Customer number and invoice or meter number do not match (which one is never said).",
-    )
-    NO_ANNUAL_BILL = _code(
-        "NO_ANNUAL_BILL", "The customer has not had an annual bill yet, so cannot register (R2)."
-    )
-    CUSTOMER_NUMBER_TAKEN = _code(
-        "CUSTOMER_NUMBER_TAKEN", "The customer number already belongs to a login (R5)."
-    )
-    REGISTRATION_PENDING = _code(
-        "REGISTRATION_PENDING",
-        "A registration for this customer number awaits its PIN; ask for a new PIN "
-        "or wait until it expires.",
-    )
-    PIN_INVALID = _code("PIN_INVALID", "The PIN is wrong.")
-    PIN_EXPIRED = _code("PIN_EXPIRED", "The PIN is no longer valid; ask for a new one (R4).")
-    PIN_VOID = _code(
-        "PIN_VOID", "The PIN was entered wrongly too often or replaced; ask for a new one."
-    )
-    RESEND_NOT_YET_AVAILABLE = _code(
-        "RESEND_NOT_YET_AVAILABLE",
-        "No new mail yet (cooldown or daily cap); `resendAvailableAt` says when.",
-    )
-    INVALID_CREDENTIALS = _code(
-        "INVALID_CREDENTIALS", "E-mail address or password is wrong (which one is never said)."
-    )
-    LOGIN_NOT_CONFIRMED = _code(
-        "LOGIN_NOT_CONFIRMED", "The registration is not confirmed yet: enter the PIN first."
-    )
-    REAUTHENTICATION_REQUIRED = _code(REAUTHENTICATION_CODE, REAUTHENTICATION_DESCRIPTION)
-    LINK_INVALID = _code("LINK_INVALID", "The link is unknown, already used or replaced.")
-    LINK_EXPIRED = _code("LINK_EXPIRED", "The link is no longer valid.")
-    SESSION_NOT_FOUND = _code("SESSION_NOT_FOUND", "No such session of this login.")
-    CHOICE_REQUIRED = _code("CHOICE_REQUIRED", "Give exactly one of the alternative arguments.")
-
-
-register_messages(
-    {
-        AccountErrorCode.VALUE_REQUIRED: (
-            "Bitte füllen Sie dieses Feld aus.",
-            "Please fill in this field.",
-        ),
-        AccountErrorCode.VALUE_TOO_LONG: (
-            "Bitte verwenden Sie höchstens {max} Zeichen.",
-            "Please use at most {max} characters.",
-        ),
-        AccountErrorCode.INVALID_EMAIL: (
-            "Bitte geben Sie eine gültige E-Mail-Adresse ein.",
-            "Please enter a valid e-mail address.",
-        ),
-        AccountErrorCode.EMAIL_IN_USE: (
-            "Diese E-Mail-Adresse wird bereits für ein Benutzerkonto verwendet.",
-            "This e-mail address is already used for a login.",
-        ),
-        AccountErrorCode.EMAIL_UNCHANGED: (
-            "Das ist bereits Ihre E-Mail-Adresse.",
-            "This already is your e-mail address.",
-        ),
-        AccountErrorCode.PASSWORD_TOO_SHORT: (
-            "Das Passwort muss mindestens {min} Zeichen lang sein.",
-            "The password must be at least {min} characters long.",
-        ),
-        AccountErrorCode.PASSWORD_CHARACTER_CLASSES_MISSING: (
-            "Das Passwort muss Großbuchstaben, Kleinbuchstaben, Ziffern und Sonderzeichen "
-            "enthalten. Es fehlen: {missing}.",
-            "The password must contain upper-case and lower-case letters, digits and "
-            "special characters. Missing: {missing}.",
-        ),
-        AccountErrorCode.PASSWORD_TOO_LONG: (
-            "Das Passwort ist zu lang: höchstens 72 Byte (etwa 72 Zeichen ohne Umlaute).",
-            "The password is too long: at most 72 bytes (about 72 characters without accents).",
-        ),
-        AccountErrorCode.PASSWORD_CONTAINS_PERSONAL_DATA: (
-            "Das Passwort darf weder Ihre E-Mail-Adresse noch Ihre Kundennummer enthalten.",
-            "The password must contain neither your e-mail address nor your customer number.",
-        ),
-        AccountErrorCode.PASSWORD_TOO_COMMON: (
-            "Dieses Passwort ist zu verbreitet und leicht zu erraten. Bitte wählen Sie ein "
-            "anderes.",
-            "This password is too common and easy to guess. Please choose another one.",
-        ),
-        AccountErrorCode.PROOF_REQUIRED: (
-            "Bitte geben Sie die Nummer Ihrer letzten Rechnung oder Ihres Hauptzählers an.",
-            "Please enter the number of your latest invoice or of your main meter.",
-        ),
-        AccountErrorCode.CUSTOMER_NOT_VERIFIED: (
-            "Kundennummer und Rechnungs- bzw. Zählernummer passen nicht zusammen. Bitte "
-            "prüfen Sie Ihre Angaben auf Ihrer letzten Rechnung.",
-            "Customer number and invoice or meter number do not match. Please check them "
-            "on your latest invoice.",
-        ),
-        AccountErrorCode.NO_ANNUAL_BILL: (
-            "Eine Registrierung ist erst nach Erhalt Ihrer ersten Jahresverbrauchsabrechnung "
-            "möglich.",
-            "You can register once you have received your first annual bill.",
-        ),
-        AccountErrorCode.CUSTOMER_NUMBER_TAKEN: (
-            "Diese Kundennummer ist bereits registriert. Haben Sie Ihr Passwort vergessen?",
-            "This customer number is already registered. Did you forget your password?",
-        ),
-        AccountErrorCode.REGISTRATION_PENDING: (
-            "Für diese Kundennummer wartet eine Registrierung auf die Bestätigung mit dem PIN. "
-            "Fordern Sie einen neuen PIN an oder registrieren Sie sich nach {hours} Stunden "
-            "erneut.",
-            "A registration for this customer number awaits confirmation with its PIN. Ask "
-            "for a new PIN or register again after {hours} hours.",
-        ),
-        AccountErrorCode.PIN_INVALID: (
-            "Der PIN ist nicht korrekt.",
-            "The PIN is not correct.",
-        ),
-        AccountErrorCode.PIN_EXPIRED: (
-            "Der PIN ist abgelaufen. Bitte fordern Sie einen neuen an.",
-            "The PIN has expired. Please ask for a new one.",
-        ),
-        AccountErrorCode.PIN_VOID: (
-            "Der PIN ist nicht mehr gültig. Bitte fordern Sie einen neuen an.",
-            "The PIN is no longer valid. Please ask for a new one.",
-        ),
-        AccountErrorCode.RESEND_NOT_YET_AVAILABLE: (
-            "Eine neue E-Mail kann erst in {minutes} Minute(n) angefordert werden.",
-            "A new e-mail can be requested in {minutes} minute(s).",
-        ),
-        AccountErrorCode.INVALID_CREDENTIALS: (
-            "E-Mail-Adresse oder Passwort ist nicht korrekt.",
-            "E-mail address or password is not correct.",
-        ),
-        AccountErrorCode.LOGIN_NOT_CONFIRMED: (
-            "Bitte bestätigen Sie zuerst Ihre Registrierung mit dem PIN aus unserer E-Mail.",
-            "Please first confirm your registration with the PIN from our e-mail.",
-        ),
-        AccountErrorCode.REAUTHENTICATION_REQUIRED: REAUTHENTICATION_MESSAGES,
-        AccountErrorCode.LINK_INVALID: (
-            "Dieser Link ist ungültig oder wurde bereits verwendet.",
-            "This link is invalid or has already been used.",
-        ),
-        AccountErrorCode.LINK_EXPIRED: (
-            "Dieser Link ist abgelaufen.",
-            "This link has expired.",
-        ),
-        AccountErrorCode.SESSION_NOT_FOUND: (
-            "Diese Sitzung gibt es nicht (mehr).",
-            "This session does not exist (any more).",
-        ),
-        AccountErrorCode.CHOICE_REQUIRED: (
-            "Bitte wählen Sie genau eine der Möglichkeiten.",
-            "Please choose exactly one of the options.",
-        ),
-    }
-)
-
-CHARACTER_CLASS_NAMES = {
-    "upper": ("Großbuchstaben", "upper-case letters"),
-    "lower": ("Kleinbuchstaben", "lower-case letters"),
-    "digit": ("Ziffern", "digits"),
-    "special": ("Sonderzeichen", "special characters"),
-}
-
-
+@error_type(AccountErrorCode)
 @strawberry.type(description="An expected failure of an account operation.")
 class AccountError(UserError):
-    code: AccountErrorCode = strawberry.field(description="Stable code to switch on.")
+    code: Enum = strawberry.field(
+        graphql_type=AccountErrorCodeEnum, description="Stable code to switch on."
+    )
 
     @classmethod
-    def of(
-        cls, code: AccountErrorCode, locale: str, field: list[str] | None = None, **params: object
-    ) -> AccountError:
-        return cls(code=code, field=field, message=message(code, locale, **params))
+    def from_problem(cls, problem: Problem, locale: str) -> AccountError:
+        return cls(
+            code=AccountErrorCodeEnum[problem.code.name],
+            field=list(problem.field) if problem.field else None,
+            message=problem.code.message(locale, **problem.params),
+        )
 
 
 @strawberry.enum(description="Which department a contact message goes to.")
@@ -236,6 +63,50 @@ class ContactDepartment(Enum):
 
 
 # ------------------------------------------------------------------ objects
+
+
+@strawberry.enum(description="A kind of second factor.")
+class SecondFactorMethod(Enum):
+    PASSKEY = strawberry.enum_value(
+        FactorMethod.PASSKEY.value,
+        description="A passkey (WebAuthn), answered with `navigator.credentials.get`.",
+    )
+    AUTHENTICATOR_APP = strawberry.enum_value(
+        FactorMethod.AUTHENTICATOR_APP.value,
+        description="The six-digit code of an authenticator app (TOTP).",
+    )
+    RECOVERY_CODE = strawberry.enum_value(
+        FactorMethod.RECOVERY_CODE.value, description="One of the single-use recovery codes."
+    )
+
+    @classmethod
+    def of(cls, methods: list[FactorMethod]) -> list[SecondFactorMethod]:
+        return [cls(method.value) for method in methods]
+
+
+@strawberry.type(
+    description="The password was right, but the login has a second factor and this device "
+    "is not remembered: no session yet. Finish with `completeLogin` before `expiresAt`."
+)
+class SecondFactorChallenge:
+    token: str = strawberry.field(description="Single-use token for `completeLogin`.")
+    expires_at: dt.datetime = strawberry.field(description="The token is valid until then.")
+    methods: list[SecondFactorMethod] = strawberry.field(
+        description="What the login can give as its second factor."
+    )
+    passkey_options: JSON | None = strawberry.field(
+        description="When `methods` has PASSKEY: the options for `navigator.credentials.get` "
+        "(binary members base64url); its answer goes to `completeLogin`'s `passkey`."
+    )
+
+    @classmethod
+    def of(cls, needed: SecondFactorNeeded) -> SecondFactorChallenge:
+        return cls(
+            token=needed.token,
+            expires_at=needed.expires_at,
+            methods=SecondFactorMethod.of(needed.methods),
+            passkey_options=JSON(needed.passkey_options) if needed.passkey_options else None,
+        )
 
 
 @strawberry.type(name="Login", description="The logged-in user account (Benutzerkonto).")
@@ -326,25 +197,25 @@ class ContactMessageInput:
 
 
 def _errors() -> list[AccountError]:
-    return strawberry.field(  # type: ignore[return-value]
+    return strawberry.field(
         default_factory=list, description="Why the operation failed; empty on success."
     )
 
 
 def _mailed_to() -> str | None:
-    return strawberry.field(  # type: ignore[return-value]
+    return strawberry.field(
         default=None, description="The address mailed, masked like `e***a@example.org` (R19)."
     )
 
 
 def _expires_at() -> dt.datetime | None:
-    return strawberry.field(  # type: ignore[return-value]
+    return strawberry.field(
         default=None, description="Until when the PIN or link just sent is valid (UTC)."
     )
 
 
 def _resend_available_at() -> dt.datetime | None:
-    return strawberry.field(  # type: ignore[return-value]
+    return strawberry.field(
         default=None, description="From when another mail can be requested (UTC)."
     )
 
@@ -408,6 +279,11 @@ class LoginPayload:
         default=None,
         description="Set when this was a client not seen before for the login: the address "
         "told of the new login, masked (R19).",
+    )
+    second_factor: SecondFactorChallenge | None = strawberry.field(
+        default=None,
+        description="Set instead of a session when the login has a second factor and this "
+        "device is not remembered: finish with `completeLogin`.",
     )
 
 
@@ -480,3 +356,201 @@ class SendContactMessagePayload:
     reference: int | None = strawberry.field(
         default=None, description="Number of the message, to quote in later contact."
     )
+
+
+# ------------------------------------------------------- query, mutation
+
+
+def _arg(description: str) -> object:
+    return strawberry.argument(description=description)
+
+
+Email = Annotated[str, _arg("An e-mail address.")]
+Token = Annotated[str, _arg("The token from the link in the mail (`?token=`).")]
+CurrentPassword = Annotated[
+    str | None, _arg("The current password; REAUTHENTICATION_REQUIRED when missing or wrong.")
+]
+NewPassword = Annotated[str, _arg("The new password (R3).")]
+
+
+@strawberry.type
+class AccountQuery:
+    @strawberry.field(description="The logged-in login; null when not logged in.")
+    async def me(self, info: Info) -> LoginType | None:
+        login = info.context.login
+        if login is None:
+            return None
+        return LoginType.from_model(login, await customer_numbers_of(login))
+
+    @strawberry.field(description="The logged-in login's live sessions, newest first.")
+    async def sessions(self, info: Info) -> list[SessionType]:
+        rows = await session_ops.live_sessions(info.context)
+        session = info.context.session
+        return [SessionType.from_model(row, session.id if session else None) for row in rows]
+
+
+@strawberry.type
+class AccountMutation:
+    @strawberry.mutation(
+        description="Register a login (R1–R5): customer number with the latest invoice's or "
+        "the main meter's number, e-mail and password. A PIN is mailed to confirm."
+    )
+    async def register(
+        self, info: Info, input: Annotated[RegisterInput, _arg("The registration.")]
+    ) -> RegisterPayload:
+        data = registration_ops.Registration(
+            customer_number=input.customer_number,
+            email=input.email,
+            password=input.password,
+            invoice_number=input.invoice_number,
+            meter_number=input.meter_number,
+        )
+        outcome = await registration_ops.register(info.context, data)
+        return payload(RegisterPayload, outcome, info.context.locale)
+
+    @strawberry.mutation(description="Confirm a registration with the PIN from the mail (R4).")
+    async def confirm_pin(
+        self,
+        info: Info,
+        email: Email,
+        pin: Annotated[str, _arg("The six-digit PIN from the mail.")],
+    ) -> ConfirmPinPayload:
+        outcome = await registration_ops.confirm_pin(info.context, email, pin)
+        return payload(ConfirmPinPayload, outcome, info.context.locale, confirmed=outcome.ok)
+
+    @strawberry.mutation(
+        description="Mail a new PIN for a pending registration; possible 5 minutes after the "
+        "last one (R4). Answers the same for any address."
+    )
+    async def resend_pin(self, info: Info, email: Email) -> ResendPinPayload:
+        outcome = await registration_ops.resend_pin(info.context, email)
+        return payload(ResendPinPayload, outcome, info.context.locale)
+
+    @strawberry.mutation(
+        description="Log in with e-mail and password. Returns a session token for apps and "
+        "sets the session cookie for browsers."
+    )
+    async def login(
+        self,
+        info: Info,
+        email: Email,
+        password: Annotated[str, _arg("The password.")],
+    ) -> LoginPayload:
+        outcome = await session_ops.login(info.context, email, password)
+        done = outcome.value
+        if isinstance(done, SecondFactorNeeded):
+            return LoginPayload(second_factor=SecondFactorChallenge.of(done))
+        login = LoginType.from_model(done.login, done.customer_numbers) if done else None
+        return payload(LoginPayload, outcome, info.context.locale, login=login)
+
+    @strawberry.mutation(description="Log out: end this session, or every session of the login.")
+    async def logout(
+        self,
+        info: Info,
+        all_sessions: Annotated[bool, _arg("End every session of the login.")] = False,
+    ) -> EndSessionsPayload:
+        outcome = await session_ops.logout(info.context, all_sessions)
+        return payload(
+            EndSessionsPayload, outcome, info.context.locale, ended_sessions=outcome.value or 0
+        )
+
+    @strawberry.mutation(
+        description="End one session of the logged-in login (e.g. of a lost phone), or all "
+        "sessions but the current one. Give exactly one of the two arguments."
+    )
+    async def end_sessions(
+        self,
+        info: Info,
+        session_id: Annotated[
+            strawberry.ID | None, _arg("The session to end (`id` from `sessions`).")
+        ] = None,
+        all_others: Annotated[bool, _arg("End every session but the current one.")] = False,
+    ) -> EndSessionsPayload:
+        outcome = await session_ops.end_sessions_of_login(info.context, session_id, all_others)
+        return payload(
+            EndSessionsPayload, outcome, info.context.locale, ended_sessions=outcome.value or 0
+        )
+
+    @strawberry.mutation(
+        description="Forgotten password (R7): mail a link, valid 7 days, to set a new one. "
+        "Answers the same whether or not the address belongs to a login."
+    )
+    async def request_password_reset(self, info: Info, email: Email) -> RequestPasswordResetPayload:
+        outcome = await password_ops.request_password_reset(info.context, email)
+        return payload(RequestPasswordResetPayload, outcome, info.context.locale)
+
+    @strawberry.mutation(
+        description="Set a new password with the token from the reset link; ends every session."
+    )
+    async def reset_password(
+        self, info: Info, token: Token, new_password: NewPassword
+    ) -> PasswordPayload:
+        outcome = await password_ops.reset_password(info.context, token, new_password)
+        return payload(PasswordPayload, outcome, info.context.locale)
+
+    @strawberry.mutation(
+        description="Change the password; needs the current one. Ends the other sessions."
+    )
+    async def change_password(
+        self, info: Info, current_password: CurrentPassword, new_password: NewPassword
+    ) -> PasswordPayload:
+        outcome = await password_ops.change_password(info.context, current_password, new_password)
+        return payload(PasswordPayload, outcome, info.context.locale)
+
+    @strawberry.mutation(
+        description="Change the login e-mail (R6); needs the current password. A link goes to "
+        "the new address; the change takes effect when it is followed."
+    )
+    async def change_email(
+        self,
+        info: Info,
+        current_password: CurrentPassword,
+        new_email: Annotated[str, _arg("The new login e-mail address.")],
+    ) -> ChangeEmailPayload:
+        outcome = await email_ops.change_email(info.context, current_password, new_email)
+        return payload(ChangeEmailPayload, outcome, info.context.locale)
+
+    @strawberry.mutation(
+        description="Confirm a new login e-mail with the token from the link sent to it; "
+        "the old address is told, with a link to undo."
+    )
+    async def confirm_email_change(self, info: Info, token: Token) -> ConfirmEmailChangePayload:
+        outcome = await email_ops.confirm_email_change(info.context, token)
+        return payload(ConfirmEmailChangePayload, outcome, info.context.locale)
+
+    @strawberry.mutation(
+        description="Undo an e-mail change with the token from the notice to the old address: "
+        "restores it, ends every session and mails a password-reset link."
+    )
+    async def undo_email_change(self, info: Info, token: Token) -> UndoEmailChangePayload:
+        outcome = await email_ops.undo_email_change(info.context, token)
+        return payload(UndoEmailChangePayload, outcome, info.context.locale)
+
+    @strawberry.mutation(
+        description="Delete the login (R16, R17); needs the current password. Customer numbers "
+        "can be registered again at once."
+    )
+    async def delete_profile(
+        self, info: Info, current_password: CurrentPassword
+    ) -> DeleteProfilePayload:
+        outcome = await profile_ops.delete_profile(info.context, current_password)
+        return payload(DeleteProfilePayload, outcome, info.context.locale)
+
+    @strawberry.mutation(
+        description="Send a message to a department, e.g. a deletion request to billing (R8)."
+    )
+    async def send_contact_message(
+        self, info: Info, input: Annotated[ContactMessageInput, _arg("The message.")]
+    ) -> SendContactMessagePayload:
+        data = contact_ops.ContactRequest(
+            department=str(input.department.value),
+            name=input.name,
+            email=input.email,
+            subject=input.subject,
+            text=input.text,
+            customer_number=input.customer_number,
+        )
+        outcome = await contact_ops.send_contact_message(info.context, data)
+        return payload(
+            SendContactMessagePayload, outcome, info.context.locale, reference=outcome.value
+        )

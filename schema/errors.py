@@ -1,31 +1,37 @@
-"""Typed, translated errors that payloads carry as data.
+"""Typed, translated errors that payloads carry as data, and the one adapter from an
+operation's `Outcome` to its payload.
 
-Every area has its own error-code enum and error type implementing the
-`UserError` interface; a front end switches on `code` and shows `message`.
-Messages are German by default and English when the request asks for it
-(`Accept-Language: en`).
+The GraphQL error enums are derived from the domain's `ErrorCode` enums
+(`models/*_codes.py`): names, descriptions and messages are declared there
+once. Every area has an error type implementing `UserError`; a front end
+switches on `code` and shows `message`, German by default and English when the
+request asks for it (`Accept-Language: en`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 
-LOCALES = ("de", "en")
-_MESSAGES: dict[Enum, tuple[str, str]] = {}
+from models.errors import ErrorCode, Outcome, Problem
+
+P = TypeVar("P")
 
 
-def register_messages(table: dict[Any, tuple[str, str]]) -> None:
-    """Add an area's (German, English) message templates, keyed by error code."""
-    _MESSAGES.update(table)
-
-
-def message(code: Enum, locale: str, **params: object) -> str:
-    german, english = _MESSAGES.get(code, (str(code.value), str(code.value)))
-    template = english if locale == "en" else german
-    return template.format(**params) if params else template
+def graphql_enum(codes: type[ErrorCode]) -> type[Enum]:
+    """The GraphQL enum of a domain enum: same name, member names and descriptions;
+    its description is the domain enum's docstring."""
+    members = [
+        (code.name, strawberry.enum_value(code.name, description=code.description))
+        for code in codes
+    ]
+    # Enum's functional API with a computed name, which mypy cannot follow.
+    derived = Enum(codes.__name__, members)  # type: ignore[misc]
+    return strawberry.enum(derived, description=codes.summary())
 
 
 @strawberry.interface(
@@ -41,31 +47,40 @@ class UserError:
     )
 
 
-# Issue 9: one code for every sensitive mutation whose password `resolvers.auth.reauthenticate`
-# refuses; each area's error enum has it, with this description and these messages.
-REAUTHENTICATION_CODE = "REAUTHENTICATION_REQUIRED"
-REAUTHENTICATION_DESCRIPTION = (
-    "The current password is missing or wrong. Changing the password or the login e-mail "
-    "and deleting the profile always need it; other sensitive changes (online consent, base "
-    "data) need it once the session logged in longer ago than the re-authentication time."
-)
-REAUTHENTICATION_MESSAGES = (
-    "Bitte bestätigen Sie die Änderung mit Ihrem aktuellen Passwort.",
-    "Please confirm this change with your current password.",
-)
+_ERROR_TYPES: dict[type[ErrorCode], Callable[[Problem, str], Any]] = {}
 
 
-class PublicError(Exception):
-    """An error meant for the client as a GraphQL error (not masked), with a stable code.
+def error_type(codes: type[ErrorCode]) -> Callable[[type[P]], type[P]]:
+    """Register the error type (a `UserError` with `from_problem(problem, locale)`) that
+    problems with codes of `codes` become."""
 
-    Used where no payload can carry it: not logged in, forbidden, too many requests.
+    def register(cls: type[P]) -> type[P]:
+        # Every error type has `from_problem`; a Protocol for it would not survive @strawberry.type.
+        _ERROR_TYPES[codes] = cls.from_problem  # type: ignore[attr-defined]
+        return cls
+
+    return register
+
+
+def user_errors(problems: list[Problem], locale: str) -> list[Any]:
+    """Problems as typed, translated errors of their area's error type."""
+    return [_ERROR_TYPES[type(p.code)](p, locale) for p in problems]
+
+
+def payload(cls: Callable[..., P], outcome: Outcome[Any], locale: str, **fields: Any) -> P:
+    """The one adapter from an operation's `Outcome` to its payload.
+
+    Errors come from the problems; the payload's other fields from `fields`,
+    else from the result's attributes of the same name (when the result is a
+    dataclass), else `mailedTo` from the outcome.
     """
-
-    def __init__(self, code: Enum, locale: str, **params: object) -> None:
-        self.code = code
-        self.params = params
-        super().__init__(message(code, locale, **params))
-
-    @property
-    def extensions(self) -> dict[str, object]:
-        return {"code": str(self.code.value), **self.params}
+    # Payloads are strawberry types, which are dataclasses; typed as callables for their kwargs.
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    value = outcome.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for name in names:
+            if name not in fields and hasattr(value, name):
+                fields[name] = getattr(value, name)
+    if "mailed_to" in names and "mailed_to" not in fields:
+        fields["mailed_to"] = outcome.mailed_to
+    return cls(errors=user_errors(outcome.problems, locale), **fields)

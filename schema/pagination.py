@@ -20,17 +20,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import Enum
 from typing import Annotated, Generic, TypeVar
 
 import strawberry
 
-from schema.errors import PublicError, register_messages
+from models.errors import PublicError
+from models.request_codes import MAX_PAGE_SIZE, PageErrorCode
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 10
 
 PageLimit = Annotated[
@@ -41,25 +40,6 @@ PageOffset = Annotated[
     int,
     strawberry.argument(description="How many items to skip from the start of the list (≥ 0)."),
 ]
-
-
-@strawberry.enum(description="Codes of errors in the arguments of a paginated field.")
-class PageErrorCode(Enum):
-    INVALID_PAGE = strawberry.enum_value(
-        "INVALID_PAGE",
-        description=f"`limit` is not between 1 and {MAX_PAGE_SIZE}, or `offset` is negative.",
-    )
-
-
-register_messages(
-    {
-        PageErrorCode.INVALID_PAGE: (
-            "Die Seitenangabe ist ungültig: höchstens {maximum} Einträge pro Seite, "
-            "Versatz nicht negativ.",
-            "Invalid page: at most {maximum} items per page and a non-negative offset.",
-        ),
-    }
-)
 
 
 @dataclass(frozen=True)

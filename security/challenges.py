@@ -15,14 +15,11 @@ from typing import Any
 
 from tortoise.expressions import F
 
+import clock
 from models import AuthChallenge, ChallengePurpose
 from security.tokens import hash_secret, new_token
 
 WEBAUTHN_CHALLENGE_BYTES = 32
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def new_webauthn_challenge() -> bytes:
@@ -46,7 +43,7 @@ async def issue(
 ) -> tuple[str, AuthChallenge]:
     """Store a new challenge; returns its secret (a fresh token unless given) once."""
     secret = secret or new_token()
-    now = utcnow()
+    now = clock.now()
     row = await AuthChallenge.create(
         purpose=purpose,
         secret_hash=_hash(purpose, secret, secret_key),
@@ -69,7 +66,7 @@ async def find_live(
         purpose=purpose,
         secret_hash=_hash(purpose, secret, secret_key),
         used_at__isnull=True,
-        expires_at__gt=utcnow(),
+        expires_at__gt=clock.now(),
     )
     if max_attempts is not None:
         query = query.filter(attempts__lt=max_attempts)
@@ -78,7 +75,7 @@ async def find_live(
 
 async def use(challenge: AuthChallenge) -> bool:
     """Mark `challenge` used; False when another request used it first."""
-    now = utcnow()
+    now = clock.now()
     taken = await AuthChallenge.filter(
         id=challenge.id, used_at__isnull=True, expires_at__gt=now
     ).update(used_at=now)
@@ -116,4 +113,4 @@ async def count_attempt(challenge: AuthChallenge) -> None:
 
 async def purge_expired(now: dt.datetime | None = None) -> int:
     """Delete challenges that expired (used or not); the retention purge calls it."""
-    return await AuthChallenge.filter(expires_at__lte=now or utcnow()).delete()
+    return await AuthChallenge.filter(expires_at__lte=now or clock.now()).delete()

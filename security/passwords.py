@@ -56,7 +56,7 @@ class PasswordHasher:
         # cost the same time as a wrong password.
         self._dummy = bcrypt.hashpw(b"no-such-login", bcrypt.gensalt(rounds)).decode()
 
-    async def _run(self, fn, *args):  # type: ignore[no-untyped-def]
+    async def _run(self, fn, *args):
         if self._pending >= self.queue_limit:
             raise HashingBusy
         self._pending += 1

@@ -12,6 +12,7 @@ import datetime as dt
 from starlette.requests import Request
 from starlette.responses import Response
 
+import clock
 from models import Login, Session
 from security.tokens import hash_secret, new_token, same
 from settings import Settings
@@ -19,10 +20,6 @@ from settings import Settings
 COOKIE_NAME = "kp_session"
 CSRF_HEADER = "x-csrf-token"
 TOUCH_EVERY = dt.timedelta(minutes=1)
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def token_hash(token: str, settings: Settings) -> str:
@@ -35,17 +32,21 @@ def csrf_token(session: Session, settings: Settings) -> str:
 
 
 async def start_session(
-    login: Login, settings: Settings, *, client: str, address: str
+    login: Login, settings: Settings, *, client: str, address: str, second_factor: bool = False
 ) -> tuple[Session, str]:
-    """A new session for `login`; the token is returned once and never stored."""
+    """A new session for `login`; the token is returned once and never stored.
+
+    `second_factor`: the login gave its second factor to start it (a step-up until
+    `step_up_minutes` pass)."""
     token = new_token()
-    now = utcnow()
+    now = clock.now()
     session = await Session.create(
         login=login,
         token_hash=token_hash(token, settings),
         created_at=now,
         last_used_at=now,
         authenticated_at=now,
+        second_factor_at=now if second_factor else None,
         expires_at=now + dt.timedelta(hours=settings.session_absolute_hours),
         client=client[:200],
         client_address=address[:64],
@@ -73,7 +74,7 @@ async def authenticate(request: Request, settings: Settings) -> tuple[Session | 
     )
     if session is None:
         return None, via_cookie
-    now = utcnow()
+    now = clock.now()
     idle_limit = session.last_used_at + dt.timedelta(minutes=settings.session_idle_minutes)
     if now >= session.expires_at or now >= idle_limit:
         await session.delete()

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+import clock
 from models import Customer, InvoiceKind, MeterKind
 from tests import customer_builders as data
 from tests.conftest import Mailbox, gql, pin_from
@@ -77,7 +78,7 @@ async def make_customer(
 ) -> MadeCustomer:
     """A customer as imported from billing. Without `annual_bill` both invoices are
     of another kind (R2 refuses it)."""
-    today = today or dt.date.today()
+    today = today or clock.now().date()
     row = await data.make_customer(number, name=name, email=f"kunde{number}@example.org")
     kind = InvoiceKind.ANNUAL if annual_bill else InvoiceKind.OTHER
     older, latest = [

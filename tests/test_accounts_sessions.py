@@ -11,8 +11,8 @@ from starlette.routing import Route
 
 from models import OutboxMail
 from resolvers.auth import reauthenticate
-from resolvers.context import Info
 from schema import Mutation, Query
+from schema.context import Info
 from tests.builders import PASSWORD, codes, log_in, make_customer, register, register_and_login
 from tests.conftest import gql
 
@@ -145,7 +145,7 @@ class MutationWithSensitiveChange(Mutation):
 
     @strawberry.mutation
     async def sensitive_change(self, info: Info, current_password: str | None = None) -> bool:
-        return await reauthenticate(info, current_password)
+        return await reauthenticate(info.context, current_password)
 
 
 SENSITIVE = """

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from models import AuditEvent, InvoiceKind, LoginCustomer
-from resolvers.customers import verify_customer_claim
+from resolvers.customer_numbers import verify_customer_claim
 from tests.conftest import gql
 from tests.customer_builders import (
     TODAY,

@@ -18,6 +18,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from pydantic import ValidationError
 from tortoise.transactions import in_transaction
 
+import clock
 from mailers.outbox import queue_mail
 from mailers.worker import deliver_due
 from models import MailStatus, OutboxMail
@@ -43,9 +44,8 @@ async def queue_notice(settings: Settings, to: str, name: str = "Jörg Müß") -
 
 async def queue_pin_mail(to: str) -> OutboxMail:
     """A mail shaped like the registration PIN mail (its template belongs to accounts)."""
-    from mailers.outbox import utcnow
 
-    now = utcnow()
+    now = clock.now()
     return await OutboxMail.create(
         kind="registration_pin",
         recipient=to,

@@ -18,10 +18,11 @@ import time_machine
 from aiosmtpd.controller import Controller
 from tortoise.transactions import in_transaction
 
+import clock
 import db
 from app import create_app
 from mailers import purge_mail_bodies, queue_metrics
-from mailers.outbox import NotRetryable, purge_sent_mail, queue_mail, retry_mail, utcnow
+from mailers.outbox import NotRetryable, purge_sent_mail, queue_mail, retry_mail
 from mailers.worker import claim, deliver_due, run_worker
 from models import MailStatus, OutboxMail
 from settings import Settings
@@ -70,7 +71,7 @@ async def test_mails_queued_while_server_is_down_arrive_after_it_returns(outbox,
     restarted = Controller(mailbox, hostname="127.0.0.1", port=mailbox.port)
     restarted.start()
     try:
-        with at(utcnow() + dt.timedelta(minutes=1)):
+        with at(clock.now() + dt.timedelta(minutes=1)):
             await deliver_all_due(outbox)
     finally:
         restarted.stop()
@@ -121,7 +122,7 @@ async def test_retries_wait_twice_as_long_each_time_then_the_mail_fails(outbox, 
 
     # when: the worker tries each time the mail is due
     waits = []
-    now = utcnow()
+    now = clock.now()
     for _ in range(5):
         with at(now):
             assert await deliver_due(settings) == 1
@@ -148,7 +149,7 @@ async def test_permanent_refusal_fails_the_mail_at_once_with_the_servers_answer(
     mail = await OutboxMail.get(id=mail_id)
     assert (mail.status, mail.attempts) == (MailStatus.FAILED, 1)
     assert mail.last_error == "550 5.7.1 Message rejected as spam"
-    with at(utcnow() + dt.timedelta(days=1)):
+    with at(clock.now() + dt.timedelta(days=1)):
         assert await deliver_due(outbox) == 0, "a failed mail is never tried again by itself"
 
 
@@ -210,7 +211,7 @@ async def test_mail_of_a_worker_that_died_is_sent_once_after_its_lease(outbox, m
 
     # when: another worker looks before and after the lease ran out
     tried_during_lease = await deliver_due(outbox)
-    with at(utcnow() + dt.timedelta(seconds=outbox.mail_lease_seconds + 1)):
+    with at(clock.now() + dt.timedelta(seconds=outbox.mail_lease_seconds + 1)):
         tried_after_lease = await deliver_due(outbox)
 
     # then: nobody touched it while it was claimed; afterwards it went out once
@@ -314,7 +315,7 @@ async def test_app_shutdown_delivers_mail_queued_just_before(settings, mailbox):
 async def test_bodies_of_mails_done_for_a_week_are_cleared(outbox, mailbox):
     # given: on day 0 one mail is sent and one refused for good; on day 3 one more is sent;
     # one mail stays queued
-    day0 = utcnow()
+    day0 = clock.now()
     with at(day0):
         [old_sent] = await queue(outbox)
         await deliver_due(outbox)
@@ -346,7 +347,7 @@ async def test_bodies_of_mails_done_for_a_week_are_cleared(outbox, mailbox):
 async def test_retention_job_clears_bodies_after_the_configured_days(outbox):
     # given: a retention of 2 days and a mail sent now
     settings = outbox.model_copy(update={"mail_body_retention_days": 2})
-    start = utcnow()
+    start = clock.now()
     with at(start):
         [mail_id] = await queue(settings)
         await deliver_due(settings)
@@ -372,7 +373,7 @@ async def test_queue_metrics_count_states_and_age_of_oldest_waiting_mail(outbox,
     }
 
     # given: one sent, one failed, two still waiting since T
-    start = utcnow()
+    start = clock.now()
     with at(start):
         await queue(outbox)
         await deliver_due(outbox)

@@ -10,8 +10,9 @@ import pytest
 from tortoise import Tortoise
 
 from models import Meter, MeterKind, MeterReading, ReadingPeriod, ReadingSource
+from models.customer_codes import CustomerErrorCode as C
 from models.customers import WindowState
-from resolvers.customers import C, clean_base_data
+from resolvers.base_data import clean_base_data
 from resolvers.readings import assess_reading, format_m3, parse_value
 
 D = dt.date

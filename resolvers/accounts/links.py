@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import clock
 from models import OneTimeSecret, SecretPurpose
-from resolvers.accounts.common import error, utcnow
+from models.account_codes import AccountErrorCode
+from models.errors import Problem, problem
 from resolvers.auth import limiter, refuse_rate_limited
-from resolvers.context import Info
-from schema.accounts import AccountError, AccountErrorCode
+from resolvers.context import Context
 from security.devices import known_device
 from security.ratelimit import Limits
 from security.tokens import hash_secret, new_token
@@ -28,7 +29,7 @@ async def issue_link_token(
     payload: dict[str, Any] | None = None,
 ) -> tuple[str, OneTimeSecret]:
     """A new token for `purpose`; it voids the login's earlier ones. Call in a transaction."""
-    now = utcnow()
+    now = clock.now()
     await void_link_tokens(login_id, purpose)
     token = new_token()
     secret = await OneTimeSecret.create(
@@ -45,12 +46,12 @@ async def issue_link_token(
 async def void_link_tokens(login_id: int, purpose: SecretPurpose) -> None:
     await OneTimeSecret.filter(
         login_id=login_id, purpose=purpose, used_at=None, voided_at=None
-    ).update(voided_at=utcnow())
+    ).update(voided_at=clock.now())
 
 
 async def find_link_token(
-    info: Info, token: str, purpose: SecretPurpose, *field: str
-) -> tuple[OneTimeSecret | None, AccountError | None]:
+    ctx: Context, token: str, purpose: SecretPurpose, *field: str
+) -> tuple[OneTimeSecret | None, Problem | None]:
     """The live secret behind a token from a link, or the error to answer.
 
     Unknown tokens count against the client address, so links cannot be guessed. A
@@ -58,9 +59,8 @@ async def find_link_token(
     device (`security.devices`) sends it: a guesser behind the owner's address (the
     same NAT or proxy) does not lock the owner out of their link.
     """
-    ctx = info.context
     failures = Limits.link_failures_per_address(ctx.settings)
-    throttled = await limiter(info).peek(failures, ctx.client_address)
+    throttled = await limiter(ctx).peek(failures, ctx.client_address)
     token = token.strip()
     secret = None
     if token and len(token) <= 200:
@@ -74,18 +74,18 @@ async def find_link_token(
     if not throttled.allowed and (
         secret is None or known_device(ctx.request, ctx.settings, secret.login) is None
     ):
-        refuse_rate_limited(info, throttled)
+        refuse_rate_limited(ctx, throttled)
     if secret is None or secret.used_at is not None or secret.voided_at is not None:
-        await limiter(info).hit(failures, ctx.client_address)
-        return None, error(info, AccountErrorCode.LINK_INVALID, *field)
-    if secret.expires_at <= utcnow():
-        return None, error(info, AccountErrorCode.LINK_EXPIRED, *field)
+        await limiter(ctx).hit(failures, ctx.client_address)
+        return None, problem(AccountErrorCode.LINK_INVALID, *field)
+    if secret.expires_at <= clock.now():
+        return None, problem(AccountErrorCode.LINK_EXPIRED, *field)
     return secret, None
 
 
 async def use_link_token(secret: OneTimeSecret) -> bool:
     """Mark the secret used; False when another request used it first. In a transaction."""
     updated = await OneTimeSecret.filter(id=secret.id, used_at=None, voided_at=None).update(
-        used_at=utcnow()
+        used_at=clock.now()
     )
     return updated == 1

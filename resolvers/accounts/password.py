@@ -6,31 +6,19 @@ import datetime as dt
 
 from tortoise.transactions import in_transaction
 
+import clock
 from mailers import is_valid_email, mask_address, queue_mail
 from models import Login, LoginState, OneTimeSecret, SecretPurpose
-from resolvers.accounts.common import (
-    available_at,
-    clean_email,
-    customer_numbers_of,
-    email_key,
-    error,
-    hash_password,
-    mail_gate,
-    password_errors,
-    portal_link,
-    resend_refused,
-    utcnow,
-)
+from models.account_codes import AccountErrorCode
+from models.errors import Outcome, Problem
+from resolvers.accounts.addresses import clean_email, email_key
 from resolvers.accounts.links import find_link_token, issue_link_token, use_link_token
+from resolvers.accounts.logins import customer_numbers_of
+from resolvers.accounts.mails import Sent, available_at, mail_gate, portal_link, resend_refused
+from resolvers.accounts.new_password import hash_password, password_errors
 from resolvers.accounts.notices import notify_password_changed
-from resolvers.auth import limiter, reauthenticate, require_login
-from resolvers.context import Info, audit
-from schema.accounts import (
-    AccountError,
-    AccountErrorCode,
-    PasswordPayload,
-    RequestPasswordResetPayload,
-)
+from resolvers.auth import limiter, reauthentication_problem, require_login
+from resolvers.context import Context, audit
 from security.ratelimit import Limits
 from security.sessions import end_sessions
 from settings import Settings
@@ -62,80 +50,79 @@ async def send_reset_link(login: Login, settings: Settings) -> OneTimeSecret:
     return secret
 
 
-async def request_password_reset(info: Info, email: str) -> RequestPasswordResetPayload:
+async def request_password_reset(ctx: Context, email: str) -> Outcome[Sent]:
     """Mail a reset link. Answers the same whether or not the address has a login."""
-    settings = info.context.settings
+    settings = ctx.settings
     address = clean_email(email)
     if not is_valid_email(address):
-        return RequestPasswordResetPayload(
-            errors=[error(info, AccountErrorCode.INVALID_EMAIL, "email")]
-        )
+        return Outcome.failed(AccountErrorCode.INVALID_EMAIL, "email")
     cooldown = dt.timedelta(minutes=settings.link_resend_minutes)
-    gate = await mail_gate(info, RESET_MAIL, address, cooldown)
+    gate = await mail_gate(ctx, RESET_MAIL, address, cooldown)
     if not gate.allowed:
-        return RequestPasswordResetPayload(
-            errors=[resend_refused(info, gate)], resend_available_at=available_at(gate)
+        return Outcome(
+            Sent(resend_available_at=available_at(gate)), problems=[resend_refused(gate)]
         )
     login = await Login.get_or_none(email_key=email_key(address), state=LoginState.ACTIVE)
     if login is not None:
         async with in_transaction():
             await send_reset_link(login, settings)
-            await audit(info, "password_reset_requested", login.id, actor="anonymous")
-    now = utcnow()
-    return RequestPasswordResetPayload(
+            await audit(ctx, "password_reset_requested", login.id, actor="anonymous")
+    now = clock.now()
+    return Outcome(
+        Sent(
+            expires_at=now + dt.timedelta(days=settings.reset_link_valid_days),
+            resend_available_at=now + cooldown,
+        ),
         mailed_to=mask_address(address),
-        expires_at=now + dt.timedelta(days=settings.reset_link_valid_days),
-        resend_available_at=now + cooldown,
     )
 
 
-async def reset_password(info: Info, token: str, new_password: str) -> PasswordPayload:
+async def reset_password(ctx: Context, token: str, new_password: str) -> Outcome[Sent]:
     """Set a new password from a reset link; every session of the login ends."""
-    settings = info.context.settings
-    secret, failure = await find_link_token(info, token, SecretPurpose.PASSWORD_RESET, "token")
+    settings = ctx.settings
+    secret, failure = await find_link_token(ctx, token, SecretPurpose.PASSWORD_RESET, "token")
     if failure or secret is None:
-        return PasswordPayload(errors=[failure] if failure else [])
+        return Outcome(problems=[failure] if failure else [])
     login = secret.login
-    if errors := await _policy_errors(info, login, new_password):
-        return PasswordPayload(errors=errors)
-    password_hash = await hash_password(info, new_password)
+    if errors := await _policy_errors(ctx, login, new_password):
+        return Outcome(problems=errors)
+    password_hash = await hash_password(ctx, new_password)
     async with in_transaction():
         if not await use_link_token(secret):
-            return PasswordPayload(errors=[error(info, AccountErrorCode.LINK_INVALID, "token")])
+            return Outcome.failed(AccountErrorCode.LINK_INVALID, "token")
         await _set_password(login, password_hash)
         await end_sessions(login.id)
-        mailed_to = await notify_password_changed(info, login)
-        await audit(info, "password_reset", login.id)
-    await limiter(info).clear(Limits.login_failures_per_login(settings), login.email_key)
-    return PasswordPayload(mailed_to=mailed_to)
+        mailed_to = await notify_password_changed(ctx, login)
+        await audit(ctx, "password_reset", login.id)
+    await limiter(ctx).clear(Limits.login_failures_per_login(settings), login.email_key)
+    return Outcome(mailed_to=mailed_to)
 
 
 async def change_password(
-    info: Info, current_password: str | None, new_password: str
-) -> PasswordPayload:
+    ctx: Context, current_password: str | None, new_password: str
+) -> Outcome[Sent]:
     """A new password for the logged-in login; its other sessions end."""
-    login = require_login(info)
-    ctx = info.context
-    if not await reauthenticate(info, current_password, always=True):
-        return PasswordPayload(
-            errors=[error(info, AccountErrorCode.REAUTHENTICATION_REQUIRED, "currentPassword")]
-        )
-    if errors := await _policy_errors(info, login, new_password):
-        return PasswordPayload(errors=errors)
-    password_hash = await hash_password(info, new_password)
+    login = require_login(ctx)
+    if refused := await reauthentication_problem(
+        ctx, current_password, AccountErrorCode, always=True
+    ):
+        return Outcome(problems=[refused])
+    if errors := await _policy_errors(ctx, login, new_password):
+        return Outcome(problems=errors)
+    password_hash = await hash_password(ctx, new_password)
     async with in_transaction():
         await _set_password(login, password_hash)
         await end_sessions(login.id, keep=ctx.session)
-        mailed_to = await notify_password_changed(info, login)
-        await audit(info, "password_changed", login.id)
-    return PasswordPayload(mailed_to=mailed_to)
+        mailed_to = await notify_password_changed(ctx, login)
+        await audit(ctx, "password_changed", login.id)
+    return Outcome(mailed_to=mailed_to)
 
 
-async def _policy_errors(info: Info, login: Login, new_password: str) -> list[AccountError]:
+async def _policy_errors(ctx: Context, login: Login, new_password: str) -> list[Problem]:
     """The password policy's objections to a new password of `login`, on `newPassword`."""
     customer_numbers = await customer_numbers_of(login)
     return password_errors(
-        info,
+        ctx,
         new_password,
         email=login.email,
         customer_numbers=customer_numbers,
@@ -145,9 +132,9 @@ async def _policy_errors(info: Info, login: Login, new_password: str) -> list[Ac
 
 async def _set_password(login: Login, password_hash: str) -> None:
     login.password_hash = password_hash
-    login.password_changed_at = utcnow()
+    login.password_changed_at = clock.now()
     await login.save(update_fields=["password_hash", "password_changed_at"])
     # A reset link issued before the change must not work after it.
     await OneTimeSecret.filter(
         login_id=login.id, purpose=SecretPurpose.PASSWORD_RESET, used_at=None, voided_at=None
-    ).update(voided_at=utcnow())
+    ).update(voided_at=clock.now())

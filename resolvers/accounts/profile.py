@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from tortoise.transactions import in_transaction
 
+import clock
 from mailers import format_when, mask_address, queue_mail
 from models import AuditEvent, Customer, Login, LoginCustomer, MailStatus, OutboxMail
-from resolvers.accounts.common import email_key, error, utcnow
-from resolvers.auth import reauthenticate, require_login
-from resolvers.context import Info
-from schema.accounts import AccountErrorCode, DeleteProfilePayload
+from models.account_codes import AccountErrorCode
+from models.errors import Outcome
+from resolvers.accounts.addresses import email_key
+from resolvers.accounts.mails import Sent
+from resolvers.auth import reauthentication_problem, require_login
+from resolvers.context import Context
 from security.audit import actor_for_login, actor_for_staff, record_audit
 from security.sessions import clear_session_cookie
 from settings import Settings
@@ -36,7 +39,7 @@ async def delete_login(
             to=login.email,
             locale=login.locale,
             settings=settings,
-            when=format_when(utcnow(), login.locale, settings),
+            when=format_when(clock.now(), login.locale, settings),
             by_staff=action != "profile_deleted",
         )
         await record_audit(
@@ -67,14 +70,13 @@ async def forget_traces(login: Login) -> None:
     )
 
 
-async def delete_profile(info: Info, current_password: str | None) -> DeleteProfilePayload:
+async def delete_profile(ctx: Context, current_password: str | None) -> Outcome[Sent]:
     """'Remove profile' in the settings; needs the current password."""
-    login = require_login(info)
-    ctx = info.context
-    if not await reauthenticate(info, current_password, always=True):
-        return DeleteProfilePayload(
-            errors=[error(info, AccountErrorCode.REAUTHENTICATION_REQUIRED, "currentPassword")]
-        )
+    login = require_login(ctx)
+    if refused := await reauthentication_problem(
+        ctx, current_password, AccountErrorCode, always=True
+    ):
+        return Outcome(problems=[refused])
     mailed_to = await delete_login(
         login,
         ctx.settings,
@@ -84,7 +86,7 @@ async def delete_profile(info: Info, current_password: str | None) -> DeleteProf
     )
     if ctx.response is not None:
         clear_session_cookie(ctx.response, ctx.settings)
-    return DeleteProfilePayload(mailed_to=mailed_to)
+    return Outcome(mailed_to=mailed_to)
 
 
 async def delete_login_by_staff(

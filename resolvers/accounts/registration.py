@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 import secrets
+from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+import clock
 from mailers import is_valid_email, mask_address, queue_mail
 from models import (
     Customer,
@@ -19,29 +21,15 @@ from models import (
     SecretPurpose,
     Session,
 )
-from resolvers.accounts.common import (
-    available_at,
-    clean_email,
-    client_key,
-    email_key,
-    error,
-    hash_password,
-    mail_gate,
-    password_errors,
-    resend_refused,
-    utcnow,
-)
+from models.account_codes import AccountErrorCode
+from models.errors import Outcome, Problem, problem
+from resolvers.accounts.addresses import clean_email, email_key
+from resolvers.accounts.clients import client_key
+from resolvers.accounts.mails import Sent, available_at, mail_gate, resend_refused
+from resolvers.accounts.new_password import hash_password, password_errors
 from resolvers.auth import caller, enforce, enforce_not_exceeded, limiter
-from resolvers.context import Info, audit
-from resolvers.customers import current_holder, has_annual_bill, verify_customer_claim
-from schema.accounts import (
-    AccountError,
-    AccountErrorCode,
-    ConfirmPinPayload,
-    RegisterInput,
-    RegisterPayload,
-    ResendPinPayload,
-)
+from resolvers.context import Context, audit
+from resolvers.customer_numbers import current_holder, has_annual_bill, verify_customer_claim
 from security import throttle
 from security.devices import remember_device, set_device_cookie
 from security.ratelimit import Limits
@@ -49,6 +37,18 @@ from security.tokens import hash_secret, new_pin, same
 from settings import Settings
 
 PIN_MAIL = "registration_pin"
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What registering needs (R1): customer, proof, e-mail, password."""
+
+    customer_number: str
+    email: str
+    password: str
+    invoice_number: str | None = None
+    meter_number: str | None = None
+
 
 # ------------------------------------------------------------------ the rules
 
@@ -75,7 +75,7 @@ def _pin_hash(pin: str, login_id: int, salt: str, settings: Settings) -> str:
 async def send_pin(login: Login, settings: Settings) -> OneTimeSecret:
     """Mail a new PIN (valid as `pin_times` says) to a pending login; it voids every
     earlier one. Call in a transaction."""
-    now = utcnow()
+    now = clock.now()
     await OneTimeSecret.filter(
         login_id=login.id, purpose=SecretPurpose.PIN, used_at=None, voided_at=None
     ).update(voided_at=now)
@@ -114,7 +114,7 @@ async def purge_expired_registrations(settings: Settings) -> int:
 
     Their customer numbers and e-mail addresses are free again at once.
     """
-    cutoff = utcnow() - dt.timedelta(hours=settings.registration_expiry_hours)
+    cutoff = clock.now() - dt.timedelta(hours=settings.registration_expiry_hours)
     expired = await Login.filter(state=LoginState.PENDING, created_at__lt=cutoff).values_list(
         "id", flat=True
     )
@@ -127,11 +127,11 @@ async def purge_expired_secrets(
     settings: Settings, grace: dt.timedelta = dt.timedelta(days=1)
 ) -> int:
     """Forget PINs and links a day after they expired (until then they answer 'expired')."""
-    return await OneTimeSecret.filter(expires_at__lt=utcnow() - grace).delete()
+    return await OneTimeSecret.filter(expires_at__lt=clock.now() - grace).delete()
 
 
 async def purge_expired_sessions(settings: Settings) -> int:
-    now = utcnow()
+    now = clock.now()
     idle_cutoff = now - dt.timedelta(minutes=settings.session_idle_minutes)
     expired = await Session.filter(expires_at__lte=now).delete()
     return expired + await Session.filter(last_used_at__lte=idle_cutoff).delete()
@@ -149,20 +149,18 @@ async def purge_accounts(settings: Settings) -> dict[str, int]:
 # --------------------------------------------------------------- operations
 
 
-def _input_errors(info: Info, data: RegisterInput, email: str) -> list[AccountError]:
+def _input_errors(ctx: Context, data: Registration, email: str) -> list[Problem]:
     errors = []
     if not data.customer_number.strip():
-        errors.append(error(info, AccountErrorCode.VALUE_REQUIRED, "input", "customerNumber"))
+        errors.append(problem(AccountErrorCode.VALUE_REQUIRED, "input", "customerNumber"))
     elif len(data.customer_number.strip()) > 20:
-        errors.append(
-            error(info, AccountErrorCode.CUSTOMER_NOT_VERIFIED, "input", "customerNumber")
-        )
+        errors.append(problem(AccountErrorCode.CUSTOMER_NOT_VERIFIED, "input", "customerNumber"))
     if not (data.invoice_number or "").strip() and not (data.meter_number or "").strip():
-        errors.append(error(info, AccountErrorCode.PROOF_REQUIRED, "input", "invoiceNumber"))
+        errors.append(problem(AccountErrorCode.PROOF_REQUIRED, "input", "invoiceNumber"))
     if not is_valid_email(email):
-        errors.append(error(info, AccountErrorCode.INVALID_EMAIL, "input", "email"))
+        errors.append(problem(AccountErrorCode.INVALID_EMAIL, "input", "email"))
     errors += password_errors(
-        info,
+        ctx,
         data.password,
         email=email,
         customer_numbers=[data.customer_number.strip()],
@@ -171,44 +169,48 @@ def _input_errors(info: Info, data: RegisterInput, email: str) -> list[AccountEr
     return errors
 
 
-async def register(info: Info, data: RegisterInput) -> RegisterPayload:
+@dataclass(frozen=True)
+class RegistrationSent(Sent):
+    """A registration's answer: the PIN mail's times, and this device's token (apps keep
+    it and send it as `X-Device-Token`; browsers get it as a cookie)."""
+
+    device_token: str | None = None
+
+
+async def register(ctx: Context, data: Registration) -> Outcome[Sent]:
     """Create a pending login holding the customer number and mail it a PIN."""
-    ctx, settings = info.context, info.context.settings
-    await enforce(info, Limits.register_per_address(settings), ctx.client_address)
+    settings = ctx.settings
+    await enforce(ctx, Limits.register_per_address(settings), ctx.client_address)
     email = clean_email(data.email)
-    errors = _input_errors(info, data, email)
+    errors = _input_errors(ctx, data, email)
     if errors:
-        return RegisterPayload(errors=errors)
+        return Outcome(problems=errors)
 
     number = data.customer_number.strip()
     proof_limit = Limits.proof_failures_per_customer(settings)
-    await enforce_not_exceeded(info, proof_limit, number)
+    await enforce_not_exceeded(ctx, proof_limit, number)
     customer = await verify_customer_claim(
         number, data.invoice_number, data.meter_number, annual_bill_required=False
     )
     if customer is None:
-        await limiter(info).hit(proof_limit, number)
+        await limiter(ctx).hit(proof_limit, number)
         await audit(
-            info, "registration_refused", None, outcome="refused", reason="customer_not_verified"
+            ctx, "registration_refused", None, outcome="refused", reason="customer_not_verified"
         )
-        return RegisterPayload(
-            errors=[error(info, AccountErrorCode.CUSTOMER_NOT_VERIFIED, "input", "customerNumber")]
-        )
+        return Outcome.failed(AccountErrorCode.CUSTOMER_NOT_VERIFIED, "input", "customerNumber")
     if not await has_annual_bill(customer.number):
-        return RegisterPayload(
-            errors=[error(info, AccountErrorCode.NO_ANNUAL_BILL, "input", "customerNumber")]
-        )
+        return Outcome.failed(AccountErrorCode.NO_ANNUAL_BILL, "input", "customerNumber")
     await purge_expired_registrations(settings)
-    if refused := await _customer_or_email_taken(info, customer, email):
-        return RegisterPayload(errors=[refused])
+    if refused := await _customer_or_email_taken(ctx, customer, email):
+        return Outcome(problems=[refused])
 
-    gate = await mail_gate(info, PIN_MAIL, email, dt.timedelta(minutes=settings.pin_resend_minutes))
+    gate = await mail_gate(ctx, PIN_MAIL, email, dt.timedelta(minutes=settings.pin_resend_minutes))
     if not gate.allowed:
-        return RegisterPayload(
-            errors=[resend_refused(info, gate)], resend_available_at=available_at(gate)
+        return Outcome(
+            Sent(resend_available_at=available_at(gate)), problems=[resend_refused(gate)]
         )
 
-    password_hash = await hash_password(info, data.password)
+    password_hash = await hash_password(ctx, data.password)
     try:
         async with in_transaction():
             login = await Login.create(
@@ -219,44 +221,44 @@ async def register(info: Info, data: RegisterInput) -> RegisterPayload:
             )
             await LoginCustomer.create(login=login, customer=customer)
             secret = await send_pin(login, settings)
-            await audit(info, "register", login.id, client_key=client_key(info))
+            await audit(ctx, "register", login.id, client_key=client_key(ctx))
     except IntegrityError:
         # Someone registered the same customer or address a moment ago.
-        refused = await _customer_or_email_taken(info, customer, email)
-        return RegisterPayload(
-            errors=[refused or error(info, AccountErrorCode.CUSTOMER_NUMBER_TAKEN, "input")]
+        refused = await _customer_or_email_taken(ctx, customer, email)
+        return Outcome(
+            problems=[refused or problem(AccountErrorCode.CUSTOMER_NUMBER_TAKEN, "input")]
         )
     expires_at, resend_at = pin_times(settings, secret.created_at)
     device = remember_device(ctx.request, settings, login, secret.created_at)
     if ctx.response is not None:
         set_device_cookie(ctx.response, device.token, settings)
-    return RegisterPayload(
+    return Outcome(
+        RegistrationSent(
+            expires_at=expires_at,
+            resend_available_at=resend_at,
+            registration_expires_at=registration_expires_at(settings, login),
+            device_token=device.token,
+        ),
         mailed_to=mask_address(email),
-        expires_at=expires_at,
-        resend_available_at=resend_at,
-        registration_expires_at=registration_expires_at(settings, login),
-        device_token=device.token,
     )
 
 
-async def _customer_or_email_taken(
-    info: Info, customer: Customer, email: str
-) -> AccountError | None:
+async def _customer_or_email_taken(ctx: Context, customer: Customer, email: str) -> Problem | None:
     holder = await current_holder(customer)
     if holder is not None and holder.state == LoginState.PENDING:
-        left = registration_expires_at(info.context.settings, holder) - utcnow()
+        left = registration_expires_at(ctx.settings, holder) - clock.now()
         hours = max(1, math.ceil(left.total_seconds() / 3600))
-        return error(
-            info, AccountErrorCode.REGISTRATION_PENDING, "input", "customerNumber", hours=hours
+        return problem(
+            AccountErrorCode.REGISTRATION_PENDING, "input", "customerNumber", hours=hours
         )
     if holder is not None:
-        return error(info, AccountErrorCode.CUSTOMER_NUMBER_TAKEN, "input", "customerNumber")
+        return problem(AccountErrorCode.CUSTOMER_NUMBER_TAKEN, "input", "customerNumber")
     if await Login.filter(email_key=email_key(email)).exists():
-        return error(info, AccountErrorCode.EMAIL_IN_USE, "input", "email")
+        return problem(AccountErrorCode.EMAIL_IN_USE, "input", "email")
     return None
 
 
-async def confirm_pin(info: Info, email: str, pin: str) -> ConfirmPinPayload:
+async def confirm_pin(ctx: Context, email: str, pin: str) -> Outcome[bool]:
     """The PIN from the mail confirms the registration.
 
     Wrong entries are throttled per PIN as `Limits.pin_guesses` says: each client
@@ -266,14 +268,14 @@ async def confirm_pin(info: Info, email: str, pin: str) -> ConfirmPinPayload:
     limited per address (`pin_attempts_per_address`, every entry counts). The PIN's
     stored attempt count voids it for everyone at the sum of both limits, whatever
     the rate limiter remembers."""
-    ctx, settings = info.context, info.context.settings
+    settings = ctx.settings
     login = await pending_login(clean_email(email), settings)
-    who = caller(info, login)
+    who = caller(ctx, login)
     if who.device is None:
-        await enforce(info, Limits.pin_attempts_per_address(settings), ctx.client_address)
+        await enforce(ctx, Limits.pin_attempts_per_address(settings), ctx.client_address)
     if login is None:
-        return ConfirmPinPayload(errors=[error(info, AccountErrorCode.PIN_INVALID, "pin")])
-    now = utcnow()
+        return Outcome.failed(AccountErrorCode.PIN_INVALID, "pin")
+    now = clock.now()
     guesses = Limits.pin_guesses(settings)
     async with in_transaction():
         secret = (
@@ -283,41 +285,41 @@ async def confirm_pin(info: Info, email: str, pin: str) -> ConfirmPinPayload:
             .first()
         )
         if secret is None or secret.voided_at is not None:
-            return ConfirmPinPayload(errors=[error(info, AccountErrorCode.PIN_VOID, "pin")])
+            return Outcome.failed(AccountErrorCode.PIN_VOID, "pin")
         if secret.expires_at <= now:
-            return ConfirmPinPayload(errors=[error(info, AccountErrorCode.PIN_EXPIRED, "pin")])
+            return Outcome.failed(AccountErrorCode.PIN_EXPIRED, "pin")
         account = f"pin:{secret.id}"
-        if not (await throttle.refusal(limiter(info), guesses, account, who)).allowed:
-            return ConfirmPinPayload(errors=[error(info, AccountErrorCode.PIN_VOID, "pin")])
+        if not (await throttle.refusal(limiter(ctx), guesses, account, who)).allowed:
+            return Outcome.failed(AccountErrorCode.PIN_VOID, "pin")
         expected = _pin_hash(pin.strip(), login.id, secret.payload.get("salt", ""), settings)
         if not same(expected, secret.secret_hash):
-            await throttle.failed(limiter(info), guesses, account, who)
+            await throttle.failed(limiter(ctx), guesses, account, who)
             secret.attempts += 1
             if secret.attempts >= settings.pin_attempts_per_pin + settings.pin_max_attempts:
                 secret.voided_at = now  # the bound that holds even if the limiter forgot
             await secret.save(update_fields=["attempts", "voided_at"])
-            still = await throttle.refusal(limiter(info), guesses, account, who)
+            still = await throttle.refusal(limiter(ctx), guesses, account, who)
             code = AccountErrorCode.PIN_INVALID if still.allowed else AccountErrorCode.PIN_VOID
-            return ConfirmPinPayload(errors=[error(info, code, "pin")])
+            return Outcome.failed(code, "pin")
         secret.used_at = now
         await secret.save(update_fields=["used_at"])
         login.state = LoginState.ACTIVE
         login.confirmed_at = now
         await login.save(update_fields=["state", "confirmed_at"])
-        await audit(info, "registration_confirmed", login.id)
-    return ConfirmPinPayload(confirmed=True)
+        await audit(ctx, "registration_confirmed", login.id)
+    return Outcome(True)
 
 
-async def resend_pin(info: Info, email: str) -> ResendPinPayload:
+async def resend_pin(ctx: Context, email: str) -> Outcome[Sent]:
     """A new PIN, no sooner than `pin_times` allows; it voids the old.
 
     Answers the same for an address without a pending registration (no mail
     goes out), so the operation cannot tell who is registering.
     """
-    settings = info.context.settings
+    settings = ctx.settings
     address = clean_email(email)
     if not is_valid_email(address):
-        return ResendPinPayload(errors=[error(info, AccountErrorCode.INVALID_EMAIL, "email")])
+        return Outcome.failed(AccountErrorCode.INVALID_EMAIL, "email")
     login = await pending_login(address, settings)
     if login is not None:
         last = (
@@ -327,30 +329,29 @@ async def resend_pin(info: Info, email: str) -> ResendPinPayload:
         )
         if last is not None:
             _, resend_at = pin_times(settings, last.created_at)
-            if resend_at > utcnow():
-                return ResendPinPayload(
-                    errors=[
-                        error(
-                            info,
+            if resend_at > clock.now():
+                return Outcome(
+                    Sent(resend_available_at=resend_at),
+                    problems=[
+                        problem(
                             AccountErrorCode.RESEND_NOT_YET_AVAILABLE,
-                            minutes=math.ceil((resend_at - utcnow()).total_seconds() / 60),
+                            minutes=math.ceil((resend_at - clock.now()).total_seconds() / 60),
                         )
                     ],
-                    resend_available_at=resend_at,
                 )
     gate = await mail_gate(
-        info, PIN_MAIL, address, dt.timedelta(minutes=settings.pin_resend_minutes)
+        ctx, PIN_MAIL, address, dt.timedelta(minutes=settings.pin_resend_minutes)
     )
     if not gate.allowed:
-        return ResendPinPayload(
-            errors=[resend_refused(info, gate)], resend_available_at=available_at(gate)
+        return Outcome(
+            Sent(resend_available_at=available_at(gate)), problems=[resend_refused(gate)]
         )
-    now = utcnow()
+    now = clock.now()
     if login is not None:
         async with in_transaction():
             secret = await send_pin(login, settings)
         now = secret.created_at
     expires_at, resend_at = pin_times(settings, now)
-    return ResendPinPayload(
-        mailed_to=mask_address(address), expires_at=expires_at, resend_available_at=resend_at
+    return Outcome(
+        Sent(expires_at=expires_at, resend_available_at=resend_at), mailed_to=mask_address(address)
     )

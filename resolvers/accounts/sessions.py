@@ -1,32 +1,31 @@
-"""Logging in and out: sessions for apps (Bearer token) and browsers (cookie + CSRF token)."""
+"""Logging in and out: sessions for apps (Bearer token) and browsers (cookie + CSRF token).
+
+A login with its second factor on gives it before the session starts, unless the
+device is remembered (`resolvers.second_factor.gate`)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from typing import cast
 
-import strawberry
 from tortoise.transactions import in_transaction
 
+import clock
 from mailers import is_valid_email
 from models import AuditEvent, Login, LoginState, Session
-from resolvers.accounts.common import (
-    clean_email,
-    client_key,
-    customer_numbers_of,
-    email_key,
-    error,
-    user_agent,
-    utcnow,
-)
+from models.account_codes import AccountErrorCode
+from models.errors import Outcome
+from resolvers.accounts.addresses import clean_email, email_key
+from resolvers.accounts.clients import client_key, user_agent
+from resolvers.accounts.logins import customer_numbers_of
 from resolvers.accounts.notices import notify_new_client
 from resolvers.auth import caller, check_password, limiter, refuse_rate_limited, require_login
-from resolvers.context import Info, audit
-from schema.accounts import (
-    AccountErrorCode,
-    EndSessionsPayload,
-    LoginPayload,
-    LoginType,
-    SessionType,
+from resolvers.context import Context, audit
+from resolvers.second_factor.gate import (
+    SecondFactorNeeded,
+    remember_this_device,
+    second_factor_needed,
 )
 from security import throttle
 from security.devices import remember_device, set_device_cookie
@@ -41,18 +40,30 @@ from security.sessions import (
 )
 
 
-async def count_login_failure(info: Info, key: str, login: Login | None) -> None:
+@dataclass(frozen=True)
+class LoggedIn:
+    """A new session: its token for apps, the CSRF token for cookie clients, the login."""
+
+    token: str
+    csrf_token: str
+    session_expires_at: dt.datetime
+    device_token: str
+    login: Login
+    customer_numbers: list[str]
+
+
+async def count_login_failure(ctx: Context, key: str, login: Login | None) -> None:
     """A wrong password counts as `security.throttle` says (per login and client, per
     login for unknown clients, per address). Using up the login's budget for unknown
     clients locks them out (not the known devices): recorded in the audit trail."""
-    settings = info.context.settings
+    settings = ctx.settings
     login_id = login.id if login else None
-    who = caller(info, login)
-    decision = await throttle.failed(limiter(info), Limits.login_guesses(settings), key, who)
-    await audit(info, "login_failed", login_id, outcome="failure")
+    who = caller(ctx, login)
+    decision = await throttle.failed(limiter(ctx), Limits.login_guesses(settings), key, who)
+    await audit(ctx, "login_failed", login_id, outcome="failure")
     if who.device is None and decision.allowed and decision.remaining == 0:
         minutes = settings.rate_window_seconds // 60
-        await audit(info, "lockout", login_id, actor="system", outcome="refused", minutes=minutes)
+        await audit(ctx, "lockout", login_id, actor="system", outcome="refused", minutes=minutes)
 
 
 async def is_new_client(login: Login, fingerprint: str, history: int = 500) -> bool:
@@ -76,58 +87,87 @@ async def is_new_client(login: Login, fingerprint: str, history: int = 500) -> b
     return bool(keys) and fingerprint not in keys
 
 
-async def login(info: Info, email: str, password: str) -> LoginPayload:
+async def login(ctx: Context, email: str, password: str) -> Outcome[LoggedIn | SecondFactorNeeded]:
     """E-mail and password; the same error, after the same work, for either being wrong.
 
     Guessing is slowed per client without locking the owner out (`security.throttle`):
-    the login's row is looked up first only to recognise its known devices."""
-    ctx, settings = info.context, info.context.settings
+    the login's row is looked up first only to recognise its known devices. With the
+    second factor on and a device that is not remembered, no session starts: the
+    answer is `SecondFactorNeeded`, and `completeLogin` finishes."""
+    settings = ctx.settings
     address = clean_email(email)
     key = email_key(address)
     row = await Login.get_or_none(email_key=key) if is_valid_email(address) else None
     guesses = Limits.login_guesses(settings)
-    decision = await throttle.refusal(limiter(info), guesses, key, caller(info, row))
+    decision = await throttle.refusal(limiter(ctx), guesses, key, caller(ctx, row))
     if not decision.allowed:
-        refuse_rate_limited(info, decision)
+        refuse_rate_limited(ctx, decision)
     too_long = len(password.encode()) > BCRYPT_MAX_BYTES
-    ok = await check_password(info, password, row.password_hash if row and not too_long else None)
+    ok = await check_password(ctx, password, row.password_hash if row and not too_long else None)
     if not ok or row is None:
-        await count_login_failure(info, key, row)
-        return LoginPayload(errors=[error(info, AccountErrorCode.INVALID_CREDENTIALS, "password")])
+        await count_login_failure(ctx, key, row)
+        return Outcome.failed(AccountErrorCode.INVALID_CREDENTIALS, "password")
     if row.state == LoginState.PENDING:
-        return LoginPayload(errors=[error(info, AccountErrorCode.LOGIN_NOT_CONFIRMED, "email")])
-    await throttle.succeeded(limiter(info), guesses, key, caller(info, row))
+        return Outcome.failed(AccountErrorCode.LOGIN_NOT_CONFIRMED, "email")
+    await throttle.succeeded(limiter(ctx), guesses, key, caller(ctx, row))
+    if needed := await second_factor_needed(ctx, row):
+        return Outcome(needed)
+    return cast(Outcome[LoggedIn | SecondFactorNeeded], await start_logged_in(ctx, row))
 
+
+async def start_logged_in(
+    ctx: Context,
+    row: Login,
+    *,
+    second_factor: bool = False,
+    remember: bool = False,
+    method: str = "password",
+) -> Outcome[LoggedIn]:
+    """Start the session of `row`, who proved who it is: the session and device cookies
+    (and tokens for apps), the new-client notice and the audit event.
+
+    `second_factor`: it was given just now, which counts as a step-up for this
+    session; `remember`: this device may skip it at login for a while.
+    """
+    settings = ctx.settings
     async with in_transaction():
         session, token = await start_session(
-            row, settings, client=user_agent(info), address=ctx.client_address
+            row,
+            settings,
+            client=user_agent(ctx),
+            address=ctx.client_address,
+            second_factor=second_factor,
         )
         row.last_login_at = session.created_at
         row.locale = ctx.locale
         await row.save(update_fields=["last_login_at", "locale"])
-        fingerprint = client_key(info)
+        fingerprint = client_key(ctx)
         mailed_to = None
         if await is_new_client(row, fingerprint):
-            mailed_to = await notify_new_client(info, row)
-        await audit(info, "login", row.id, client_key=fingerprint)
+            mailed_to = await notify_new_client(ctx, row)
+        await audit(ctx, "login", row.id, client_key=fingerprint, method=method)
     device = remember_device(ctx.request, settings, row, session.created_at)
+    if remember:
+        await remember_this_device(ctx, row, device.device.device_id)
     if ctx.response is not None:
         set_session_cookie(ctx.response, token, settings)
         set_device_cookie(ctx.response, device.token, settings)
-    return LoginPayload(
-        token=token,
-        csrf_token=csrf_token(session, settings),
-        session_expires_at=session.expires_at,
-        device_token=device.token,
-        login=LoginType.from_model(row, await customer_numbers_of(row)),
+    return Outcome(
+        LoggedIn(
+            token=token,
+            csrf_token=csrf_token(session, settings),
+            session_expires_at=session.expires_at,
+            device_token=device.token,
+            login=row,
+            customer_numbers=await customer_numbers_of(row),
+        ),
         mailed_to=mailed_to,
     )
 
 
-async def logout(info: Info, all_sessions: bool) -> EndSessionsPayload:
+async def logout(ctx: Context, all_sessions: bool) -> Outcome[int]:
     """End this session, or every session of the login."""
-    login_row = require_login(info)
-    ctx = info.context
+    login_row = require_login(ctx)
     assert ctx.session is not None
     if all_sessions:
         ended = await end_sessions(login_row.id)
@@ -135,51 +175,38 @@ async def logout(info: Info, all_sessions: bool) -> EndSessionsPayload:
         ended = await Session.filter(id=ctx.session.id).delete()
     if ctx.response is not None:
         clear_session_cookie(ctx.response, ctx.settings)
-    await audit(info, "logout", login_row.id, all_sessions=all_sessions)
-    return EndSessionsPayload(ended_sessions=ended)
+    await audit(ctx, "logout", login_row.id, all_sessions=all_sessions)
+    return Outcome(ended)
 
 
-async def me(info: Info) -> LoginType | None:
-    """The logged-in login, or null for an anonymous request."""
-    login_row = info.context.login
-    if login_row is None:
-        return None
-    return LoginType.from_model(login_row, await customer_numbers_of(login_row))
-
-
-async def sessions(info: Info) -> list[SessionType]:
+async def live_sessions(ctx: Context) -> list[Session]:
     """The login's live sessions, the newest first."""
-    login_row = require_login(info)
-    ctx = info.context
-    now = utcnow()
+    login_row = require_login(ctx)
+    now = clock.now()
     rows = await Session.filter(
         login_id=login_row.id,
         expires_at__gt=now,
         last_used_at__gt=now - dt.timedelta(minutes=ctx.settings.session_idle_minutes),
     ).order_by("-created_at", "-id")
-    current = ctx.session.id if ctx.session else None
-    return [SessionType.from_model(row, current) for row in rows]
+    return list(rows)
 
 
 async def end_sessions_of_login(
-    info: Info, session_id: strawberry.ID | None, all_others: bool
-) -> EndSessionsPayload:
+    ctx: Context, session_id: str | None, all_others: bool
+) -> Outcome[int]:
     """Issue 9: end one session of the login (e.g. a lost phone), or all but this one."""
-    login_row = require_login(info)
-    ctx = info.context
+    login_row = require_login(ctx)
     assert ctx.session is not None
     if (session_id is None) == (not all_others):
-        return EndSessionsPayload(errors=[error(info, AccountErrorCode.CHOICE_REQUIRED)])
+        return Outcome.failed(AccountErrorCode.CHOICE_REQUIRED)
     if all_others:
         ended = await end_sessions(login_row.id, keep=ctx.session)
     else:
         target = int(session_id) if session_id and str(session_id).isdigit() else 0
         ended = await Session.filter(id=target, login_id=login_row.id).delete()
         if not ended:
-            return EndSessionsPayload(
-                errors=[error(info, AccountErrorCode.SESSION_NOT_FOUND, "sessionId")]
-            )
+            return Outcome.failed(AccountErrorCode.SESSION_NOT_FOUND, "sessionId")
         if target == ctx.session.id and ctx.response is not None:
             clear_session_cookie(ctx.response, ctx.settings)
-    await audit(info, "sessions_ended", login_row.id, count=ended)
-    return EndSessionsPayload(ended_sessions=ended)
+    await audit(ctx, "sessions_ended", login_row.id, count=ended)
+    return Outcome(ended)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
+import clock
 from dataio.bulk import Bulk, Upsert
 from dataio.csvformat import (
     FieldError,
@@ -233,7 +234,7 @@ class Customers(Kind):
             ),
             touch=("updated_at",),
         )
-        now = dt.datetime.now(dt.UTC)
+        now = clock.now()
         rows = [
             (r.number, r.name, r.street, r.postal_code, r.city, r.phone, r.email) for r in records
         ]
@@ -636,6 +637,7 @@ class RadioReadings(Kind):
             if reason:
                 problems.append(Problem(record.line, reason))
             else:
+                # `meter` is not None in this branch; mypy does not narrow across the elifs.
                 record.meter_id = meter["id"]  # type: ignore[index]
         return problems
 
@@ -672,6 +674,7 @@ class RadioReadings(Kind):
             constants=(("created_at", "timestamptz"),),
         )
         places = Decimal("0.001")
+        # `value` is set on every row that passed `check`; the field is optional only while parsing.
         rows = [
             (r.meter_id, r.read_on, str(r.source), r.value.quantize(places))  # type: ignore[union-attr]
             for r in records
@@ -680,7 +683,7 @@ class RadioReadings(Kind):
             upsert,
             rows,
             [r.line for r in records],
-            (dt.datetime.now(dt.UTC),),
+            (clock.now(),),
             advance=advance,
         )
 

@@ -1,0 +1,157 @@
+"""Error codes of customer numbers, base data and readings."""
+
+from __future__ import annotations
+
+from models.errors import REAUTHENTICATION_REQUIRED as REAUTHENTICATION
+from models.errors import SECOND_FACTOR_REQUIRED as SECOND_FACTOR
+from models.errors import Declared, ErrorCode
+
+
+class CustomerErrorCode(ErrorCode):
+    """Codes of errors about customer numbers, customer data and readings."""
+
+    NOT_FOUND = Declared(
+        "No such customer number, meter, invoice or change request among yours.",
+        "Nicht gefunden.",
+        "Not found.",
+    )
+    CLAIM_NOT_VERIFIED = Declared(
+        "Customer number and invoice or main meter number do not match a customer with an "
+        "annual bill. Deliberately does not say which part is wrong.",
+        "Die Angaben passen nicht zusammen. Bitte prüfen Sie Kundennummer und Rechnungsnummer "
+        "der letzten Rechnung bzw. Zählernummer des Hauptzählers. Voraussetzung ist mindestens "
+        "eine Jahresverbrauchsabrechnung.",
+        "The details do not match. Please check the customer number and the number of the "
+        "latest invoice or of the main meter. At least one annual bill is required.",
+    )
+    ALREADY_ADDED = Declared(
+        "The customer number is already in your login.",
+        "Diese Kundennummer ist bereits in Ihrem Benutzerkonto.",
+        "This customer number is already in your account.",
+    )
+    TAKEN = Declared(
+        "The customer number is registered with another login.",
+        "Diese Kundennummer ist bereits mit einem anderen Benutzerkonto registriert.",
+        "This customer number is already registered with another account.",
+    )
+    LAST_CUSTOMER_NUMBER = Declared(
+        "The last customer number cannot be removed; delete the profile instead.",
+        "Die letzte Kundennummer kann nicht entfernt werden. Um das Portal zu verlassen, "
+        "entfernen Sie Ihr Profil in den Einstellungen.",
+        "The last customer number cannot be removed. To leave the portal, remove your profile "
+        "in the settings.",
+    )
+    REQUIRED = Declared(
+        "The field must not be empty.",
+        "Bitte füllen Sie dieses Feld aus.",
+        "Please fill in this field.",
+    )
+    TOO_LONG = Declared(
+        "The field is too long.",
+        "Höchstens {maximum} Zeichen.",
+        "At most {maximum} characters.",
+    )
+    AMBIGUOUS = Declared(
+        "Give exactly one of the alternative fields (e.g. ID or number).",
+        "Bitte geben Sie genau eine der Angaben an.",
+        "Please give exactly one of the alternatives.",
+    )
+    POSTAL_CODE_INVALID = Declared(
+        "A postal code has exactly 5 digits.",
+        "Eine Postleitzahl hat genau 5 Ziffern.",
+        "A postal code has exactly 5 digits.",
+    )
+    PHONE_INVALID = Declared(
+        "A phone number has 6 to 15 digits, optionally a leading +, spaces, slashes, hyphens "
+        "and parentheses.",
+        "Bitte geben Sie eine gültige Telefonnummer an (6 bis 15 Ziffern).",
+        "Please enter a valid phone number (6 to 15 digits).",
+    )
+    EMAIL_INVALID = Declared(
+        "The e-mail address is not valid.",
+        "Bitte geben Sie eine gültige E-Mail-Adresse an.",
+        "Please enter a valid e-mail address.",
+    )
+    NOTHING_CHANGED = Declared(
+        "The request would change nothing.",
+        "Es gibt keine Änderung.",
+        "Nothing would change.",
+    )
+    CHANGE_EXPIRED = Declared(
+        "The change request has expired; start the change again.",
+        "Die Änderung ist abgelaufen. Bitte ändern Sie die Basisdaten erneut.",
+        "The change has expired. Please edit the base data again.",
+    )
+    CHANGE_ALREADY_CONFIRMED = Declared(
+        "The change request was confirmed before.",
+        "Diese Änderung wurde bereits bestätigt.",
+        "This change has already been confirmed.",
+    )
+    CHANGE_OUTDATED = Declared(
+        "The data changed since the request was made; start the change again.",
+        "Die Daten wurden inzwischen geändert. Bitte ändern Sie die Basisdaten erneut.",
+        "The data has changed in the meantime. Please edit the base data again.",
+    )
+    REAUTHENTICATION_REQUIRED = REAUTHENTICATION
+    SECOND_FACTOR_REQUIRED = SECOND_FACTOR
+    VALUE_INVALID = Declared(
+        "A reading is a non-negative number of m³ with at most 3 decimals and at most 9 digits "
+        "before the decimal point.",
+        "Bitte geben Sie den Zählerstand in m³ an: nicht negativ, höchstens 3 Nachkommastellen.",
+        "Please enter the reading in m³: not negative, at most 3 decimals.",
+    )
+    OUTSIDE_READING_PERIOD = Declared(
+        "No reading period is open for this meter (R13); `startsOn`/`endsOn` give the next one "
+        "when it is known.",
+        "Zählerstände können nur innerhalb der Ableseperiode übermittelt werden. Die nächste "
+        "Ableseperiode ist vom {startsOn} bis {endsOn}.",
+        "Readings can only be submitted within the reading period. The next reading period is "
+        "from {startsOn} to {endsOn}.",
+    )
+    RADIO_METER = Declared(
+        "A radio meter is read remotely by the utility on the key date `keyDate` (R14); "
+        "customers do not submit readings for it.",
+        "Dies ist ein Funkzähler. Er wird vom Wasserversorger zum Stichtag {keyDate} "
+        "fernausgelesen; ein Zählerstand kann nicht über das Portal eingereicht werden.",
+        "This is a radio meter. The utility reads it remotely on the key date {keyDate}; a "
+        "reading cannot be submitted through the portal.",
+    )
+    METER_REMOVED = Declared(
+        "The meter has been removed; it takes no more readings.",
+        "Dieser Zähler wurde ausgebaut und nimmt keine Zählerstände mehr an.",
+        "This meter has been removed and takes no more readings.",
+    )
+    BELOW_LAST_READING = Declared(
+        "The value is below the last reading (`lastValue` on `lastReadOn`) and the meter has "
+        "not been exchanged since.",
+        "Der Zählerstand liegt unter dem letzten Zählerstand ({lastValue} m³ am {lastReadOn}).",
+        "The reading is below the last reading ({lastValue} m³ on {lastReadOn}).",
+    )
+    UNUSUAL_CONSUMPTION = Declared(
+        "The value is far above the expected use (more than `usualMaximum`); check it and send "
+        "it again with `confirmUnusual: true`.",
+        "Der Zählerstand ergibt einen ungewöhnlich hohen Verbrauch (erwartet höchstens "
+        "{usualMaximum} m³). Bitte prüfen Sie ihn und bestätigen Sie ihn ausdrücklich.",
+        "The reading means an unusually high consumption (expected at most {usualMaximum} m³). "
+        "Please check it and confirm it explicitly.",
+    )
+    IDEMPOTENCY_KEY_REUSED = Declared(
+        "The idempotency key was used before for a different reading.",
+        "Dieser Schlüssel wurde bereits für einen anderen Zählerstand verwendet.",
+        "This key was already used for a different reading.",
+    )
+
+
+# Messages for the variants that a single template cannot express.
+NO_NEXT_PERIOD_MESSAGE = (
+    "Zählerstände können nur innerhalb der Ableseperiode übermittelt werden. "
+    "Die nächste Ableseperiode steht noch nicht fest.",
+    "Readings can only be submitted within the reading period. "
+    "The next reading period has not been set yet.",
+)
+NO_KEY_DATE_MESSAGE = (
+    "Dies ist ein Funkzähler. Er wird vom Wasserversorger zum Stichtag fernausgelesen; "
+    "ein Zählerstand kann nicht über das Portal eingereicht werden.",
+    "This is a radio meter. The utility reads it remotely on the key date; "
+    "a reading cannot be submitted through the portal.",
+)

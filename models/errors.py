@@ -1,0 +1,133 @@
+"""How an operation fails, in plain Python: error codes declared once, `Problem`, `Outcome`.
+
+Each area declares its codes as an `ErrorCode` enum (`models/*_codes.py`);
+each member's value is a `Declared`: the description (GraphiQL shows it) and
+the German and English message, with `{param}` placeholders. The GraphQL enums
+are derived from these in `schema/` and nothing else lists a code again.
+
+An operation (`resolvers/`) returns an `Outcome`: its result, or the problems
+that stopped it (then nothing changed). The schema's one adapter turns
+problems into typed, translated errors. Failures of the request as a whole
+(not logged in, too many attempts) raise `PublicError` instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from enum import Enum
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+LOCALES = ("de", "en")
+
+
+@dataclass(frozen=True, eq=False)
+class Declared:
+    """One error code's declaration. Without messages, the message comes from elsewhere
+    (graphql-core's validation, or a protocol's fixed text) and the code name stands in.
+
+    Compared by identity, so two codes with the same texts stay two codes.
+    """
+
+    description: str
+    german: str | None = None
+    english: str | None = None
+
+
+class ErrorCode(Enum):
+    """Base of every area's error codes; the member's name is the code clients see."""
+
+    @property
+    def declared(self) -> Declared:
+        value: Declared = self.value
+        return value
+
+    @property
+    def description(self) -> str:
+        return self.declared.description
+
+    def message(self, locale: str, **params: object) -> str:
+        """The message in `locale` (`de` unless `en`), placeholders filled from `params`."""
+        declared = self.declared
+        template = (declared.english if locale == "en" else declared.german) or self.name
+        return template.format(**params) if params else template
+
+    @classmethod
+    def summary(cls) -> str:
+        """The enum's description: its docstring on one line."""
+        return " ".join((cls.__doc__ or "").split())
+
+
+REAUTHENTICATION_REQUIRED = Declared(
+    "The current password is missing or wrong. Changing the password or the login e-mail "
+    "and deleting the profile always need it; other sensitive changes (online consent, base "
+    "data) need it once the session logged in longer ago than the re-authentication time.",
+    "Bitte bestätigen Sie die Änderung mit Ihrem aktuellen Passwort.",
+    "Please confirm this change with your current password.",
+)
+"""One code for every sensitive change whose password `resolvers.auth.reauthenticate`
+refuses; each area's enum has a REAUTHENTICATION_REQUIRED member with this declaration."""
+
+
+SECOND_FACTOR_REQUIRED = Declared(
+    "The login has a second factor, and this session has not given it recently enough for "
+    "a sensitive change: give it with `startStepUp` and `stepUp`, then repeat the change.",
+    "Bitte bestätigen Sie die Änderung mit Ihrem zweiten Faktor.",
+    "Please confirm this change with your second factor.",
+)
+"""Beside REAUTHENTICATION_REQUIRED: the step-up `resolvers.auth.reauthentication_problem`
+asks for; each area with sensitive changes has a SECOND_FACTOR_REQUIRED member with it."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An expected failure: a code, the path of the input it concerns, and the
+    parameters its message and its typed error fields show."""
+
+    code: ErrorCode
+    field: tuple[str, ...] | None = None
+    params: dict[str, Any] = dataclass_field(default_factory=dict)
+
+
+def problem(code: ErrorCode, *field: str, **params: Any) -> Problem:
+    """`Problem` with the field path as arguments: `problem(C.REQUIRED, "input", "name")`."""
+    return Problem(code, field or None, params)
+
+
+@dataclass
+class Outcome(Generic[T]):
+    """What an operation did: its result, or the problems that stopped it (nothing changed).
+
+    `value` may be set with problems too, when the answer carries facts about the
+    refusal (e.g. from when a new mail can be asked for). `mailed_to` is the
+    masked address an operation mailed, if any (R19).
+    """
+
+    value: T | None = None
+    problems: list[Problem] = dataclass_field(default_factory=list)
+    mailed_to: str | None = None
+
+    @classmethod
+    def failed(cls, code: ErrorCode, *field: str, **params: Any) -> Outcome[T]:
+        return cls(problems=[problem(code, *field, **params)])
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class PublicError(Exception):
+    """A failure of the request as a whole, for the client as a GraphQL error with
+    `extensions.code` (not masked). Used where no payload can carry it: not logged in,
+    forbidden, too many requests."""
+
+    def __init__(self, code: ErrorCode, locale: str, **params: object) -> None:
+        self.code = code
+        self.params = params
+        super().__init__(code.message(locale, **params))
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {"code": self.code.name, **self.params}

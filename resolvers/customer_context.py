@@ -1,0 +1,100 @@
+"""Which customer a request works on (R10): the login's customer numbers, the active one,
+and what is found through them. Every customer is loaded through the login's links
+(`LoginCustomer`), so another login's customer cannot even be found: it is "not
+found", as data."""
+
+from __future__ import annotations
+
+from models import (
+    Customer,
+    Invoice,
+    Meter,
+    Session,
+)
+from models.customer_codes import CustomerErrorCode as C
+from models.errors import Outcome, Problem, PublicError
+from resolvers.auth import (
+    require_login,
+)
+from resolvers.context import Context
+from resolvers.loaders import customers_by_login, meters_by_customer
+
+# ------------------------------------------------------------ customer context
+
+
+async def linked_customers(ctx: Context) -> list[Customer]:
+    """The login's customer numbers, first added first, loaded through its links."""
+    login = require_login(ctx)
+    return await customers_by_login(ctx).load(login.id)
+
+
+async def active_customer(ctx: Context) -> Customer | None:
+    """R10: the customer number the session works on: the one last switched to
+    while it is still the login's, else the first one added."""
+    customers = await linked_customers(ctx)
+    session = ctx.session
+    chosen = session.active_customer_id if session else None
+    for customer in customers:
+        if customer.id == chosen:
+            return customer
+    return customers[0] if customers else None
+
+
+async def customer_in_context(ctx: Context, number: str | None) -> Customer | None:
+    """The customer a query shows: the given number if it is the login's (else a
+    NOT_FOUND error and no data), without a number the active one."""
+    if number is None:
+        return await active_customer(ctx)
+    wanted = number.strip()
+    for customer in await linked_customers(ctx):
+        if customer.number == wanted:
+            return customer
+    raise PublicError(C.NOT_FOUND, ctx.locale)
+
+
+async def require_active_customer(ctx: Context) -> Customer:
+    """The active customer for an operation that changes it; NOT_FOUND if the login has none."""
+    customer = await active_customer(ctx)
+    if customer is None:
+        raise PublicError(C.NOT_FOUND, ctx.locale)
+    return customer
+
+
+async def find_meter(
+    ctx: Context, customer: Customer, meter_pk: int | None, number: str | None
+) -> Meter | None:
+    """One of `customer`'s meters by primary key or number; another customer's is not found."""
+    for meter in await meters_by_customer(ctx).load(customer.id):
+        if (meter_pk is not None and meter.id == meter_pk) or (
+            number is not None and meter.number == number.strip()
+        ):
+            return meter
+    return None
+
+
+async def find_invoice(
+    customer: Customer, invoice_pk: int | None, number: str | None
+) -> Invoice | None:
+    """One of `customer`'s invoices by primary key or number; another customer's is not found."""
+    query = Invoice.filter(customer_id=customer.id)
+    if invoice_pk is not None:
+        query = query.filter(id=invoice_pk)
+    elif number is not None:
+        query = query.filter(number=number.strip())
+    else:
+        return None
+    return await query.first()
+
+
+async def switch_customer(ctx: Context, number: str) -> Outcome[Customer]:
+    """Store the customer number this session works on from now on (see `active_customer`)."""
+    require_login(ctx)
+    wanted = number.strip()
+    customer = next((c for c in await linked_customers(ctx) if c.number == wanted), None)
+    if customer is None:
+        return Outcome(problems=[Problem(C.NOT_FOUND, ("number",))])
+    session = ctx.session
+    assert session is not None
+    await Session.filter(id=session.id).update(active_customer_id=customer.id)
+    session.active_customer_id = customer.id
+    return Outcome(customer)

@@ -1,0 +1,385 @@
+"""GraphQL object types and enums of the customer area: customers, base data, online
+consent, invoices, meters and readings (R9–R15).
+
+Types map models explicitly (`from_model`, the row kept private); relation
+fields go through the per-request loaders, so a dashboard over many customer
+numbers costs a fixed number of SQL statements. Everything under a `Customer`
+is that customer's only: it is reached through the login's own links.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from enum import Enum
+from typing import Annotated, Any
+
+import strawberry
+
+from models import BaseDataChange as BaseDataChangeRow
+from models import Customer, Invoice, Meter, MeterReading
+from models.customer_codes import CustomerErrorCode
+from models.errors import PublicError
+from resolvers import customer_context, readings
+from resolvers.loaders import invoices_by_customer, meters_by_customer
+from schema.context import Info
+from schema.ids import decode_id, encode_id
+from schema.pagination import DEFAULT_PAGE_SIZE, Page, PageLimit, PageOffset, page_window
+
+# ------------------------------------------------------------------------ enums
+
+
+@strawberry.enum(name="InvoiceKind", description="What an invoice is for.")
+class InvoiceKindEnum(Enum):
+    ANNUAL = strawberry.enum_value(
+        "annual", description="Annual consumption bill (Jahresverbrauchsabrechnung)."
+    )
+    OTHER = strawberry.enum_value("other", description="Any other invoice.")
+
+
+@strawberry.enum(name="MeterKind", description="How a meter is read.")
+class MeterKindEnum(Enum):
+    MANUAL = strawberry.enum_value("manual", description="The customer submits readings.")
+    RADIO = strawberry.enum_value(
+        "radio", description="Radio meter: the utility reads it remotely on the key date (R14)."
+    )
+
+
+@strawberry.enum(name="ReadingSource", description="Where a meter reading came from.")
+class ReadingSourceEnum(Enum):
+    CUSTOMER = strawberry.enum_value("customer", description="Submitted by the customer.")
+    RADIO = strawberry.enum_value("radio", description="Read remotely from a radio meter.")
+    STAFF = strawberry.enum_value("staff", description="Read by the utility's staff.")
+    ESTIMATE = strawberry.enum_value("estimate", description="Estimated by the utility.")
+
+
+@strawberry.enum(
+    name="ReadingWindowState", description="Whether a meter takes a customer reading now (R15)."
+)
+class ReadingWindowStateEnum(Enum):
+    OPEN = strawberry.enum_value(
+        "open", description="A reading period is open: readings are taken until `endsOn`."
+    )
+    UPCOMING = strawberry.enum_value(
+        "upcoming", description="No period is open; the next is from `startsOn` to `endsOn`."
+    )
+    NONE = strawberry.enum_value(
+        "none", description="No period is open and the next has not been set yet."
+    )
+    RADIO = strawberry.enum_value(
+        "radio", description="Radio meter: read remotely by the utility on `keyDate`."
+    )
+    REMOVED = strawberry.enum_value("removed", description="The meter has been removed.")
+
+
+@strawberry.enum(name="BaseDataField", description="A field of a customer's base data.")
+class BaseDataFieldEnum(Enum):
+    NAME = strawberry.enum_value("name", description="Name.")
+    STREET = strawberry.enum_value("street", description="Street and house number.")
+    POSTAL_CODE = strawberry.enum_value("postal_code", description="Postal code (5 digits).")
+    CITY = strawberry.enum_value("city", description="City.")
+    PHONE = strawberry.enum_value("phone", description="Phone number.")
+    EMAIL = strawberry.enum_value("email", description="Correspondence e-mail address.")
+    ONLINE_CONSENT = strawberry.enum_value(
+        "online_consent", description="Consent to online communication (Onlinekunde)."
+    )
+
+
+# ------------------------------------------------------------------------ types
+
+
+@strawberry.type(description="Name, postal address, phone and correspondence e-mail.")
+class BaseData:
+    name: str = strawberry.field(description="Name of the customer.")
+    street: str = strawberry.field(description="Street and house number.")
+    postal_code: str = strawberry.field(description="Postal code.")
+    city: str = strawberry.field(description="City.")
+    phone: str = strawberry.field(description="Phone number; empty if none.")
+    email: str = strawberry.field(description="Correspondence e-mail address; empty if none.")
+
+
+@strawberry.type(description="The consent to online communication (Onlinekunde, R11).")
+class OnlineConsent:
+    given: bool = strawberry.field(
+        description="True: invoices and letters by portal and e-mail instead of paper."
+    )
+    changed_at: dt.datetime | None = strawberry.field(
+        description="When the consent was last given or withdrawn (UTC)."
+    )
+    wording_version: str | None = strawberry.field(
+        description="Version of the consent wording that was shown when it was last changed."
+    )
+
+
+@strawberry.type(name="Invoice", description="An invoice of the customer.")
+class InvoiceType:
+    id: strawberry.ID = strawberry.field(description="Opaque ID of the invoice.")
+    number: str = strawberry.field(description="Invoice number (Rechnungsnummer).")
+    date: dt.date = strawberry.field(description="Invoice date.")
+    kind: InvoiceKindEnum = strawberry.field(description="Annual bill or other invoice.")
+    amount_cents: int = strawberry.field(description="Amount in euro cents.")
+
+    @classmethod
+    def from_model(cls, row: Invoice) -> InvoiceType:
+        return cls(
+            id=encode_id("Invoice", row.id),
+            number=row.number,
+            date=row.date,
+            kind=InvoiceKindEnum(row.kind),
+            amount_cents=row.amount_cents,
+        )
+
+
+@strawberry.type(name="Reading", description="A meter reading (Zählerstand) in m³.")
+class ReadingType:
+    id: strawberry.ID = strawberry.field(description="Opaque ID of the reading.")
+    value: Decimal = strawberry.field(description="Meter value in m³ (up to 3 decimals).")
+    read_on: dt.date = strawberry.field(description="Day the meter showed this value.")
+    source: ReadingSourceEnum = strawberry.field(description="Who read the meter.")
+    recorded_at: dt.datetime = strawberry.field(description="When the reading was recorded (UTC).")
+    corrected: bool = strawberry.field(
+        description="True if a later correction replaced this value; kept for the history."
+    )
+
+    @classmethod
+    def from_model(cls, row: MeterReading) -> ReadingType:
+        return cls(
+            id=encode_id("Reading", row.id),
+            value=Decimal(row.value),
+            read_on=row.read_on,
+            source=ReadingSourceEnum(row.source),
+            recorded_at=row.created_at,
+            corrected=row.replaced_by_id is not None,
+        )
+
+
+@strawberry.type(
+    name="ReadingWindow",
+    description="Whether the meter takes a customer reading today, and if not, why and when "
+    "(R13–R15).",
+)
+class ReadingWindowType:
+    state: ReadingWindowStateEnum = strawberry.field(description="Where the meter stands.")
+    starts_on: dt.date | None = strawberry.field(
+        description="First day of the open or next reading period."
+    )
+    ends_on: dt.date | None = strawberry.field(
+        description="Last day of the open or next reading period."
+    )
+    key_date: dt.date | None = strawberry.field(
+        description="Key date (Stichtag) of the period; for radio meters the day they are read."
+    )
+    accepts_readings: bool = strawberry.field(
+        description="True if `submitReading` takes a reading of this meter today."
+    )
+
+
+@strawberry.type(description="Water used in one calendar year, for charts.")
+class YearlyConsumption:
+    year: int = strawberry.field(description="Calendar year.")
+    consumption: Decimal = strawberry.field(
+        description="m³ used between the readings that fall in this year and the ones before."
+    )
+
+
+@strawberry.type(name="Meter", description="A water meter (Zähler) of the customer.")
+class MeterType:
+    id: strawberry.ID = strawberry.field(description="Opaque ID of the meter.")
+    number: str = strawberry.field(description="Meter number (Zählernummer).")
+    is_main: bool = strawberry.field(description="True for the customer's main meter.")
+    kind: MeterKindEnum = strawberry.field(description="Manual or radio meter.")
+    unit: str = strawberry.field(description="Unit of the values: always m3.")
+    installed_on: dt.date = strawberry.field(description="When the present device was installed.")
+    removed_on: dt.date | None = strawberry.field(description="When the meter was removed.")
+    row: strawberry.Private[Meter]
+
+    @classmethod
+    def from_model(cls, row: Meter) -> MeterType:
+        return cls(
+            id=encode_id("Meter", row.id),
+            number=row.number,
+            is_main=row.is_main,
+            kind=MeterKindEnum(row.kind),
+            unit=row.unit,
+            installed_on=row.installed_on,
+            removed_on=row.removed_on,
+            row=row,
+        )
+
+    @strawberry.field(description="Whether a reading can be submitted today, or why not and when.")
+    async def reading_window(self, info: Info) -> ReadingWindowType:
+        window = await readings.reading_window(info.context, self.row)
+        return ReadingWindowType(
+            state=ReadingWindowStateEnum(window.state.value),
+            starts_on=window.starts_on,
+            ends_on=window.ends_on,
+            key_date=window.key_date,
+            accepts_readings=window.accepts_readings,
+        )
+
+    @strawberry.field(description="The latest reading that stands (corrections applied).")
+    async def last_reading(self, info: Info) -> ReadingType | None:
+        row = await readings.last_reading(info.context, self.row)
+        return ReadingType.from_model(row) if row else None
+
+    @strawberry.field(
+        description="Reading history, newest first; corrected values stay in it, marked."
+    )
+    async def readings(
+        self, info: Info, limit: PageLimit = DEFAULT_PAGE_SIZE, offset: PageOffset = 0
+    ) -> Page[ReadingType]:
+        window = page_window(limit, offset, info.context.locale)
+        rows = await readings.reading_history(info.context, self.row)
+        return Page.of(rows, window, ReadingType.from_model)
+
+    @strawberry.field(description="Water used per calendar year, oldest year first, for charts.")
+    async def yearly_consumption(self, info: Info) -> list[YearlyConsumption]:
+        rows = await readings.reading_history(info.context, self.row)
+        return [
+            YearlyConsumption(year=year, consumption=amount)
+            for year, amount in self.row.yearly_consumption(rows)
+        ]
+
+
+IdArgument = Annotated[
+    strawberry.ID | None, strawberry.argument(description="Opaque ID; give this or `number`.")
+]
+NumberArgument = Annotated[
+    str | None, strawberry.argument(description="The number; give this or `id`.")
+]
+
+
+@strawberry.type(
+    name="Customer",
+    description="One customer number of the login and everything under it. All fields "
+    "are this customer's only.",
+)
+class CustomerType:
+    id: strawberry.ID = strawberry.field(description="Opaque ID of the customer.")
+    number: str = strawberry.field(description="Customer number (Kundennummer).")
+    row: strawberry.Private[Customer]
+
+    @classmethod
+    def from_model(cls, row: Customer) -> CustomerType:
+        return cls(id=encode_id("Customer", row.id), number=row.number, row=row)
+
+    @strawberry.field(description="True for the customer number the session works on (R10).")
+    async def is_active(self, info: Info) -> bool:
+        active = await customer_context.active_customer(info.context)
+        return active is not None and active.id == self.row.id
+
+    @strawberry.field(description="Name, postal address, phone and correspondence e-mail.")
+    def base_data(self) -> BaseData:
+        row = self.row
+        return BaseData(
+            name=row.name,
+            street=row.street,
+            postal_code=row.postal_code,
+            city=row.city,
+            phone=row.phone,
+            email=row.email,
+        )
+
+    @strawberry.field(description="The consent to online communication (R11).")
+    def online_consent(self) -> OnlineConsent:
+        row = self.row
+        return OnlineConsent(
+            given=row.online_consent,
+            changed_at=row.online_consent_at,
+            wording_version=row.online_consent_version,
+        )
+
+    @strawberry.field(description="Invoices, newest first.")
+    async def invoices(
+        self, info: Info, limit: PageLimit = DEFAULT_PAGE_SIZE, offset: PageOffset = 0
+    ) -> Page[InvoiceType]:
+        window = page_window(limit, offset, info.context.locale)
+        rows = await invoices_by_customer(info.context).load(self.row.id)
+        return Page.of(rows, window, InvoiceType.from_model)
+
+    @strawberry.field(
+        description="One invoice of this customer by ID or number; NOT_FOUND error if it is "
+        "not this customer's."
+    )
+    async def invoice(
+        self, info: Info, id: IdArgument = None, number: NumberArgument = None
+    ) -> InvoiceType | None:
+        if id is not None:
+            row = await customer_context.find_invoice(self.row, decode_id(id, "Invoice"), None)
+        else:
+            row = await customer_context.find_invoice(self.row, None, number)
+        if row is None:
+            raise PublicError(CustomerErrorCode.NOT_FOUND, info.context.locale)
+        return InvoiceType.from_model(row)
+
+    @strawberry.field(description="Meters, the main meter first.")
+    async def meters(self, info: Info) -> list[MeterType]:
+        return [
+            MeterType.from_model(m)
+            for m in await meters_by_customer(info.context).load(self.row.id)
+        ]
+
+    @strawberry.field(
+        description="One meter of this customer by ID or number; NOT_FOUND error if it is not "
+        "this customer's."
+    )
+    async def meter(
+        self, info: Info, id: IdArgument = None, number: NumberArgument = None
+    ) -> MeterType | None:
+        if id is not None:
+            row = await customer_context.find_meter(
+                info.context, self.row, decode_id(id, "Meter"), None
+            )
+        else:
+            row = await customer_context.find_meter(info.context, self.row, None, number)
+        if row is None:
+            raise PublicError(CustomerErrorCode.NOT_FOUND, info.context.locale)
+        return MeterType.from_model(row)
+
+
+@strawberry.type(description="One field of a base data change: the value now and the new one.")
+class FieldChange:
+    field: BaseDataFieldEnum = strawberry.field(description="The field that changes.")
+    old_value: str = strawberry.field(
+        description="Value now; `true`/`false` for the online consent."
+    )
+    new_value: str = strawberry.field(
+        description="Value after confirmation; `true`/`false` for the online consent."
+    )
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+@strawberry.type(
+    name="BaseDataChange",
+    description="A requested change of base data that applies only when confirmed (R11).",
+)
+class BaseDataChangeType:
+    id: strawberry.ID = strawberry.field(description="Opaque ID; pass it to confirmBaseDataChange.")
+    customer_number: str = strawberry.field(description="The customer number it changes.")
+    changes: list[FieldChange] = strawberry.field(description="What will change.")
+    expires_at: dt.datetime = strawberry.field(
+        description="Confirm before this moment (UTC), else start again."
+    )
+
+    @classmethod
+    def from_model(cls, row: BaseDataChangeRow, customer_number: str) -> BaseDataChangeType:
+        order = [f.value for f in BaseDataFieldEnum]
+        return cls(
+            id=encode_id("BaseDataChange", row.id),
+            customer_number=customer_number,
+            changes=[
+                FieldChange(
+                    field=BaseDataFieldEnum(name),
+                    old_value=_text(row.changes[name]["old"]),
+                    new_value=_text(row.changes[name]["new"]),
+                )
+                for name in order
+                if name in row.changes
+            ],
+            expires_at=row.expires_at,
+        )
