@@ -6,10 +6,10 @@ from tortoise.transactions import in_transaction
 
 import clock
 from mailers import format_when, mask_address, queue_mail
-from models import AuditEvent, Customer, Login, LoginCustomer, MailStatus, OutboxMail
+from models import AuditEvent, Login, MailStatus, OutboxMail
 from models.account_codes import AccountErrorCode
 from models.errors import Outcome
-from resolvers.accounts.addresses import email_key
+from resolvers.accounts.logins import find_login
 from resolvers.accounts.mails import Sent
 from resolvers.auth import reauthentication_problem, require_login
 from resolvers.context import Context
@@ -104,13 +104,7 @@ async def delete_login_by_staff(
     records who, what and why; returns the mailed address masked, None if no
     such login exists.
     """
-    login = None
-    if email:
-        login = await Login.get_or_none(email_key=email_key(email.strip()))
-    elif customer_number:
-        customer = await Customer.get_or_none(number=customer_number.strip())
-        link = await LoginCustomer.get_or_none(customer_id=customer.id) if customer else None
-        login = await Login.get_or_none(id=link.login_id) if link else None
+    login = await find_login(email=email, customer_number=customer_number)
     if login is None:
         return None
     return await delete_login(

@@ -4,6 +4,7 @@ its throttling, recovery codes, and the notices."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -12,15 +13,29 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 import clock
-from models import AuthenticatorApp, Login, Passkey, RecoveryCode, RememberedDevice, factor_methods
+from models import (
+    AuthenticatorApp,
+    ChallengePurpose,
+    Login,
+    Passkey,
+    RecoveryCode,
+    RememberedDevice,
+    factor_methods,
+)
 from models import FactorMethod as Method
 from models.errors import Outcome
 from models.second_factor_codes import SecondFactorErrorCode as Code
 from resolvers.accounts.notices import notify_second_factor as notify
 from resolvers.auth import caller, limiter, refuse_rate_limited
 from resolvers.context import Context, audit
-from security import recovery_codes, throttle, totp
-from security.passkeys import PasskeyProblem, PasskeyRefused, RelyingParty, read_credential
+from security import challenges, recovery_codes, throttle, totp
+from security.passkeys import (
+    PasskeyProblem,
+    PasskeyRefused,
+    RelyingParty,
+    b64url,
+    read_credential,
+)
 from security.passkeys import verify_assertion as verify_passkey_assertion
 from security.ratelimit import Limits
 from settings import Settings
@@ -45,6 +60,29 @@ async def passkeys_for_options(login_id: int) -> list[tuple[str, list[str]]]:
     """(credential id, transports) of the login's passkeys, for allow/exclude lists."""
     rows = await Passkey.filter(login_id=login_id).order_by("id")
     return [(row.credential_id, list(row.transports or [])) for row in rows]
+
+
+async def issue_webauthn_challenge(
+    ctx: Context,
+    purpose: ChallengePurpose,
+    *,
+    login_id: int | None = None,
+    session_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> bytes:
+    """A fresh WebAuthn challenge for one ceremony, stored hashed and single use for
+    `webauthn_challenge_minutes`; bound to the login and session when given."""
+    challenge = challenges.new_webauthn_challenge()
+    await challenges.issue(
+        purpose,
+        secret_key=ctx.settings.secret_key,
+        lifetime=dt.timedelta(minutes=ctx.settings.webauthn_challenge_minutes),
+        secret=b64url(challenge),
+        login_id=login_id,
+        session_id=session_id,
+        payload=payload,
+    )
+    return challenge
 
 
 # ----------------------------------------------------------------- recovery codes

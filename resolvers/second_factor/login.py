@@ -38,6 +38,7 @@ from resolvers.second_factor.common import (
     Method,
     check_answer,
     count_failure,
+    issue_webauthn_challenge,
     passkeys_for_options,
     refuse_if_guessing,
     relying_party,
@@ -95,13 +96,7 @@ async def start_passkey_login(ctx: Context) -> Outcome[dict[str, Any]]:
     passkeys it holds for this site (discoverable credentials)."""
     settings = ctx.settings
     await enforce(ctx, Limits.passkey_logins_per_address(settings), ctx.client_address)
-    challenge = challenges.new_webauthn_challenge()
-    await challenges.issue(
-        ChallengePurpose.PASSKEY_LOGIN,
-        secret_key=settings.secret_key,
-        lifetime=dt.timedelta(minutes=settings.webauthn_challenge_minutes),
-        secret=b64url(challenge),
-    )
+    challenge = await issue_webauthn_challenge(ctx, ChallengePurpose.PASSKEY_LOGIN)
     return Outcome(authentication_options(relying_party(settings), challenge=challenge, allowed=[]))
 
 
@@ -164,12 +159,9 @@ async def start_step_up(ctx: Context) -> Outcome[StepUpStart]:
         return Outcome.failed(Code.NO_SECOND_FACTOR)
     options = None
     if Method.PASSKEY in methods:
-        challenge = challenges.new_webauthn_challenge()
-        await challenges.issue(
+        challenge = await issue_webauthn_challenge(
+            ctx,
             ChallengePurpose.STEP_UP,
-            secret_key=settings.secret_key,
-            lifetime=dt.timedelta(minutes=settings.webauthn_challenge_minutes),
-            secret=b64url(challenge),
             login_id=login.id,
             session_id=ctx.session.id if ctx.session else None,
         )

@@ -23,9 +23,6 @@ from models import (
     AuthChallenge,
     AuthenticatorApp,
     ChallengePurpose,
-    Customer,
-    Login,
-    LoginCustomer,
     Passkey,
     RecoveryCode,
     RememberedDevice,
@@ -33,7 +30,7 @@ from models import (
 )
 from models.errors import Outcome
 from models.second_factor_codes import SecondFactorErrorCode as Code
-from resolvers.accounts.addresses import email_key
+from resolvers.accounts.logins import find_login
 from resolvers.accounts.notices import notify_second_factor as notify
 from resolvers.auth import reauthentication_problem, require_login
 from resolvers.context import Context, audit
@@ -42,6 +39,7 @@ from resolvers.second_factor.common import (
     count_failure,
     forget_second_factor_if_none_left,
     has_second_factor,
+    issue_webauthn_challenge,
     passkeys_for_options,
     refuse_if_guessing,
     relying_party,
@@ -125,12 +123,9 @@ async def start_passkey_registration(
         return Outcome.failed(Code.PASSKEY_LIMIT_REACHED, max=settings.passkeys_per_login)
     handle_row = await Passkey.filter(login_id=login.id).first()
     user_handle = handle_row.user_handle if handle_row else b64url(secrets.token_bytes(32))
-    challenge = challenges.new_webauthn_challenge()
-    await challenges.issue(
+    challenge = await issue_webauthn_challenge(
+        ctx,
         ChallengePurpose.PASSKEY_REGISTRATION,
-        secret_key=settings.secret_key,
-        lifetime=dt.timedelta(minutes=settings.webauthn_challenge_minutes),
-        secret=b64url(challenge),
         login_id=login.id,
         session_id=ctx.session.id if ctx.session else None,
         payload={"user_handle": user_handle},
@@ -380,13 +375,7 @@ async def remove_second_factors_by_staff(
 
     Returns the masked address and how many factors went, None if no such login.
     """
-    login = None
-    if email:
-        login = await Login.get_or_none(email_key=email_key(email.strip()))
-    elif customer_number:
-        customer = await Customer.get_or_none(number=customer_number.strip())
-        link = await LoginCustomer.get_or_none(customer_id=customer.id) if customer else None
-        login = await Login.get_or_none(id=link.login_id) if link else None
+    login = await find_login(email=email, customer_number=customer_number)
     if login is None:
         return None
     async with in_transaction():
