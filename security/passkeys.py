@@ -38,7 +38,6 @@ from webauthn.helpers import (
     parse_authenticator_data,
     parse_client_data_json,
 )
-from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AttestationConveyancePreference,
     AuthenticatorData,
@@ -265,7 +264,7 @@ def _library(verify: Callable[..., T], **arguments: Any) -> T:
         return verify(
             credential=arguments.pop("presented").raw, require_user_verification=True, **arguments
         )
-    except (WebAuthnException, ValueError, KeyError, TypeError):
+    except Exception:  # whatever the library refuses, on input anyone can send
         raise PasskeyRefused(PasskeyProblem.INVALID) from None
 
 
@@ -294,7 +293,7 @@ def verify_registration(presented: Presented, rp: RelyingParty, *, challenge: by
         sign_count=verified.sign_count,
         aaguid=verified.aaguid,
         backed_up=verified.credential_backed_up,
-        transports=[t for t in transports if isinstance(t, str)][:10]
+        transports=[t.value for t in AuthenticatorTransport if t.value in transports]
         if isinstance(transports, list)
         else [],
     )

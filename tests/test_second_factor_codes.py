@@ -298,3 +298,10 @@ async def test_removing_the_app_needs_the_password_and_turns_the_factor_off(clie
     assert await AuthenticatorApp.all().count() == 0
     assert await RecoveryCode.all().count() == 0
     assert (await password_login(client))["token"]
+
+
+async def test_removing_an_app_that_was_never_confirmed_says_there_is_none(client, mailbox):
+    token = await register_and_login(client, mailbox)
+    await call(client, START_APP, {"input": {"currentPassword": PASSWORD}}, token=token)
+    done = await call(client, REMOVE_APP, {"input": {"currentPassword": PASSWORD}}, token=token)
+    assert codes(done) == ["NO_SECOND_FACTOR"]

@@ -386,3 +386,35 @@ async def test_removing_another_logins_passkey_is_not_found(client, mailbox):
     )
     assert codes(done) == ["NOT_FOUND"]
     assert await Passkey.all().count() == 1
+
+
+async def test_passkey_name_is_required_and_bounded_and_nothing_is_added(client, mailbox):
+    token = await register_and_login(client, mailbox)
+    for name, code in (("  \x00 ", "VALUE_REQUIRED"), ("x" * 101, "VALUE_TOO_LONG")):
+        started = await call(
+            client, START_REGISTRATION, {"input": {"currentPassword": PASSWORD}}, token=token
+        )
+        credential = device().create(started["options"])
+        done = await call(
+            client,
+            REGISTER_PASSKEY,
+            {"input": {"name": name, "credential": credential}},
+            token=token,
+        )
+        assert codes(done) == [code]
+        assert done["errors"][0]["field"] == ["input", "name"]
+    assert await Passkey.all().count() == 0
+
+
+@pytest.mark.parametrize("passkey_id", ["99999999999999999999", "１", "-1", "abc"])
+async def test_removing_a_passkey_by_an_id_that_is_none_is_not_found(client, mailbox, passkey_id):
+    token = await register_and_login(client, mailbox)
+    await add_passkey(client, token, device())
+    done = await call(
+        client,
+        REMOVE_PASSKEY,
+        {"input": {"id": passkey_id, "currentPassword": PASSWORD}},
+        token=token,
+    )
+    assert codes(done) == ["NOT_FOUND"]
+    assert await Passkey.all().count() == 1

@@ -40,6 +40,13 @@ PIN_MAIL = "registration_pin"
 
 
 @dataclass(frozen=True)
+class Registered(Sent):
+    """What `register` answers: the PIN's times, and the device token for apps."""
+
+    device_token: str | None = None
+
+
+@dataclass(frozen=True)
 class Registration:
     """What registering needs (R1): customer, proof, e-mail, password."""
 
@@ -169,14 +176,6 @@ def _input_errors(ctx: Context, data: Registration, email: str) -> list[Problem]
     return errors
 
 
-@dataclass(frozen=True)
-class RegistrationSent(Sent):
-    """A registration's answer: the PIN mail's times, and this device's token (apps keep
-    it and send it as `X-Device-Token`; browsers get it as a cookie)."""
-
-    device_token: str | None = None
-
-
 async def register(ctx: Context, data: Registration) -> Outcome[Sent]:
     """Create a pending login holding the customer number and mail it a PIN."""
     settings = ctx.settings
@@ -233,7 +232,7 @@ async def register(ctx: Context, data: Registration) -> Outcome[Sent]:
     if ctx.response is not None:
         set_device_cookie(ctx.response, device.token, settings)
     return Outcome(
-        RegistrationSent(
+        Registered(
             expires_at=expires_at,
             resend_available_at=resend_at,
             registration_expires_at=registration_expires_at(settings, login),

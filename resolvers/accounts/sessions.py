@@ -42,7 +42,8 @@ from security.sessions import (
 
 @dataclass(frozen=True)
 class LoggedIn:
-    """A new session: its token for apps, the CSRF token for cookie clients, the login."""
+    """A new session: its token for apps, the CSRF token for cookie clients, the device
+    token for apps (`security.devices`), the login."""
 
     token: str
     csrf_token: str

@@ -123,7 +123,7 @@ async def login_with_passkey(ctx: Context, credential: Any) -> Outcome[Any]:
         return Outcome.failed(Code.PASSKEY_UNKNOWN, *field)
     await refuse_if_guessing(ctx, login)
     handle_ok = presented.user_handle is None or hmac.compare_digest(
-        presented.user_handle.encode(), row.user_handle.encode()
+        unb64url(presented.user_handle), unb64url(row.user_handle)
     )
     problem = (
         await use_passkey(ctx, row, presented, expected_challenge=presented.challenge)

@@ -100,7 +100,7 @@ class Registered:
 
 
 def _clean_name(raw: str, path: tuple[str, ...]) -> Outcome[str]:
-    name = " ".join(raw.split())
+    name = " ".join("".join(c for c in raw if c.isprintable() or c.isspace()).split())
     if not name:
         return Outcome.failed(Code.VALUE_REQUIRED, *path)
     if len(name) > NAME_MAX:
@@ -213,7 +213,8 @@ async def remove_passkey(
         ctx, current_password, Code, always=True, field=("input", "currentPassword")
     ):
         return Outcome(problems=[problem])
-    target = int(passkey_id) if str(passkey_id).isdigit() else 0
+    raw_id = str(passkey_id)
+    target = int(raw_id) if raw_id.isascii() and raw_id.isdigit() and len(raw_id) < 10 else 0
     row = await Passkey.get_or_none(id=target, login_id=login.id)
     if row is None:
         return Outcome.failed(Code.NOT_FOUND, "input", "id")
@@ -314,15 +315,17 @@ async def confirm_authenticator_app(ctx: Context, raw_code: str) -> Outcome[Regi
 
 
 async def remove_authenticator_app(ctx: Context, current_password: str | None) -> Outcome[bool]:
+    """Remove the authenticator app; with it the last factor, the second factor is off."""
     login = require_login(ctx)
     if problem := await reauthentication_problem(
         ctx, current_password, Code, always=True, field=("input", "currentPassword")
     ):
         return Outcome(problems=[problem])
     async with in_transaction():
-        removed = await AuthenticatorApp.filter(login_id=login.id).delete()
-        if not removed:
+        confirmed = await AuthenticatorApp.exists(login_id=login.id, confirmed_at__isnull=False)
+        if not confirmed:
             return Outcome.failed(Code.NO_SECOND_FACTOR)
+        await AuthenticatorApp.filter(login_id=login.id).delete()
         still = await forget_second_factor_if_none_left(login.id)
         mailed_to = await notify(
             ctx,
