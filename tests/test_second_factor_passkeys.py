@@ -418,3 +418,37 @@ async def test_removing_a_passkey_by_an_id_that_is_none_is_not_found(client, mai
     )
     assert codes(done) == ["NOT_FOUND"]
     assert await Passkey.all().count() == 1
+
+
+async def test_replayed_registration_is_refused(client, mailbox):
+    token = await register_and_login(client, mailbox)
+    started = await call(
+        client, START_REGISTRATION, {"input": {"currentPassword": PASSWORD}}, token=token
+    )
+    credential = device().create(started["options"])
+    variables = {"input": {"name": "Laptop", "credential": credential}}
+    assert (await call(client, REGISTER_PASSKEY, variables, token=token))["errors"] == []
+
+    again = await call(client, REGISTER_PASSKEY, variables, token=token)
+
+    assert codes(again) == ["CHALLENGE_EXPIRED"]
+    assert await Passkey.all().count() == 1
+
+
+async def test_registration_from_another_origin_or_for_another_rp_is_refused(client, mailbox):
+    token = await register_and_login(client, mailbox)
+    for wrong in ({"origin": "https://evil.example"}, {"rp_id": "evil.example"}):
+        started = await call(
+            client, START_REGISTRATION, {"input": {"currentPassword": PASSWORD}}, token=token
+        )
+        credential = device().create(started["options"], **wrong)
+        done = await call(
+            client,
+            REGISTER_PASSKEY,
+            {"input": {"name": "Laptop", "credential": credential}},
+            token=token,
+        )
+        assert codes(done) == ["PASSKEY_REJECTED"]
+    reasons = await AuditEvent.filter(action="passkey_add_failed").values_list("details", flat=True)
+    assert [r["reason"] for r in reasons] == ["origin", "rp_id"]
+    assert await Passkey.all().count() == 0

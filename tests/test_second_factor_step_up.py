@@ -225,3 +225,23 @@ async def test_deleting_the_profile_removes_its_factors(client, mailbox):
     assert done.data["deleteProfile"]["errors"] == []
     for model in (Passkey, AuthenticatorApp, RecoveryCode, RememberedDevice):
         assert await model.all().count() == 0
+
+
+SET_ONLINE = """mutation($consent: Boolean!, $password: String) {
+  setOnlineCustomer(consent: $consent, password: $password) { errors { code field } } }"""
+
+
+async def test_customer_data_changes_ask_for_the_step_up_too(client, mailbox, clock):
+    # given a login with an app whose second factor is eleven minutes old
+    token = await register_and_login(client, mailbox)
+    secret, _ = await add_app(client, token)
+    clock.shift(11 * 60)
+
+    # when it gives its online consent with the right password
+    refused = await gql(client, SET_ONLINE, {"consent": True, "password": PASSWORD}, token=token)
+
+    # then the customer area answers with the same code, and goes ahead after a step-up
+    assert codes(refused.data["setOnlineCustomer"]) == ["SECOND_FACTOR_REQUIRED"]
+    await call(client, STEP_UP, {"input": {"code": code_at(secret, 1)}}, token=token)
+    done = await gql(client, SET_ONLINE, {"consent": True, "password": PASSWORD}, token=token)
+    assert done.data["setOnlineCustomer"]["errors"] == []
