@@ -7,7 +7,15 @@ import datetime as dt
 
 import pytest
 
-from models import AuditEvent, AuthenticatorApp, Passkey, RecoveryCode, RememberedDevice
+from models import (
+    AuditEvent,
+    AuthChallenge,
+    AuthenticatorApp,
+    Passkey,
+    RecoveryCode,
+    RememberedDevice,
+)
+from ops.purge import purge_all
 from security import totp
 from tests.builders import PASSWORD, codes, register_and_login
 from tests.conftest import gql
@@ -245,3 +253,60 @@ async def test_customer_data_changes_ask_for_the_step_up_too(client, mailbox, cl
     await call(client, STEP_UP, {"input": {"code": code_at(secret, 1)}}, token=token)
     done = await gql(client, SET_ONLINE, {"consent": True, "password": PASSWORD}, token=token)
     assert done.data["setOnlineCustomer"]["errors"] == []
+
+
+async def test_purge_forgets_expired_challenges_and_remembered_devices(
+    client, mailbox, clock, settings
+):
+    # given a login token, a passkey challenge and a remembered device
+    token = await register_and_login(client, mailbox)
+    secret, _ = await add_app(client, token)
+    first = await password_login(client)
+    await call(
+        client,
+        COMPLETE_LOGIN,
+        {
+            "input": {
+                "token": first["secondFactor"]["token"],
+                "code": code_at(secret, 1),
+                "rememberDevice": True,
+            }
+        },
+    )
+    client.cookies.clear()  # another device, not remembered
+    await password_login(client)  # its token left unused
+    assert await AuthChallenge.all().count() == 2
+
+    # when the purge runs before and after their time
+    early = await purge_all(settings)
+    clock.shift(31 * 24 * 3600)
+    late = await purge_all(settings)
+
+    # then they are gone only once expired
+    assert early["second-factor challenges"] == 0
+    assert late["second-factor challenges"] == 2
+    assert late["remembered devices"] == 1
+    assert await RememberedDevice.all().count() == 0
+
+
+async def test_a_browser_is_remembered_by_its_device_cookie(client, mailbox):
+    token = await register_and_login(client, mailbox)
+    secret, _ = await add_app(client, token)
+    first = await password_login(client)
+    await call(
+        client,
+        COMPLETE_LOGIN,
+        {
+            "input": {
+                "token": first["secondFactor"]["token"],
+                "code": code_at(secret, 1),
+                "rememberDevice": True,
+            }
+        },
+    )
+    assert client.cookies.get("kp_device")
+
+    again = await password_login(client)  # sends the cookie the browser keeps
+
+    assert again["secondFactor"] is None
+    assert again["token"]
