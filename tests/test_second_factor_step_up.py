@@ -48,6 +48,16 @@ def code_at(secret: str, offset: int = 0) -> str:
     return totp.code_at_step(secret, totp.step_at(dt.datetime.now(dt.UTC)) + offset)
 
 
+async def complete_remembering(client, first: dict, secret: str) -> dict:
+    """Finish a password login with the app's next code and "remember this device"."""
+    token = first["secondFactor"]["token"]
+    return await call(
+        client,
+        COMPLETE_LOGIN,
+        {"input": {"token": token, "code": code_at(secret, 1), "rememberDevice": True}},
+    )
+
+
 async def test_sensitive_change_needs_a_fresh_second_factor(client, mailbox, clock):
     # given a login with an app that set it up eleven minutes ago
     token = await register_and_login(client, mailbox)
@@ -119,17 +129,7 @@ async def test_remembered_device_skips_the_second_factor_for_its_days(client, ma
     token = await register_and_login(client, mailbox)
     secret, _ = await add_app(client, token)
     first = await password_login(client)
-    done = await call(
-        client,
-        COMPLETE_LOGIN,
-        {
-            "input": {
-                "token": first["secondFactor"]["token"],
-                "code": code_at(secret, 1),
-                "rememberDevice": True,
-            }
-        },
-    )
+    done = await complete_remembering(client, first, secret)
     headers = {"X-Device-Token": done["deviceToken"]}
     assert await RememberedDevice.all().count() == 1
 
@@ -262,17 +262,7 @@ async def test_purge_forgets_expired_challenges_and_remembered_devices(
     token = await register_and_login(client, mailbox)
     secret, _ = await add_app(client, token)
     first = await password_login(client)
-    await call(
-        client,
-        COMPLETE_LOGIN,
-        {
-            "input": {
-                "token": first["secondFactor"]["token"],
-                "code": code_at(secret, 1),
-                "rememberDevice": True,
-            }
-        },
-    )
+    await complete_remembering(client, first, secret)
     client.cookies.clear()  # another device, not remembered
     await password_login(client)  # its token left unused
     assert await AuthChallenge.all().count() == 2
@@ -293,17 +283,7 @@ async def test_a_browser_is_remembered_by_its_device_cookie(client, mailbox):
     token = await register_and_login(client, mailbox)
     secret, _ = await add_app(client, token)
     first = await password_login(client)
-    await call(
-        client,
-        COMPLETE_LOGIN,
-        {
-            "input": {
-                "token": first["secondFactor"]["token"],
-                "code": code_at(secret, 1),
-                "rememberDevice": True,
-            }
-        },
-    )
+    await complete_remembering(client, first, secret)
     assert client.cookies.get("kp_device")
 
     again = await password_login(client)  # sends the cookie the browser keeps
