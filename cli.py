@@ -272,6 +272,28 @@ async def delete_login_command(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("remove-second-factors")
+async def remove_second_factors_command(args: argparse.Namespace) -> int:
+    """Remove every second factor of a login after verifying the person's identity."""
+    from resolvers.second_factor.manage import remove_second_factors_by_staff
+
+    settings = get_settings()
+    async with db.database(settings.database_url):
+        done = await remove_second_factors_by_staff(
+            settings,
+            staff=_staff(args),
+            reason=args.reason,
+            email=args.email,
+            customer_number=args.customer,
+        )
+    if done is None:
+        print("No login found.", file=sys.stderr)
+        return 1
+    mailed, removed = done
+    print(f"{removed} second factor(s) removed; notice mailed to {mailed}.")
+    return 0
+
+
 @command("contact")
 async def contact_command(args: argparse.Namespace) -> int:
     """Staff handle contact-form messages: list the open ones, close one when done."""
@@ -648,6 +670,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="Why, for the audit trail, without personal data (e.g. 'contact message #12').",
     )
     p.add_argument("--actor", help="Who deletes (default: the operating-system user).")
+
+    p = sub.add_parser(
+        "remove-second-factors",
+        help="Remove every second factor (passkeys, authenticator app, recovery codes) of a "
+        "login whose owner lost them, after verifying the person's identity.",
+    )
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--email", help="The login's e-mail address.")
+    who.add_argument("--customer", help="A customer number the login holds.")
+    p.add_argument(
+        "--reason",
+        required=True,
+        help="How the identity was verified and why, for the audit trail, without personal data.",
+    )
+    p.add_argument("--actor", help="Who removes them (default: the operating-system user).")
 
     p = sub.add_parser("contact", help="List or close contact-form messages.")
     contact = p.add_subparsers(dest="action", required=True)

@@ -224,6 +224,69 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = Field(default_factory=list)
     cors_origins: list[str] = Field(default_factory=list)
 
+    # Second factor: passkeys (WebAuthn) and authenticator apps (TOTP); README "Second factor".
+    webauthn_rp_id: str = Field(
+        "localhost",
+        description="WebAuthn relying party ID: the registrable domain the passkeys belong to "
+        "(e.g. wasser.example); a passkey works only on that domain and its subdomains.",
+    )
+    webauthn_rp_name: str = Field(
+        "Kundenportal", description="Name the browser shows when it creates a passkey."
+    )
+    webauthn_origins: list[str] = Field(
+        default_factory=lambda: ["http://localhost:5173"],
+        description="Origins (scheme://host[:port]) of the pages allowed to use passkeys; "
+        "each must be the RP ID or a subdomain of it.",
+    )
+    webauthn_challenge_minutes: int = Field(
+        5, ge=1, le=30, description="How long a passkey ceremony's challenge stays valid."
+    )
+    passkeys_per_login: int = Field(10, ge=1, description="Most passkeys one login may hold.")
+    totp_issuer: str = Field(
+        "Stadtwerke Musterstadt Wasser",
+        description="Issuer shown by authenticator apps next to the login's address.",
+    )
+    totp_enrolment_minutes: int = Field(
+        15, ge=1, description="How long a started authenticator-app enrolment waits for its code."
+    )
+    second_factor_login_minutes: int = Field(
+        5,
+        ge=1,
+        le=30,
+        description="How long the token of a password login that still owes its second "
+        "factor is valid.",
+    )
+    second_factor_attempts: int = Field(
+        5, ge=1, description="Wrong codes one such token takes before it is void."
+    )
+    step_up_minutes: int = Field(
+        10,
+        ge=1,
+        description="Sensitive changes (bank details, e-mail, password, the second factor, "
+        "deleting the profile) need a second factor given at most this long ago.",
+    )
+    remember_device_days: int = Field(
+        30,
+        ge=0,
+        description="A device on which the second factor was given and 'remember this "
+        "device' chosen may skip it at login for this long (0: never remembered).",
+    )
+    second_factor_failures_per_client_of_login: int = Field(
+        5,
+        description="Wrong codes, recovery codes or passkey answers one client (known device, "
+        "else address) may give for one login per rate window: slows the guesser, nobody else.",
+    )
+    second_factor_failures_per_login: int = Field(
+        20,
+        description="Wrong second factors of all unknown clients together for one login per "
+        "rate window; beyond it unknown clients are refused, known devices are not.",
+    )
+    passkey_logins_per_address: int = Field(
+        30,
+        description="Passkey login attempts (options asked for) per client address per "
+        "rate window.",
+    )
+
     # Customer data.
     base_data_change_valid_minutes: int = 30
     consent_wording_version: str = "2024-01"

@@ -44,7 +44,7 @@ async def drop(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0004_sqlite_indexes")]
+    dependencies = [("models", "0005_second_factor")]
 
     initial = False
 

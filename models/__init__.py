@@ -38,18 +38,33 @@ from models.money import (
 from models.moving import FinalReading, MoveOut
 from models.photos import MeterPhoto
 from models.reminders import ReadingReminder, ReminderKind, ReminderOptOut
+from models.second_factor import (
+    AuthChallenge,
+    AuthenticatorApp,
+    ChallengePurpose,
+    FactorMethod,
+    Passkey,
+    RecoveryCode,
+    RememberedDevice,
+    factor_methods,
+    second_factor_fresh,
+)
 
 __all__ = [
     "AuditEvent",
+    "AuthChallenge",
+    "AuthenticatorApp",
     "BankAccount",
     "BankChangeStatus",
     "BankDetailsChange",
     "BaseDataChange",
     "BudgetChangeRequest",
     "BudgetPlan",
+    "ChallengePurpose",
     "ContactMessage",
     "ContactStatus",
     "Customer",
+    "FactorMethod",
     "FinalReading",
     "Invoice",
     "InvoiceDocument",
@@ -68,14 +83,19 @@ __all__ = [
     "OutboxMail",
     "Partner",
     "PartnerOperation",
+    "Passkey",
     "PaymentMethod",
     "ReadingPeriod",
     "ReadingReminder",
     "ReadingSource",
+    "RecoveryCode",
+    "RememberedDevice",
     "ReminderKind",
     "ReminderOptOut",
     "RequestStatus",
     "Rhythm",
     "SecretPurpose",
     "Session",
+    "factor_methods",
+    "second_factor_fresh",
 ]

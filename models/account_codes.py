@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from models.errors import REAUTHENTICATION_REQUIRED as REAUTHENTICATION
+from models.errors import SECOND_FACTOR_REQUIRED as SECOND_FACTOR
 from models.errors import Declared, ErrorCode
 
 
@@ -123,6 +124,7 @@ class AccountErrorCode(ErrorCode):
         "Please first confirm your registration with the PIN from our e-mail.",
     )
     REAUTHENTICATION_REQUIRED = REAUTHENTICATION
+    SECOND_FACTOR_REQUIRED = SECOND_FACTOR
     LINK_INVALID = Declared(
         "The link is unknown, already used or replaced.",
         "Dieser Link ist ungültig oder wurde bereits verwendet.",

@@ -84,6 +84,8 @@ class Session(Model):
     last_used_at = fields.DatetimeField()
     expires_at = fields.DatetimeField()
     authenticated_at = fields.DatetimeField()
+    # When this session last proved the login's second factor (step-up); null: never.
+    second_factor_at = fields.DatetimeField(null=True)
     client = fields.CharField(max_length=200, default="")
     client_address = fields.CharField(max_length=64, default="")
     active_customer: fields.ForeignKeyNullableRelation[Customer] = fields.ForeignKeyField(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from models.errors import REAUTHENTICATION_REQUIRED as REAUTHENTICATION
+from models.errors import SECOND_FACTOR_REQUIRED as SECOND_FACTOR
 from models.errors import Declared, ErrorCode
 
 
@@ -92,6 +93,7 @@ class CustomerErrorCode(ErrorCode):
         "The data has changed in the meantime. Please edit the base data again.",
     )
     REAUTHENTICATION_REQUIRED = REAUTHENTICATION
+    SECOND_FACTOR_REQUIRED = SECOND_FACTOR
     VALUE_INVALID = Declared(
         "A reading is a non-negative number of m³ with at most 3 decimals and at most 9 digits "
         "before the decimal point.",

@@ -71,6 +71,16 @@ REAUTHENTICATION_REQUIRED = Declared(
 refuses; each area's enum has a REAUTHENTICATION_REQUIRED member with this declaration."""
 
 
+SECOND_FACTOR_REQUIRED = Declared(
+    "The login has a second factor, and this session has not given it recently enough for "
+    "a sensitive change: give it with `startStepUp` and `stepUp`, then repeat the change.",
+    "Bitte bestätigen Sie die Änderung mit Ihrem zweiten Faktor.",
+    "Please confirm this change with your second factor.",
+)
+"""Beside REAUTHENTICATION_REQUIRED: the step-up `resolvers.auth.reauthentication_problem`
+asks for; each area with sensitive changes has a SECOND_FACTOR_REQUIRED member with it."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """An expected failure: a code, the path of the input it concerns, and the

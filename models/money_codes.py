@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from models.errors import REAUTHENTICATION_REQUIRED as REAUTHENTICATION
+from models.errors import SECOND_FACTOR_REQUIRED as SECOND_FACTOR
 from models.errors import Declared, ErrorCode
 
 
@@ -99,3 +100,4 @@ class MoneyErrorCode(ErrorCode):
         "Please contact customer service.",
     )
     REAUTHENTICATION_REQUIRED = REAUTHENTICATION
+    SECOND_FACTOR_REQUIRED = SECOND_FACTOR

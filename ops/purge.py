@@ -24,6 +24,7 @@ from resolvers.accounts.registration import (
 )
 from resolvers.photos import purge_meter_photos
 from resolvers.reminders import run_reminders
+from resolvers.second_factor.gate import purge_expired_challenges, purge_expired_remembered_devices
 from settings import Settings
 
 log = logging.getLogger("kundenportal.purge")
@@ -52,6 +53,8 @@ def purge_jobs() -> list[tuple[str, PurgeJob]]:
         ("contact messages", purge_closed_contact_messages),
         ("mail bodies", purge_mail_bodies),
         ("meter photos", purge_meter_photos),
+        ("second-factor challenges", purge_expired_challenges),
+        ("remembered devices", purge_expired_remembered_devices),
     ]
 
 

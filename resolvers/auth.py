@@ -1,6 +1,6 @@
 """Request-level guards, at the top of an operation: who is calling, how often,
-and whether a sensitive change has the current password. Each `RequestErrorCode`
-is raised here, by one helper each."""
+and whether a sensitive change has the current password and a fresh second factor.
+Each `RequestErrorCode` is raised here, by one helper each."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import datetime as dt
 from typing import NoReturn
 
 import clock
-from models import Login, Session
-from models.errors import PublicError
+from models import Login, Session, factor_methods, second_factor_fresh
+from models.errors import ErrorCode, Problem, PublicError, problem
 from models.request_codes import RequestErrorCode
 from resolvers.context import Context, audit
 from security import throttle
@@ -99,25 +99,69 @@ def needs_password_again(session: Session, reauth_minutes: int) -> bool:
 
 
 async def reauthenticate(ctx: Context, password: str | None, *, always: bool = False) -> bool:
-    """May a sensitive change go ahead? False means REAUTHENTICATION_REQUIRED.
+    """May a sensitive change go ahead? False when `reauthentication_problem` finds one.
 
-    Every sensitive mutation of every area asks this one function and answers
-    False with its area's REAUTHENTICATION_REQUIRED error on the password field:
-
-        if not await reauthenticate(ctx, password):
-            return Payload(errors=[<REAUTHENTICATION_REQUIRED on the password field>])
-
-    Without a password the change may go ahead only while the session is
-    fresh (`needs_password_again`); `always=True` (changing the password or
-    the login e-mail, deleting the profile) demands it whatever the session's
-    age. A password that is given must be right, even when it was not needed.
-    A right password renews the session's authentication time; a wrong one
-    counts as a failed login of the login (`Limits.login_guesses`), so a stolen
-    session cannot guess the password without limit.
+    For callers that answer only REAUTHENTICATION_REQUIRED; they refuse a stale
+    second factor too, but say so less precisely. New callers use
+    `reauthentication_problem`, which names the code.
     """
+    return await _refusal(ctx, password, always=always) is None
+
+
+async def reauthentication_problem(
+    ctx: Context,
+    password: str | None,
+    codes: type[ErrorCode],
+    *,
+    always: bool = False,
+    field: tuple[str, ...] = ("currentPassword",),
+) -> Problem | None:
+    """The one re-authentication check of every sensitive change, of every area: None
+    when it may go ahead, else the problem to answer with the area's `codes`.
+
+        if refused := await reauthentication_problem(ctx, password, AccountErrorCode):
+            return Outcome(problems=[refused])
+
+    Password: without one the change may go ahead only while the session is
+    fresh (`needs_password_again`); `always=True` (changing the password or the
+    login e-mail, deleting the profile, changing the second factor) demands it
+    whatever the session's age. A password that is given must be right, even
+    when it was not needed. A right password renews the session's
+    authentication time; a wrong one counts as a failed login of the login
+    (`Limits.login_guesses`), so a stolen session cannot guess the password
+    without limit. Refused: REAUTHENTICATION_REQUIRED on `field`.
+
+    Second factor (step-up): when the login has one set up, the session must
+    have given it within `step_up_minutes`, at login or with `stepUp`; refused:
+    SECOND_FACTOR_REQUIRED (the area's enum has it; REAUTHENTICATION_REQUIRED
+    stands in where it does not).
+    """
+    refusal = await _refusal(ctx, password, always=always)
+    if refusal is None:
+        return None
+    name = refusal if refusal in codes.__members__ else "REAUTHENTICATION_REQUIRED"
+    if name == "REAUTHENTICATION_REQUIRED":
+        return problem(codes[name], *field)
+    return problem(codes[name])
+
+
+async def _refusal(ctx: Context, password: str | None, *, always: bool) -> str | None:
     login = require_login(ctx)
     session = ctx.session
     assert session is not None
+    if not await _password_ok(ctx, login, session, password, always=always):
+        return "REAUTHENTICATION_REQUIRED"
+    if await factor_methods(login.id) and not second_factor_fresh(
+        session, now=clock.now(), step_up_minutes=ctx.settings.step_up_minutes
+    ):
+        await audit(ctx, "step_up_required", login.id, outcome="refused")
+        return "SECOND_FACTOR_REQUIRED"
+    return None
+
+
+async def _password_ok(
+    ctx: Context, login: Login, session: Session, password: str | None, *, always: bool
+) -> bool:
     if not password:
         return not always and not needs_password_again(session, ctx.settings.reauth_minutes)
     guesses, who = Limits.login_guesses(ctx.settings), caller(ctx, login)

@@ -19,17 +19,13 @@ from models import (
 from models.customer_codes import CustomerErrorCode as C
 from models.errors import Outcome, Problem
 from resolvers.auth import (
-    reauthenticate,
+    reauthentication_problem,
     require_login,
 )
 from resolvers.context import Context, audit
 from resolvers.customer_context import closed_problem, require_active_customer
 from resolvers.customer_mail import confirm_by_mail
 from settings import Settings
-
-PASSWORD_NEEDED = Problem(C.REAUTHENTICATION_REQUIRED, ("password",))
-"""The answer of every sensitive change of customer data that `reauthenticate` refuses."""
-
 
 # ------------------------------------------------------------------- base data
 
@@ -166,8 +162,8 @@ async def confirm_base_data_change(
         return Outcome(problems=[Problem(C.CHANGE_ALREADY_CONFIRMED, ("id",))])
     if clock.now() >= change.expires_at:
         return Outcome(problems=[Problem(C.CHANGE_EXPIRED, ("id",))])
-    if not await reauthenticate(ctx, password):
-        return Outcome(problems=[PASSWORD_NEEDED])
+    if refused := await reauthentication_problem(ctx, password, C, field=("password",)):
+        return Outcome(problems=[refused])
     async with in_transaction() as conn:
         fresh = await Customer.filter(id=customer.id).select_for_update().using_db(conn).get()
         if any(getattr(fresh, name) != diff["old"] for name, diff in change.changes.items()):
@@ -214,8 +210,8 @@ async def set_online_customer(
         return Outcome(problems=[closed])
     if customer.online_consent == consent:
         return Outcome(problems=[Problem(C.NOTHING_CHANGED, ("consent",))])
-    if not await reauthenticate(ctx, password):
-        return Outcome(problems=[PASSWORD_NEEDED])
+    if refused := await reauthentication_problem(ctx, password, C, field=("password",)):
+        return Outcome(problems=[refused])
     async with in_transaction() as conn:
         fresh = await Customer.filter(id=customer.id).select_for_update().using_db(conn).get()
         record_online_consent(fresh, consent, login, settings)

@@ -49,7 +49,7 @@ from models.money_rules import (
     parse_euros,
     project_balance,
 )
-from resolvers.auth import enforce_not_exceeded, limiter, reauthenticate, require_login
+from resolvers.auth import enforce_not_exceeded, limiter, reauthentication_problem, require_login
 from resolvers.context import Context
 from resolvers.customer_context import active_customer, linked_customers
 from resolvers.loaders import (
@@ -601,7 +601,8 @@ async def change_payment_details(
     ctx: Context, number: str | None, given: BankDetailsInput, password: str | None
 ) -> Outcome[BankDetailsChange]:
     """The most sensitive change: the input is checked, then the current password is
-    asked for every time (`reauthenticate(always=True)`, where step-up lives too)."""
+    asked for every time, and a fresh second factor when the login has one
+    (`reauthentication_problem(always=True)`)."""
     login = require_login(ctx)
     customer = await customer_for(ctx, number)
     if customer is None:
@@ -610,8 +611,10 @@ async def change_payment_details(
     _, refusals = check_bank_details(given, settings)
     if refusals:
         return Outcome(problems=[_in_input(r) for r in refusals])
-    if not await reauthenticate(ctx, password, always=True):
-        return Outcome.failed(MoneyErrorCode.REAUTHENTICATION_REQUIRED, "input", "currentPassword")
+    if refused := await reauthentication_problem(
+        ctx, password, MoneyErrorCode, always=True, field=("input", "currentPassword")
+    ):
+        return Outcome(problems=[refused])
     result = await make_bank_change(
         customer, _actor(ctx, login), given, settings=settings, now=clock.now()
     )

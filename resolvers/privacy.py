@@ -24,6 +24,7 @@ from models import (
     Session,
 )
 from resolvers.money import money_data_export
+from resolvers.second_factor.manage import export_second_factor
 
 
 def _plain(value: Any) -> Any:
@@ -108,6 +109,7 @@ async def export_login_data(login: Login) -> dict[str, Any]:
             _row(s, ["created_at", "last_used_at", "expires_at", "client", "client_address"])
             for s in sessions
         ],
+        "secondFactor": await export_second_factor(login.id),
         "customers": [
             {
                 **_row(

@@ -13,7 +13,9 @@ from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from strawberry.scalars import JSON
 
+from models import FactorMethod
 from models.account_codes import AccountErrorCode
 from models.errors import Problem
 from resolvers.accounts import contact as contact_ops
@@ -23,6 +25,7 @@ from resolvers.accounts import profile as profile_ops
 from resolvers.accounts import registration as registration_ops
 from resolvers.accounts import sessions as session_ops
 from resolvers.accounts.logins import customer_numbers_of
+from resolvers.second_factor.gate import SecondFactorNeeded
 from schema.context import Info
 from schema.errors import UserError, error_type, graphql_enum, payload
 
@@ -60,6 +63,50 @@ class ContactDepartment(Enum):
 
 
 # ------------------------------------------------------------------ objects
+
+
+@strawberry.enum(description="A kind of second factor.")
+class SecondFactorMethod(Enum):
+    PASSKEY = strawberry.enum_value(
+        FactorMethod.PASSKEY.value,
+        description="A passkey (WebAuthn), answered with `navigator.credentials.get`.",
+    )
+    AUTHENTICATOR_APP = strawberry.enum_value(
+        FactorMethod.AUTHENTICATOR_APP.value,
+        description="The six-digit code of an authenticator app (TOTP).",
+    )
+    RECOVERY_CODE = strawberry.enum_value(
+        FactorMethod.RECOVERY_CODE.value, description="One of the single-use recovery codes."
+    )
+
+    @classmethod
+    def of(cls, methods: list[FactorMethod]) -> list[SecondFactorMethod]:
+        return [cls(method.value) for method in methods]
+
+
+@strawberry.type(
+    description="The password was right, but the login has a second factor and this device "
+    "is not remembered: no session yet. Finish with `completeLogin` before `expiresAt`."
+)
+class SecondFactorChallenge:
+    token: str = strawberry.field(description="Single-use token for `completeLogin`.")
+    expires_at: dt.datetime = strawberry.field(description="The token is valid until then.")
+    methods: list[SecondFactorMethod] = strawberry.field(
+        description="What the login can give as its second factor."
+    )
+    passkey_options: JSON | None = strawberry.field(
+        description="When `methods` has PASSKEY: the options for `navigator.credentials.get` "
+        "(binary members base64url); its answer goes to `completeLogin`'s `passkey`."
+    )
+
+    @classmethod
+    def of(cls, needed: SecondFactorNeeded) -> SecondFactorChallenge:
+        return cls(
+            token=needed.token,
+            expires_at=needed.expires_at,
+            methods=SecondFactorMethod.of(needed.methods),
+            passkey_options=JSON(needed.passkey_options) if needed.passkey_options else None,
+        )
 
 
 @strawberry.type(name="Login", description="The logged-in user account (Benutzerkonto).")
@@ -233,6 +280,11 @@ class LoginPayload:
         description="Set when this was a client not seen before for the login: the address "
         "told of the new login, masked (R19).",
     )
+    second_factor: SecondFactorChallenge | None = strawberry.field(
+        default=None,
+        description="Set instead of a session when the login has a second factor and this "
+        "device is not remembered: finish with `completeLogin`.",
+    )
 
 
 @strawberry.type(description="Result of `logout` and `endSessions`.")
@@ -386,6 +438,8 @@ class AccountMutation:
     ) -> LoginPayload:
         outcome = await session_ops.login(info.context, email, password)
         done = outcome.value
+        if isinstance(done, SecondFactorNeeded):
+            return LoginPayload(second_factor=SecondFactorChallenge.of(done))
         login = LoginType.from_model(done.login, done.customer_numbers) if done else None
         return payload(LoginPayload, outcome, info.context.locale, login=login)
 

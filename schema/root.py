@@ -16,6 +16,7 @@ from schema.meta import MetaQuery
 from schema.money import MoneyMutation, MoneyQuery
 from schema.moving import MovingMutation
 from schema.privacy import PrivacyQuery
+from schema.second_factor import SecondFactorMutation, SecondFactorQuery
 
 # The codes of `errors[].extensions.code` are returned by no field: listed as types, they are
 # part of the schema, so of GraphiQL's documentation and of schema.graphql.
@@ -23,12 +24,14 @@ REQUEST_ERROR_CODES = [graphql_enum(ApiErrorCode), graphql_enum(RequestErrorCode
 
 
 @strawberry.type(description="Entry point for reading data.")
-class Query(MetaQuery, AccountQuery, CustomerQuery, PrivacyQuery, MoneyQuery):
+class Query(MetaQuery, AccountQuery, CustomerQuery, PrivacyQuery, MoneyQuery, SecondFactorQuery):
     pass
 
 
 @strawberry.type(description="Entry point for changing data.")
-class Mutation(AccountMutation, CustomerMutation, MoneyMutation, MovingMutation):
+class Mutation(
+    AccountMutation, CustomerMutation, MoneyMutation, MovingMutation, SecondFactorMutation
+):
     @strawberry.field(description="Always true; lets tools check that mutations are reachable.")
     def ping(self) -> bool:
         return True

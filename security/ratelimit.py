@@ -344,6 +344,28 @@ class Limits:
         )
 
     @staticmethod
+    def second_factor_guesses(s: Settings) -> GuessLimits:
+        """Wrong authenticator-app codes, recovery codes and passkey answers: per login and
+        client, per login (unknown clients), per client address (with wrong passwords')."""
+        window = s.rate_window_seconds
+        return GuessLimits(
+            Limit(
+                "second-factor-failures-per-client-of-login",
+                s.second_factor_failures_per_client_of_login,
+                window,
+            ),
+            Limit("second-factor-failures-per-login", s.second_factor_failures_per_login, window),
+            Limit("second-factor-failures-per-address", s.login_failures_per_address, window),
+        )
+
+    @staticmethod
+    def passkey_logins_per_address(s: Settings) -> Limit:
+        """Passkey logins started per client address: each stores a challenge."""
+        return Limit(
+            "passkey-logins-per-address", s.passkey_logins_per_address, s.rate_window_seconds
+        )
+
+    @staticmethod
     def pin_guesses(s: Settings) -> GuessLimits:
         """Wrong PINs against one PIN: per client (`pin_max_attempts`), all unknown clients
         together (`pin_attempts_per_pin`); the per-address limit counts every entry."""

@@ -32,9 +32,12 @@ def csrf_token(session: Session, settings: Settings) -> str:
 
 
 async def start_session(
-    login: Login, settings: Settings, *, client: str, address: str
+    login: Login, settings: Settings, *, client: str, address: str, second_factor: bool = False
 ) -> tuple[Session, str]:
-    """A new session for `login`; the token is returned once and never stored."""
+    """A new session for `login`; the token is returned once and never stored.
+
+    `second_factor`: the login gave its second factor to start it (a step-up until
+    `step_up_minutes` pass)."""
     token = new_token()
     now = clock.now()
     session = await Session.create(
@@ -43,6 +46,7 @@ async def start_session(
         created_at=now,
         last_used_at=now,
         authenticated_at=now,
+        second_factor_at=now if second_factor else None,
         expires_at=now + dt.timedelta(hours=settings.session_absolute_hours),
         client=client[:200],
         client_address=address[:64],

@@ -21,7 +21,7 @@ from resolvers.accounts.links import (
 from resolvers.accounts.mails import Sent, available_at, mail_gate, portal_link, resend_refused
 from resolvers.accounts.notices import notify_email_changed
 from resolvers.accounts.password import send_reset_link
-from resolvers.auth import reauthenticate, require_login
+from resolvers.auth import reauthentication_problem, require_login
 from resolvers.context import Context, audit
 from security.sessions import clear_session_cookie, end_sessions
 
@@ -36,8 +36,10 @@ async def change_email(ctx: Context, current_password: str | None, new_email: st
     """R6: the new address takes effect only when confirmed from it; needs the password."""
     login = require_login(ctx)
     settings = ctx.settings
-    if not await reauthenticate(ctx, current_password, always=True):
-        return Outcome.failed(AccountErrorCode.REAUTHENTICATION_REQUIRED, "currentPassword")
+    if refused := await reauthentication_problem(
+        ctx, current_password, AccountErrorCode, always=True
+    ):
+        return Outcome(problems=[refused])
     address = clean_email(new_email)
     if not is_valid_email(address):
         return Outcome.failed(AccountErrorCode.INVALID_EMAIL, "newEmail")

@@ -34,6 +34,12 @@ async def _notify(ctx: Context, kind: str, login: Login, *, to: str = "", **data
     return mask_address(address)
 
 
+async def notify_second_factor(ctx: Context, kind: str, login: Login, **data: Any) -> str:
+    """A second factor added or removed, new recovery codes, a recovery code used
+    (`second_factor_added`, `second_factor_removed`, `recovery_code_used`)."""
+    return await _notify(ctx, kind, login, **data)
+
+
 async def notify_password_changed(ctx: Context, login: Login) -> str:
     """'Your password was changed' to the login's address."""
     return await _notify(ctx, "password_changed", login)

@@ -19,7 +19,7 @@ from resolvers.accounts.logins import customer_numbers_of
 from resolvers.accounts.mails import Sent, available_at, mail_gate, portal_link, resend_refused
 from resolvers.accounts.new_password import hash_password, password_errors
 from resolvers.accounts.notices import notify_password_changed
-from resolvers.auth import limiter, reauthenticate, require_login
+from resolvers.auth import limiter, reauthentication_problem, require_login
 from resolvers.context import Context, audit
 from security.ratelimit import Limits
 from security.sessions import end_sessions
@@ -115,8 +115,10 @@ async def change_password(
 ) -> Outcome[Sent]:
     """A new password for the logged-in login; its other sessions end."""
     login = require_login(ctx)
-    if not await reauthenticate(ctx, current_password, always=True):
-        return Outcome.failed(AccountErrorCode.REAUTHENTICATION_REQUIRED, "currentPassword")
+    if refused := await reauthentication_problem(
+        ctx, current_password, AccountErrorCode, always=True
+    ):
+        return Outcome(problems=[refused])
     if errors := await _policy_errors(ctx, login, new_password):
         return Outcome(problems=errors)
     password_hash = await hash_password(ctx, new_password)

@@ -7,12 +7,12 @@ from tortoise.transactions import in_transaction
 import clock
 from documents.store import open_store
 from mailers import format_when, mask_address, queue_mail
-from models import AuditEvent, Customer, Login, LoginCustomer, MailStatus, OutboxMail
+from models import AuditEvent, Login, MailStatus, OutboxMail
 from models.account_codes import AccountErrorCode
 from models.errors import Outcome
-from resolvers.accounts.addresses import email_key
+from resolvers.accounts.logins import find_login
 from resolvers.accounts.mails import Sent
-from resolvers.auth import reauthenticate, require_login
+from resolvers.auth import reauthentication_problem, require_login
 from resolvers.context import Context
 from resolvers.money import forget_money_traces
 from resolvers.photos import delete_photos_of_login
@@ -78,8 +78,10 @@ async def forget_traces(login: Login) -> None:
 async def delete_profile(ctx: Context, current_password: str | None) -> Outcome[Sent]:
     """'Remove profile' in the settings; needs the current password."""
     login = require_login(ctx)
-    if not await reauthenticate(ctx, current_password, always=True):
-        return Outcome.failed(AccountErrorCode.REAUTHENTICATION_REQUIRED, "currentPassword")
+    if refused := await reauthentication_problem(
+        ctx, current_password, AccountErrorCode, always=True
+    ):
+        return Outcome(problems=[refused])
     mailed_to = await delete_login(
         login,
         ctx.settings,
@@ -107,13 +109,7 @@ async def delete_login_by_staff(
     records who, what and why; returns the mailed address masked, None if no
     such login exists.
     """
-    login = None
-    if email:
-        login = await Login.get_or_none(email_key=email_key(email.strip()))
-    elif customer_number:
-        customer = await Customer.get_or_none(number=customer_number.strip())
-        link = await LoginCustomer.get_or_none(customer_id=customer.id) if customer else None
-        login = await Login.get_or_none(id=link.login_id) if link else None
+    login = await find_login(email=email, customer_number=customer_number)
     if login is None:
         return None
     return await delete_login(

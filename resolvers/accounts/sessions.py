@@ -1,9 +1,13 @@
-"""Logging in and out: sessions for apps (Bearer token) and browsers (cookie + CSRF token)."""
+"""Logging in and out: sessions for apps (Bearer token) and browsers (cookie + CSRF token).
+
+A login with its second factor on gives it before the session starts, unless the
+device is remembered (`resolvers.second_factor.gate`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import cast
 
 from tortoise.transactions import in_transaction
 
@@ -18,6 +22,11 @@ from resolvers.accounts.logins import customer_numbers_of
 from resolvers.accounts.notices import notify_new_client
 from resolvers.auth import caller, check_password, limiter, refuse_rate_limited, require_login
 from resolvers.context import Context, audit
+from resolvers.second_factor.gate import (
+    SecondFactorNeeded,
+    remember_this_device,
+    second_factor_needed,
+)
 from security import throttle
 from security.devices import remember_device, set_device_cookie
 from security.passwords import BCRYPT_MAX_BYTES
@@ -80,11 +89,13 @@ async def is_new_client(login: Login, fingerprint: str, history: int = 500) -> b
     return bool(keys) and fingerprint not in keys
 
 
-async def login(ctx: Context, email: str, password: str) -> Outcome[LoggedIn]:
+async def login(ctx: Context, email: str, password: str) -> Outcome[LoggedIn | SecondFactorNeeded]:
     """E-mail and password; the same error, after the same work, for either being wrong.
 
     Guessing is slowed per client without locking the owner out (`security.throttle`):
-    the login's row is looked up first only to recognise its known devices."""
+    the login's row is looked up first only to recognise its known devices. With the
+    second factor on and a device that is not remembered, no session starts: the
+    answer is `SecondFactorNeeded`, and `completeLogin` finishes."""
     settings = ctx.settings
     address = clean_email(email)
     key = email_key(address)
@@ -101,10 +112,33 @@ async def login(ctx: Context, email: str, password: str) -> Outcome[LoggedIn]:
     if row.state == LoginState.PENDING:
         return Outcome.failed(AccountErrorCode.LOGIN_NOT_CONFIRMED, "email")
     await throttle.succeeded(limiter(ctx), guesses, key, caller(ctx, row))
+    if needed := await second_factor_needed(ctx, row):
+        return Outcome(needed)
+    return cast(Outcome[LoggedIn | SecondFactorNeeded], await start_logged_in(ctx, row))
 
+
+async def start_logged_in(
+    ctx: Context,
+    row: Login,
+    *,
+    second_factor: bool = False,
+    remember: bool = False,
+    method: str = "password",
+) -> Outcome[LoggedIn]:
+    """Start the session of `row`, who proved who it is: the session and device cookies
+    (and tokens for apps), the new-client notice and the audit event.
+
+    `second_factor`: it was given just now, which counts as a step-up for this
+    session; `remember`: this device may skip it at login for a while.
+    """
+    settings = ctx.settings
     async with in_transaction():
         session, token = await start_session(
-            row, settings, client=user_agent(ctx), address=ctx.client_address
+            row,
+            settings,
+            client=user_agent(ctx),
+            address=ctx.client_address,
+            second_factor=second_factor,
         )
         row.last_login_at = session.created_at
         row.locale = ctx.locale
@@ -113,8 +147,10 @@ async def login(ctx: Context, email: str, password: str) -> Outcome[LoggedIn]:
         mailed_to = None
         if await is_new_client(row, fingerprint):
             mailed_to = await notify_new_client(ctx, row)
-        await audit(ctx, "login", row.id, client_key=fingerprint)
+        await audit(ctx, "login", row.id, client_key=fingerprint, method=method)
     device = remember_device(ctx.request, settings, row, session.created_at)
+    if remember:
+        await remember_this_device(ctx, row, device.device.device_id)
     if ctx.response is not None:
         set_session_cookie(ctx.response, token, settings)
         set_device_cookie(ctx.response, device.token, settings)
