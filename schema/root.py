@@ -15,6 +15,7 @@ from schema.errors import graphql_enum
 from schema.meta import MetaQuery
 from schema.money import MoneyMutation, MoneyQuery
 from schema.privacy import PrivacyQuery
+from schema.scalars import SCALAR_OVERRIDES
 
 # The codes of `errors[].extensions.code` are returned by no field: listed as types, they are
 # part of the schema, so of GraphiQL's documentation and of schema.graphql.
@@ -48,5 +49,6 @@ def build_schema(
         query=query,
         mutation=Mutation,
         types=REQUEST_ERROR_CODES,
+        scalar_overrides=SCALAR_OVERRIDES,
         extensions=[MarkMutations, *extensions],
     )
