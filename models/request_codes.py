@@ -143,3 +143,8 @@ class PageErrorCode(ErrorCode):
         "Versatz nicht negativ.",
         "Invalid page: at most {maximum} items per page and a non-negative offset.",
     )
+    TOO_MANY_IDS = Declared(
+        f"`nodes(ids:)` was given more than {MAX_PAGE_SIZE} IDs.",
+        "Zu viele IDs: höchstens {maximum} auf einmal.",
+        "Too many IDs: at most {maximum} at once.",
+    )

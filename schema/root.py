@@ -7,23 +7,28 @@ from typing import Any
 
 import strawberry
 
-from models.request_codes import ApiErrorCode, RequestErrorCode
+from models.request_codes import ApiErrorCode, PageErrorCode, RequestErrorCode
 from schema.accounts import AccountMutation, AccountQuery
 from schema.context import MarkMutations
 from schema.customers import CustomerMutation, CustomerQuery
 from schema.errors import graphql_enum
 from schema.meta import MetaQuery
 from schema.money import MoneyMutation, MoneyQuery
+from schema.nodes import NodeQuery
 from schema.privacy import PrivacyQuery
 from schema.scalars import SCALAR_OVERRIDES
 
 # The codes of `errors[].extensions.code` are returned by no field: listed as types, they are
 # part of the schema, so of GraphiQL's documentation and of schema.graphql.
-REQUEST_ERROR_CODES = [graphql_enum(ApiErrorCode), graphql_enum(RequestErrorCode)]
+REQUEST_ERROR_CODES = [
+    graphql_enum(ApiErrorCode),
+    graphql_enum(RequestErrorCode),
+    graphql_enum(PageErrorCode),
+]
 
 
 @strawberry.type(description="Entry point for reading data.")
-class Query(MetaQuery, AccountQuery, CustomerQuery, PrivacyQuery, MoneyQuery):
+class Query(MetaQuery, AccountQuery, CustomerQuery, PrivacyQuery, MoneyQuery, NodeQuery):
     pass
 
 
