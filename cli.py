@@ -40,9 +40,17 @@ async def migrate_command(args: argparse.Namespace) -> int:
 
 @command("seed-demo")
 async def seed_demo_command(args: argparse.Namespace) -> int:
+    """Exit 0: loaded; 2: refused, because ENV=prod."""
     from demo import seed_demo, seed_money_demo
 
     settings = get_settings()
+    if settings.is_prod:
+        print(
+            "seed-demo refuses to run with ENV=prod: demo customers with a published "
+            "password do not belong in a live database.",
+            file=sys.stderr,
+        )
+        return 2
     async with db.database(settings.database_url):
         today = clock.utility_today(settings.utility_timezone)
         print(await seed_demo(today))

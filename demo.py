@@ -231,7 +231,8 @@ async def _seed_moving(today: dt.date) -> None:
 
 def _instructions() -> str:
     return f"""
-Register at http://127.0.0.1:8000/graphql with one of:
+Register at /graphql of the server (`serve` logs its address as "Uvicorn running on …")
+with one of:
   customer 100001  latest invoice R-2024-100001  or main meter Z-100001  (open reading period;
                    also a radio meter F-100001)
   customer 100002  latest invoice R-2024-100002  or main meter Z-100002  (reading period closed)

@@ -110,8 +110,8 @@ class AccountErrorCode(ErrorCode):
     )
     RESEND_NOT_YET_AVAILABLE = Declared(
         "No new mail yet (cooldown or daily cap); `resendAvailableAt` says when.",
-        "Eine neue E-Mail kann erst in {minutes} Minute(n) angefordert werden.",
-        "A new e-mail can be requested in {minutes} minute(s).",
+        "Eine neue E-Mail kann erst in {minutes} {minutes:Minute|Minuten} angefordert werden.",
+        "A new e-mail can be requested in {minutes} {minutes:minute|minutes}.",
     )
     INVALID_CREDENTIALS = Declared(
         "E-mail address or password is wrong (which one is never said).",

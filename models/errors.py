@@ -2,7 +2,9 @@
 
 Each area declares its codes as an `ErrorCode` enum (`models/*_codes.py`);
 each member's value is a `Declared`: the description (GraphiQL shows it) and
-the German and English message, with `{param}` placeholders. The GraphQL enums
+the German and English message, with `{param}` placeholders; a word that
+follows a count takes the form `{count:singular|plural}` ("{minutes}
+{minutes:Minute|Minuten}": 1 Minute, 5 Minuten). The GraphQL enums
 are derived from these in `schema/` and nothing else lists a code again.
 
 An operation (`resolvers/`) returns an `Outcome`: its result, or the problems
@@ -16,9 +18,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from enum import Enum
+from string import Formatter
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+
+
+class _Messages(Formatter):
+    """`str.format`, plus `{count:singular|plural}` for the word a count governs."""
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        singular, bar, plural = format_spec.partition("|")
+        if bar:
+            return singular if value == 1 else plural
+        return super().format_field(value, format_spec)
+
+
+_MESSAGES = _Messages()
 
 LOCALES = ("de", "en")
 
@@ -52,7 +68,7 @@ class ErrorCode(Enum):
         """The message in `locale` (`de` unless `en`), placeholders filled from `params`."""
         declared = self.declared
         template = (declared.english if locale == "en" else declared.german) or self.name
-        return template.format(**params) if params else template
+        return _MESSAGES.format(template, **params) if params else template
 
     @classmethod
     def summary(cls) -> str:

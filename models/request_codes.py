@@ -39,14 +39,18 @@ class ApiErrorCode(ErrorCode):
 
     BAD_REQUEST = Declared(
         "Not a well-formed GraphQL-over-HTTP request (bad JSON, wrong parameter types, batch, "
-        "no document); `message` says what. HTTP 400.",
-        "Die Anfrage ist ungültig: {reason}",
+        "no document); `extensions.reason` says what (in English, as the English message). "
+        "HTTP 400.",
+        "Die Anfrage ist ungültig (JSON, Parameter oder Dokument; Einzelheiten in "
+        "extensions.reason).",
         "The request is malformed: {reason}",
     )
     METHOD_NOT_ALLOWED = Declared(
         "Only GET and POST are served, and mutations only by POST. HTTP 405.",
-        "Diese HTTP-Methode ist hier nicht erlaubt: {reason}",
-        "This HTTP method is not allowed here: {reason}",
+        "Diese HTTP-Methode ist hier nicht erlaubt: Anfragen nur per GET oder POST, "
+        "Mutationen nur per POST.",
+        "This HTTP method is not allowed here: requests only by GET or POST, mutations only "
+        "by POST.",
     )
     NOT_ACCEPTABLE = Declared(
         "The Accept header allows neither application/graphql-response+json nor "
@@ -147,4 +151,9 @@ class PageErrorCode(ErrorCode):
         "Die Seitenangabe ist ungültig: höchstens {maximum} Einträge pro Seite, "
         "Versatz nicht negativ.",
         "Invalid page: at most {maximum} items per page and a non-negative offset.",
+    )
+    TOO_MANY_IDS = Declared(
+        f"`nodes(ids:)` was given more than {MAX_PAGE_SIZE} IDs.",
+        "Zu viele IDs: höchstens {maximum} auf einmal.",
+        "Too many IDs: at most {maximum} at once.",
     )

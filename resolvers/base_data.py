@@ -202,14 +202,15 @@ async def set_online_customer(
     ctx: Context, consent: bool, password: str | None
 ) -> Outcome[Customer]:
     """Give or withdraw the active customer's consent in one step: this call is the
-    confirmation (with the password if the login is not fresh); mails the login."""
+    confirmation (with the password if the login is not fresh); mails the login.
+    Asking for the consent it already has succeeds as it is: nothing changes, no mail."""
     login = require_login(ctx)
     settings = ctx.settings
     customer = await require_active_customer(ctx)
     if closed := await closed_problem(customer):
         return Outcome(problems=[closed])
     if customer.online_consent == consent:
-        return Outcome(problems=[Problem(C.NOTHING_CHANGED, ("consent",))])
+        return Outcome(customer)
     if refused := await reauthentication_problem(ctx, password, C, field=("password",)):
         return Outcome(problems=[refused])
     async with in_transaction() as conn:

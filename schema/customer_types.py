@@ -24,7 +24,7 @@ from resolvers import customer_context, moving, readings
 from resolvers.loaders import invoices_by_customer, meters_by_customer
 from schema import money_types
 from schema.context import Info
-from schema.ids import decode_id, encode_id
+from schema.ids import Node, decode_id, encode_id
 from schema.money_types import BudgetPlanType, InvoiceDocumentType, PaymentDetails
 from schema.pagination import DEFAULT_PAGE_SIZE, Page, PageLimit, PageOffset, page_window
 
@@ -114,7 +114,7 @@ class OnlineConsent:
 
 
 @strawberry.type(name="Invoice", description="An invoice of the customer.")
-class InvoiceType:
+class InvoiceType(Node):
     id: strawberry.ID = strawberry.field(description="Opaque ID of the invoice.")
     number: str = strawberry.field(description="Invoice number (Rechnungsnummer).")
     date: dt.date = strawberry.field(description="Invoice date.")
@@ -142,7 +142,7 @@ class InvoiceType:
 
 
 @strawberry.type(name="Reading", description="A meter reading (Zählerstand) in m³.")
-class ReadingType:
+class ReadingType(Node):
     id: strawberry.ID = strawberry.field(description="Opaque ID of the reading.")
     value: Decimal = strawberry.field(description="Meter value in m³ (up to 3 decimals).")
     read_on: dt.date = strawberry.field(description="Day the meter showed this value.")
@@ -194,7 +194,7 @@ class YearlyConsumption:
 
 
 @strawberry.type(name="Meter", description="A water meter (Zähler) of the customer.")
-class MeterType:
+class MeterType(Node):
     id: strawberry.ID = strawberry.field(description="Opaque ID of the meter.")
     number: str = strawberry.field(description="Meter number (Zählernummer).")
     is_main: bool = strawberry.field(description="True for the customer's main meter.")
@@ -345,7 +345,7 @@ NumberArgument = Annotated[
     description="One customer number of the login and everything under it. All fields "
     "are this customer's only.",
 )
-class CustomerType:
+class CustomerType(Node):
     id: strawberry.ID = strawberry.field(description="Opaque ID of the customer.")
     number: str = strawberry.field(description="Customer number (Kundennummer).")
     row: strawberry.Private[Customer]
@@ -496,7 +496,7 @@ def _text(value: Any) -> str:
     name="BaseDataChange",
     description="A requested change of base data that applies only when confirmed (R11).",
 )
-class BaseDataChangeType:
+class BaseDataChangeType(Node):
     id: strawberry.ID = strawberry.field(description="Opaque ID; pass it to confirmBaseDataChange.")
     customer_number: str = strawberry.field(description="The customer number it changes.")
     changes: list[FieldChange] = strawberry.field(description="What will change.")

@@ -18,8 +18,8 @@ def encode_id(type_name: str, pk: int) -> strawberry.ID:
     return strawberry.ID(base64.urlsafe_b64encode(raw).decode().rstrip("="))
 
 
-def decode_id(value: str | None, type_name: str) -> int | None:
-    """The primary key inside `value` if it is an ID of `type_name`, else None."""
+def decode_any_id(value: str | None) -> tuple[str, int] | None:
+    """The type name and primary key inside `value`, or None if it is no ID of ours."""
     if not value or len(value) > 100:
         return None
     try:
@@ -27,6 +27,24 @@ def decode_id(value: str | None, type_name: str) -> int | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
     prefix, _, pk = raw.partition(":")
-    if prefix != type_name or not pk.isascii() or not pk.isdigit() or len(pk) > 18:
+    if not prefix or not pk.isascii() or not pk.isdigit() or len(pk) > 18:
         return None
-    return int(pk)
+    return prefix, int(pk)
+
+
+def decode_id(value: str | None, type_name: str) -> int | None:
+    """The primary key inside `value` if it is an ID of `type_name`, else None."""
+    decoded = decode_any_id(value)
+    if decoded is None or decoded[0] != type_name:
+        return None
+    return decoded[1]
+
+
+@strawberry.interface(
+    description="An object with an ID that `node(id:)` and `nodes(ids:)` find again (Relay's "
+    "Global Object Identification)."
+)
+class Node:
+    id: strawberry.ID = strawberry.field(
+        description="Opaque ID, unique across all types; do not build or parse it."
+    )

@@ -24,7 +24,7 @@ from models import (
 )
 from resolvers import money as ops
 from schema.context import Info
-from schema.ids import encode_id
+from schema.ids import Node, encode_id
 from schema.pagination import DEFAULT_PAGE_SIZE, Page, PageLimit, PageOffset, page_window
 
 # ------------------------------------------------------------------------ enums
@@ -89,7 +89,7 @@ class BudgetProjection:
 
 
 @strawberry.type(name="BudgetChangeRequest", description="A request for a new installment.")
-class BudgetChangeRequestType:
+class BudgetChangeRequestType(Node):
     id: strawberry.ID = strawberry.field(description="Opaque ID of the request.")
     amount_cents: int = strawberry.field(description="Requested installment in euro cents.")
     previous_amount_cents: int = strawberry.field(description="Installment when requested.")

@@ -7,7 +7,7 @@ from typing import Any
 
 import strawberry
 
-from models.request_codes import ApiErrorCode, RequestErrorCode
+from models.request_codes import ApiErrorCode, PageErrorCode, RequestErrorCode
 from schema.accounts import AccountMutation, AccountQuery
 from schema.context import MarkMutations
 from schema.customers import CustomerMutation, CustomerQuery
@@ -15,16 +15,30 @@ from schema.errors import graphql_enum
 from schema.meta import MetaQuery
 from schema.money import MoneyMutation, MoneyQuery
 from schema.moving import MovingMutation
+from schema.nodes import NodeQuery
 from schema.privacy import PrivacyQuery
+from schema.scalars import SCALAR_OVERRIDES
 from schema.second_factor import SecondFactorMutation, SecondFactorQuery
 
 # The codes of `errors[].extensions.code` are returned by no field: listed as types, they are
 # part of the schema, so of GraphiQL's documentation and of schema.graphql.
-REQUEST_ERROR_CODES = [graphql_enum(ApiErrorCode), graphql_enum(RequestErrorCode)]
+REQUEST_ERROR_CODES = [
+    graphql_enum(ApiErrorCode),
+    graphql_enum(RequestErrorCode),
+    graphql_enum(PageErrorCode),
+]
 
 
 @strawberry.type(description="Entry point for reading data.")
-class Query(MetaQuery, AccountQuery, CustomerQuery, PrivacyQuery, MoneyQuery, SecondFactorQuery):
+class Query(
+    MetaQuery,
+    AccountQuery,
+    CustomerQuery,
+    PrivacyQuery,
+    MoneyQuery,
+    SecondFactorQuery,
+    NodeQuery,
+):
     pass
 
 
@@ -52,5 +66,6 @@ def build_schema(
         query=query,
         mutation=Mutation,
         types=REQUEST_ERROR_CODES,
+        scalar_overrides=SCALAR_OVERRIDES,
         extensions=[MarkMutations, *extensions],
     )

@@ -378,6 +378,31 @@ async def test_pin_expires_after_15_minutes(client, mailbox, clock):
     assert result.data["confirmPin"]["confirmed"] is False
 
 
+@pytest.mark.parametrize(
+    ("language", "five", "one"),
+    [
+        ("de", "in 5 Minuten angefordert", "in 1 Minute angefordert"),
+        ("en", "requested in 5 minutes.", "requested in 1 minute."),
+    ],
+)
+async def test_the_wait_for_a_new_pin_is_said_in_proper_singular_and_plural(
+    client, mailbox, clock, language, five, one
+):
+    # given a registration whose PIN was mailed just now
+    customer = await make_customer_with_proofs()
+    await register(client, mailbox, customer, confirm=False)
+    language_header = {"Accept-Language": language}
+
+    # when a new PIN is asked for at once, and again with less than a minute to wait
+    early = await gql(client, RESEND_PIN, {"email": "erika@example.org"}, headers=language_header)
+    clock.shift(dt.timedelta(minutes=4, seconds=10))
+    later = await gql(client, RESEND_PIN, {"email": "erika@example.org"}, headers=language_header)
+
+    # then each message says the minutes in the word form that fits the number
+    assert five in early.data["resendPin"]["errors"][0]["message"]
+    assert one in later.data["resendPin"]["errors"][0]["message"]
+
+
 async def test_pin_still_works_just_before_15_minutes(client, mailbox, clock):
     customer = await make_customer_with_proofs()
     pin = await register(client, mailbox, customer, confirm=False)
@@ -397,7 +422,7 @@ async def test_new_pin_only_after_5_minutes_and_it_voids_the_old(client, mailbox
     payload = early.data["resendPin"]
     assert codes(payload) == ["RESEND_NOT_YET_AVAILABLE"]
     assert payload["errors"][0]["message"] == (
-        "Eine neue E-Mail kann erst in 5 Minute(n) angefordert werden."
+        "Eine neue E-Mail kann erst in 5 Minuten angefordert werden."
     )
     assert close_to(payload["resendAvailableAt"], registered_at + dt.timedelta(minutes=5))
 

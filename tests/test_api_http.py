@@ -208,6 +208,42 @@ async def test_request_errors_speak_english_on_request(client):
     assert response.json()["errors"][0]["message"].startswith("This HTTP method is not allowed")
 
 
+@pytest.mark.parametrize(
+    ("send", "german", "english"),
+    [
+        (
+            lambda c, h: c.put("/graphql", headers=h),
+            "Diese HTTP-Methode ist hier nicht erlaubt: Anfragen nur per GET oder POST, "
+            "Mutationen nur per POST.",
+            "This HTTP method is not allowed here: requests only by GET or POST, mutations "
+            "only by POST.",
+        ),
+        (
+            lambda c, h: c.get("/graphql", params={"query": PING}, headers=h),
+            "Diese HTTP-Methode ist hier nicht erlaubt: Anfragen nur per GET oder POST, "
+            "Mutationen nur per POST.",
+            "This HTTP method is not allowed here: requests only by GET or POST, mutations "
+            "only by POST.",
+        ),
+        (
+            lambda c, h: c.post(
+                "/graphql", content="{", headers={"content-type": "application/json", **h}
+            ),
+            "Die Anfrage ist ungültig (JSON, Parameter oder Dokument; Einzelheiten in "
+            "extensions.reason).",
+            "The request is malformed: ",
+        ),
+    ],
+    ids=["other-method", "mutation-by-get", "bad-json"],
+)
+async def test_request_error_messages_keep_to_one_language(client, send, german, english):
+    in_german = await send(client, {})
+    in_english = await send(client, {"accept-language": "en"})
+
+    assert in_german.json()["errors"][0]["message"] == german
+    assert in_english.json()["errors"][0]["message"].startswith(english)
+
+
 # ------------------------------------------------------------------ masking
 
 

@@ -16,7 +16,7 @@ from api.http import GraphQLView
 from schema import Query
 
 
-@strawberry.type(description="A node of a tree as deep and wide as a client asks.")
+@strawberry.type(name="TreeNode", description="A node of a tree as deep and wide as a client asks.")
 class Node:
     @strawberry.field(description="The node's name.")
     def name(self) -> str:
@@ -197,4 +197,4 @@ async def test_batches_are_refused(client):
         "/graphql", json=[{"query": "{ apiVersion }"}, {"query": "{ apiVersion }"}]
     )
     assert response.status_code == 400
-    assert "batching is not supported" in response.json()["errors"][0]["message"]
+    assert "batching is not supported" in response.json()["errors"][0]["extensions"]["reason"]

@@ -19,8 +19,10 @@ from graphql import (
 
 from schema import build_schema
 from settings import ROOT
+from tests.conftest import gql
 
 SCHEMA_FILE = ROOT / "schema.graphql"
+STANDARD_SCALARS = {"String", "Int", "Float", "Boolean", "ID"}
 
 
 def test_schema_graphql_matches_the_code():
@@ -103,3 +105,24 @@ def test_request_error_codes_are_part_of_the_schema():
     types = build_schema()._schema.type_map
     assert "PERSISTED_QUERY_NOT_FOUND" in types["ApiErrorCode"].values  # type: ignore[union-attr]
     assert "UNAUTHENTICATED" in types["RequestErrorCode"].values  # type: ignore[union-attr]
+
+
+SCALARS = """
+query { __schema { types { name kind specifiedByURL } } }
+"""
+
+
+async def test_every_custom_scalar_names_its_specification(client):
+    result = await gql(client, SCALARS)
+
+    scalars = {
+        t["name"]: t["specifiedByURL"]
+        for t in result.data["__schema"]["types"]
+        if t["kind"] == "SCALAR" and not t["name"].startswith("__")
+    }
+    custom = {name: url for name, url in scalars.items() if name not in STANDARD_SCALARS}
+    assert {"Date", "DateTime", "Decimal", "JSON"} <= set(custom)
+    assert all(url and url.startswith("https://") for url in custom.values()), custom
+    assert "rfc3339" in custom["Date"]
+    assert "rfc3339" in custom["DateTime"]
+    assert "decimal" in custom["Decimal"]

@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from models import AuditEvent, Customer
+from models import AuditEvent, Customer, OutboxMail
 from tests.conftest import gql
 from tests.factories import NOW, PASSWORD, logged_in, make_customer, make_login
 
@@ -305,10 +305,29 @@ async def test_set_online_customer_records_time_login_and_wording_and_mails(
     assert "widerrufen" in await mailbox.last_text("erika@example.org", count=2)
 
 
-async def test_set_online_customer_to_what_it_is_changes_nothing(clock, client, settings, mailbox):
-    _, _, token = await _user(settings)
-    result = await gql(client, SET_ONLINE, {"consent": False}, token=token)
-    assert [e["code"] for e in result.data["setOnlineCustomer"]["errors"]] == ["NOTHING_CHANGED"]
+async def test_set_online_customer_to_what_it_is_succeeds_without_change_or_mail(
+    clock, client, settings
+):
+    # given a customer who consented
+    customer, _, token = await _user(settings)
+    await gql(client, SET_ONLINE, {"consent": True, "password": PASSWORD}, token=token)
+    before = await Customer.get(id=customer.id)
+    clock.shift(dt.timedelta(minutes=5))
+
+    # when the consent is given again, and withdrawn twice
+    again = await gql(client, SET_ONLINE, {"consent": True}, token=token)
+    await gql(client, SET_ONLINE, {"consent": False, "password": PASSWORD}, token=token)
+    withdrawn_again = await gql(client, SET_ONLINE, {"consent": False}, token=token)
+
+    # then the repeats succeed as they are: no error, nothing recorded anew, nothing mailed
+    payload = again.data["setOnlineCustomer"]
+    assert payload["errors"] == []
+    assert payload["mailedTo"] is None
+    assert payload["customer"]["onlineConsent"]["given"] is True
+    assert payload["customer"]["onlineConsent"]["changedAt"] == before.online_consent_at.isoformat()
+    assert withdrawn_again.data["setOnlineCustomer"]["errors"] == []
+    assert withdrawn_again.data["setOnlineCustomer"]["mailedTo"] is None
+    assert await OutboxMail.filter(kind="online_consent_changed").count() == 2
 
 
 async def test_set_online_customer_needs_the_password_when_the_login_is_not_fresh(

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from schema import build_schema
+
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = ROOT / "docs" / "domain.md"
 SKIPPED = {".git", ".venv", "var", "node_modules", "__pycache__", ".pytest_cache", "static"}
@@ -60,6 +62,27 @@ def rules() -> dict[str, str]:
         match.group(1): match.group(0)
         for match in re.finditer(r"^\*\*(R\d+)\..*?(?=^\*\*R\d+\.|^#|\Z)", text, re.M | re.S)
     }
+
+
+def test_the_docs_show_only_arguments_the_schema_has():
+    """`field(argument: …)` in README.md or docs/ names an argument that a field of that
+    name takes."""
+    arguments: dict[str, set[str]] = {}
+    for kind in build_schema()._schema.type_map.values():
+        for name, field in (getattr(kind, "fields", None) or {}).items():
+            arguments.setdefault(name, set()).update(getattr(field, "args", None) or {})
+    documents = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    shown = [
+        (path.name, field, argument)
+        for path in documents
+        for field, argument in re.findall(
+            r"\b([a-z]\w*)\(([a-z]\w*):", path.read_text(encoding="utf-8")
+        )
+        if field in arguments
+    ]
+
+    assert shown, "the check found no example to check"
+    assert [s for s in shown if s[2] not in arguments[s[1]]] == []
 
 
 def test_no_file_points_outside_the_repository():

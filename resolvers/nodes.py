@@ -1,0 +1,76 @@
+"""Objects found by their ID alone (Relay's `node`), always through the logged-in login:
+another login's object is not found, exactly as an ID that names nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from models import BaseDataChange, BudgetChangeRequest, Customer, Invoice, Meter, MeterReading
+from resolvers.auth import require_login
+from resolvers.context import Context
+from resolvers.customer_context import linked_customers
+from resolvers.loaders import invoices_by_customer, meters_by_customer
+
+NodeRow = Customer | Meter | Invoice | MeterReading | BaseDataChange | BudgetChangeRequest
+
+
+async def _customer(ctx: Context, pk: int) -> Customer | None:
+    return next((c for c in await linked_customers(ctx) if c.id == pk), None)
+
+
+async def _among_customers(
+    ctx: Context, by_customer: Callable[[Context], Any], pk: int
+) -> NodeRow | None:
+    """The row with primary key `pk` among the per-customer rows of the login's customers."""
+    for customer in await linked_customers(ctx):
+        for row in await by_customer(ctx).load(customer.id):
+            if row.id == pk:
+                found: NodeRow = row
+                return found
+    return None
+
+
+async def _meter(ctx: Context, pk: int) -> NodeRow | None:
+    return await _among_customers(ctx, meters_by_customer, pk)
+
+
+async def _invoice(ctx: Context, pk: int) -> NodeRow | None:
+    return await _among_customers(ctx, invoices_by_customer, pk)
+
+
+async def _customer_ids(ctx: Context) -> list[int]:
+    return [c.id for c in await linked_customers(ctx)]
+
+
+async def _reading(ctx: Context, pk: int) -> MeterReading | None:
+    ids = await _customer_ids(ctx)
+    return await MeterReading.filter(id=pk, meter__customer_id__in=ids).first()
+
+
+async def _base_data_change(ctx: Context, pk: int) -> BaseDataChange | None:
+    login = require_login(ctx)
+    ids = await _customer_ids(ctx)
+    return await BaseDataChange.filter(id=pk, login_id=login.id, customer_id__in=ids).first()
+
+
+async def _budget_change_request(ctx: Context, pk: int) -> BudgetChangeRequest | None:
+    ids = await _customer_ids(ctx)
+    return await BudgetChangeRequest.filter(id=pk, customer_id__in=ids).first()
+
+
+FINDERS: dict[str, Callable[[Context, int], Awaitable[NodeRow | None]]] = {
+    "Customer": _customer,
+    "Meter": _meter,
+    "Invoice": _invoice,
+    "Reading": _reading,
+    "BaseDataChange": _base_data_change,
+    "BudgetChangeRequest": _budget_change_request,
+}
+
+
+async def find_node(ctx: Context, type_name: str, pk: int) -> NodeRow | None:
+    """The login's object of `type_name` with primary key `pk`, else None."""
+    require_login(ctx)
+    finder = FINDERS.get(type_name)
+    return await finder(ctx, pk) if finder else None
