@@ -25,17 +25,19 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 import clock
-from mailers import queue_mail
+from mailers import outbox_mail, queue_mail
 from models import (
     Customer,
     FinalReading,
     Login,
     LoginCustomer,
     LoginState,
+    MailPriority,
     Meter,
     MeterKind,
     MeterReading,
     MoveOut,
+    OutboxMail,
     ReadingPeriod,
     ReadingReminder,
     ReminderKind,
@@ -243,29 +245,33 @@ async def _send(mails: Sequence[DueMail], settings: Settings, today: dt.date) ->
             ],
             using_db=conn,
         )
-        for mail in mails:
-            locale = mail.login.locale
-            await queue_mail(
-                "reading_reminder",
-                to=mail.login.email,
-                locale=locale,
-                settings=settings,
-                using_db=conn,
-                name=mail.customer.name,
-                customer_number=mail.customer.number,
-                reminder=mail.kind.value,
-                ends_on=day_text(min(p.ends_on for _, p in mail.due), locale),
-                meters=[
-                    {
-                        "number": meter.number,
-                        "starts_on": day_text(period.starts_on, locale),
-                        "ends_on": day_text(period.ends_on, locale),
-                    }
-                    for meter, period in mail.due
-                ],
-                link=base + settings.reading_page_path,
-                settings_link=base + settings.reminder_settings_path,
-            )
+        await OutboxMail.bulk_create(
+            [
+                outbox_mail(
+                    "reading_reminder",
+                    to=mail.login.email,
+                    locale=mail.login.locale,
+                    settings=settings,
+                    priority=MailPriority.BULK,
+                    name=mail.customer.name,
+                    customer_number=mail.customer.number,
+                    reminder=mail.kind.value,
+                    ends_on=day_text(min(p.ends_on for _, p in mail.due), mail.login.locale),
+                    meters=[
+                        {
+                            "number": meter.number,
+                            "starts_on": day_text(period.starts_on, mail.login.locale),
+                            "ends_on": day_text(period.ends_on, mail.login.locale),
+                        }
+                        for meter, period in mail.due
+                    ],
+                    link=base + settings.reading_page_path,
+                    settings_link=base + settings.reminder_settings_path,
+                )
+                for mail in mails
+            ],
+            using_db=conn,
+        )
 
 
 async def send_final_reading_reminders(
