@@ -95,6 +95,15 @@ def count_statements() -> None:
                 setattr(cls, name, _counted(method))
 
 
+def start_counting() -> list[int]:
+    """Count the statements of the current task (and tasks it starts) from now on:
+    the returned list's one element is the count, for benchmarks outside a request."""
+    count_statements()
+    counter = [0]
+    _statements.set(counter)
+    return counter
+
+
 class CountStatements:
     """Per request: count its statements, send the count as a header, add to the totals."""
 

@@ -79,10 +79,26 @@ async def queue_mail(
     `WAITED_FOR` kinds are delivered first; jobs that mail many customers at
     once pass `MailPriority.BULK`, so a reminder run never delays a PIN.
     """
+    mail = outbox_mail(kind, to=to, locale=locale, settings=settings, priority=priority, **data)
+    await mail.save(using_db=using_db)
+    return mail
+
+
+def outbox_mail(
+    kind: str,
+    *,
+    to: str,
+    locale: str,
+    settings: Settings,
+    priority: MailPriority | None = None,
+    **data: Any,
+) -> OutboxMail:
+    """The rendered, unsaved outbox row of `queue_mail`: jobs that mail many customers
+    render a batch and store it with one `OutboxMail.bulk_create` in their transaction."""
     mail = render(kind, locale, data, settings)
     domain = settings.mail_from.rpartition("@")[2].rstrip(">") or "kundenportal.invalid"
     now = clock.now()
-    return await OutboxMail.create(
+    return OutboxMail(
         kind=kind,
         recipient=to,
         subject=mail.subject,
@@ -92,7 +108,6 @@ async def queue_mail(
         next_attempt_at=now,
         created_at=now,
         priority=priority if priority is not None else priority_of(kind),
-        using_db=using_db,
     )
 
 

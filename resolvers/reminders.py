@@ -25,17 +25,19 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 import clock
-from mailers import queue_mail
+from mailers import outbox_mail, queue_mail
 from models import (
     Customer,
     FinalReading,
     Login,
     LoginCustomer,
     LoginState,
+    MailPriority,
     Meter,
     MeterKind,
     MeterReading,
     MoveOut,
+    OutboxMail,
     ReadingPeriod,
     ReadingReminder,
     ReminderKind,
@@ -172,9 +174,16 @@ async def meters_due(customer_ids: Sequence[int], today: dt.date) -> list[MeterD
     sent: dict[tuple[int, int], dict[ReminderKind, dt.datetime]] = defaultdict(dict)
     for marker in markers:
         sent[(marker.meter_id, marker.period_id)][ReminderKind(marker.kind)] = marker.sent_at
+    by_meter: dict[int, list[ReadingPeriod]] = defaultdict(list)
+    by_group: dict[str, list[ReadingPeriod]] = defaultdict(list)
+    for open_period in periods:
+        if open_period.meter_id is not None:
+            by_meter[open_period.meter_id].append(open_period)
+        elif open_period.meter_group:
+            by_group[open_period.meter_group].append(open_period)
     due = []
     for meter in sorted(meters, key=lambda m: (m.customer_id, m.number)):
-        period = _open_period(meter, periods)
+        period = _open_period(by_meter[meter.id], by_group[meter.group] if meter.group else [])
         if period is not None:
             due.append(MeterDue(meter, period, readings_of[meter.id], sent[(meter.id, period.id)]))
     return due
@@ -215,10 +224,10 @@ async def _due_mails(
     ]
 
 
-def _open_period(meter: Meter, periods: Sequence[ReadingPeriod]) -> ReadingPeriod | None:
+def _open_period(
+    own: Sequence[ReadingPeriod], group: Sequence[ReadingPeriod]
+) -> ReadingPeriod | None:
     """The meter's own period open today, else its group's (the earliest if several)."""
-    own = [p for p in periods if p.meter_id == meter.id]
-    group = [p for p in periods if p.meter_id is None and p.meter_group == meter.group]
     candidates = sorted(own or group, key=lambda p: (p.starts_on, p.id))
     return candidates[0] if candidates else None
 
@@ -243,29 +252,33 @@ async def _send(mails: Sequence[DueMail], settings: Settings, today: dt.date) ->
             ],
             using_db=conn,
         )
-        for mail in mails:
-            locale = mail.login.locale
-            await queue_mail(
-                "reading_reminder",
-                to=mail.login.email,
-                locale=locale,
-                settings=settings,
-                using_db=conn,
-                name=mail.customer.name,
-                customer_number=mail.customer.number,
-                reminder=mail.kind.value,
-                ends_on=day_text(min(p.ends_on for _, p in mail.due), locale),
-                meters=[
-                    {
-                        "number": meter.number,
-                        "starts_on": day_text(period.starts_on, locale),
-                        "ends_on": day_text(period.ends_on, locale),
-                    }
-                    for meter, period in mail.due
-                ],
-                link=base + settings.reading_page_path,
-                settings_link=base + settings.reminder_settings_path,
-            )
+        await OutboxMail.bulk_create(
+            [
+                outbox_mail(
+                    "reading_reminder",
+                    to=mail.login.email,
+                    locale=mail.login.locale,
+                    settings=settings,
+                    priority=MailPriority.BULK,
+                    name=mail.customer.name,
+                    customer_number=mail.customer.number,
+                    reminder=mail.kind.value,
+                    ends_on=day_text(min(p.ends_on for _, p in mail.due), mail.login.locale),
+                    meters=[
+                        {
+                            "number": meter.number,
+                            "starts_on": day_text(period.starts_on, mail.login.locale),
+                            "ends_on": day_text(period.ends_on, mail.login.locale),
+                        }
+                        for meter, period in mail.due
+                    ],
+                    link=base + settings.reading_page_path,
+                    settings_link=base + settings.reminder_settings_path,
+                )
+                for mail in mails
+            ],
+            using_db=conn,
+        )
 
 
 async def send_final_reading_reminders(

@@ -145,21 +145,21 @@ async def test_a_crash_mid_run_loses_no_mail_and_the_rerun_mails_nobody_twice(
 ):
     for n in range(5):
         await household_with_open_period(f"crash{n}@example.org")
-    real_queue_mail = resolvers.reminders.queue_mail
+    real_outbox_mail = resolvers.reminders.outbox_mail
     calls = 0
 
-    async def dies_on_the_fourth_mail(*args: Any, **kwargs: Any) -> Any:
+    def dies_on_the_fourth_mail(*args: Any, **kwargs: Any) -> Any:
         nonlocal calls
         calls += 1
         if calls == 4:
             raise RuntimeError("process killed")
-        return await real_queue_mail(*args, **kwargs)
+        return real_outbox_mail(*args, **kwargs)
 
-    monkeypatch.setattr(resolvers.reminders, "queue_mail", dies_on_the_fourth_mail)
+    monkeypatch.setattr(resolvers.reminders, "outbox_mail", dies_on_the_fourth_mail)
     with pytest.raises(RuntimeError):
         await send_reading_reminders(settings, today=TODAY, batch_size=2)
     assert await ReadingReminder.all().count() == 2  # the first batch only; the second rolled back
-    monkeypatch.setattr(resolvers.reminders, "queue_mail", real_queue_mail)
+    monkeypatch.setattr(resolvers.reminders, "outbox_mail", real_outbox_mail)
 
     rerun = await send_reading_reminders(settings, today=TODAY, batch_size=2)
 
