@@ -7,12 +7,12 @@ import dataclasses
 import datetime as dt
 import decimal
 
+from strawberry.file_uploads.scalars import Upload, UploadDefinition
 from strawberry.schema.types.base_scalars import (
     DateDefinition,
     DateTimeDefinition,
     DecimalDefinition,
 )
-from strawberry.file_uploads.scalars import Upload, UploadDefinition
 from strawberry.types.scalar import ScalarDefinition
 
 RFC_3339_FULL_DATE = "https://www.rfc-editor.org/rfc/rfc3339#section-5.6"
