@@ -572,6 +572,13 @@ class Settings(BaseSettings):
             problems.append("COOKIE_SECURE must be on in prod")
         if not self.bank_data_keys:
             problems.append("BANK_DATA_KEYS must hold at least one Fernet key in prod")
+        if self.webauthn_rp_id == "localhost" or any(
+            not origin.startswith("https://") for origin in self.webauthn_origins
+        ):
+            problems.append(
+                "WEBAUTHN_RP_ID must name the portal's domain and WEBAUTHN_ORIGINS its https "
+                "origins, not localhost"
+            )
         if problems:
             raise ConfigurationError("Refusing to start in prod: " + "; ".join(problems) + ".")
 

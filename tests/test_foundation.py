@@ -41,6 +41,8 @@ async def test_graphql_answers_a_query(client):
         ({"mail_backend": "file"}, "MAIL_BACKEND"),
         ({"graphiql": True}, "GRAPHIQL"),
         ({"bank_data_keys": []}, "BANK_DATA_KEYS"),
+        ({"webauthn_rp_id": "localhost"}, "WEBAUTHN_RP_ID"),
+        ({"webauthn_origins": ["http://portal.wasser.example"]}, "WEBAUTHN_ORIGINS"),
     ],
 )
 def test_prod_refuses_development_defaults(override, named):
@@ -50,6 +52,8 @@ def test_prod_refuses_development_defaults(override, named):
         "database_url": "postgres://u@db/kp",
         "mail_backend": "smtp",
         "bank_data_keys": [Fernet.generate_key().decode()],
+        "webauthn_rp_id": "wasser.example",
+        "webauthn_origins": ["https://portal.wasser.example"],
     }
     Settings(**safe).check_for_production()  # a safe configuration starts
     with pytest.raises(ConfigurationError, match=named):
