@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+import zlib
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -59,6 +60,15 @@ def format_when(moment: dt.datetime, locale: str, settings: Settings) -> str:
 WAITED_FOR = frozenset({"registration_pin", "password_reset", "email_change_confirm"})
 
 
+SHARDS = 64
+"""Mails are spread over this many shards by recipient; a worker lane takes some of them."""
+
+
+def shard_of(address: str) -> int:
+    """The shard of every mail to `address`: one lane delivers them, in queue order."""
+    return zlib.crc32(address.strip().lower().encode()) % SHARDS
+
+
 def priority_of(kind: str) -> MailPriority:
     return MailPriority.WAITED_FOR if kind in WAITED_FOR else MailPriority.NORMAL
 
@@ -108,6 +118,7 @@ def outbox_mail(
         next_attempt_at=now,
         created_at=now,
         priority=priority if priority is not None else priority_of(kind),
+        shard=shard_of(to),
     )
 
 

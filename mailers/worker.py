@@ -44,7 +44,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
@@ -52,6 +52,7 @@ from tortoise.transactions import in_transaction
 import clock
 from db import is_outage
 from mailers.backends import PermanentFailure, SmtpSession, TemporaryFailure, deliver
+from mailers.outbox import SHARDS
 from models import MailStatus, OutboxMail
 from settings import Settings
 
@@ -66,13 +67,18 @@ def backoff(attempts: int, settings: Settings) -> dt.timedelta:
     return dt.timedelta(seconds=min(delay, settings.mail_backoff_max_seconds))
 
 
-async def claim(settings: Settings, mail_id: int | None = None) -> OutboxMail | None:
-    """Take the oldest due mail (or mail `mail_id`, if due) for this worker, or None."""
+async def claim(
+    settings: Settings, mail_id: int | None = None, shards: Sequence[int] | None = None
+) -> OutboxMail | None:
+    """Take the first due mail (or mail `mail_id`, if due) for this worker, or None:
+    by priority, then in queue order; only of `shards` when given (a lane's share)."""
     async with in_transaction() as conn:
         now = clock.now()
         due = OutboxMail.filter(status=MailStatus.QUEUED, next_attempt_at__lte=now)
         if mail_id is not None:
             due = due.filter(id=mail_id)
+        if shards is not None:
+            due = due.filter(shard__in=list(shards))
         mail = (
             await due.order_by("priority", "next_attempt_at", "id")
             .select_for_update(skip_locked=True)
@@ -151,6 +157,7 @@ async def deliver_due(
     *,
     may_start: Callable[[], bool] = lambda: True,
     session: SmtpSession | None = None,
+    shards: Sequence[int] | None = None,
 ) -> int:
     """Deliver up to `batch` due mails; returns how many were tried.
 
@@ -160,7 +167,7 @@ async def deliver_due(
     """
     tried = 0
     while tried < batch and may_start():
-        mail = await claim(settings)
+        mail = await claim(settings, shards=shards)
         if mail is None:
             break
         tried += 1
@@ -174,7 +181,10 @@ class MailWorker:
     """Delivery in rounds: `MAIL_CONCURRENCY` lanes at once, a pause when idle, a bounded drain.
 
     Each lane claims and delivers mails one after another over its own SMTP
-    session, so a slow server answer holds up one lane, not the queue. The
+    session, so a slow server answer holds up one lane, not the queue. Mails are
+    sharded by recipient (`mailers.outbox.shard_of`) and each lane takes its share
+    of the shards, so one address's mails go out in the order they were queued
+    (within one worker process; mail clients sort by the Date header anyway). The
     sessions stay open across short pauses and are closed after
     `KEEP_OPEN_SECONDS` without a mail, before a server would drop them.
     """
@@ -196,9 +206,13 @@ class MailWorker:
     def _may_start(self) -> bool:
         return self._deadline is None or asyncio.get_running_loop().time() < self._deadline
 
-    async def _lane(self, session: SmtpSession) -> int:
+    async def _lane(self, lane: int, session: SmtpSession) -> int:
+        lanes = len(self.sessions)
+        shards = [shard for shard in range(SHARDS) if shard % lanes == lane]
         try:
-            return await deliver_due(self.settings, may_start=self._may_start, session=session)
+            return await deliver_due(
+                self.settings, may_start=self._may_start, session=session, shards=shards
+            )
         except Exception as error:
             if is_outage(error):  # the mails wait in the database; nothing to see but the outage
                 log.warning("mail worker paused: database unavailable (%s)", type(error).__name__)
@@ -208,7 +222,9 @@ class MailWorker:
 
     async def _round(self) -> bool:
         """One round on every lane; whether every lane had a full batch (more may be due)."""
-        tried = await asyncio.gather(*(self._lane(session) for session in self.sessions))
+        tried = await asyncio.gather(
+            *(self._lane(lane, session) for lane, session in enumerate(self.sessions))
+        )
         return max(tried) == BATCH
 
     async def _close_sessions(self, idle_for: float = 0.0) -> None:

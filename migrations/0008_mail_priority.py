@@ -1,7 +1,9 @@
-"""Mail priority: a PIN or link a person waits for is delivered before notices.
+"""Mail priority and shard: a PIN or link a person waits for is delivered before
+notices, and one address's mails keep their order while several lanes deliver.
 
 The worker claims due mails by (priority, next_attempt_at); the index serves
-that order. Existing rows become NORMAL (1) through the column's database default.
+that order. Existing rows become NORMAL (1) and shard 0 through the columns'
+database defaults.
 """
 
 from tortoise import fields, migrations
@@ -19,6 +21,11 @@ class Migration(migrations.Migration):
             model_name="OutboxMail",
             name="priority",
             field=fields.SmallIntField(default=1, db_default=1),
+        ),
+        ops.AddField(
+            model_name="OutboxMail",
+            name="shard",
+            field=fields.SmallIntField(default=0, db_default=0),
         ),
         ops.AddIndex(
             model_name="OutboxMail",

@@ -38,6 +38,9 @@ class OutboxMail(Model):
     priority = fields.SmallIntField(
         default=MailPriority.NORMAL, db_default=int(MailPriority.NORMAL)
     )
+    # Which of the worker's lanes delivers it: the same for every mail to one address, so
+    # one address's mails go out one after another, in the order they were queued.
+    shard = fields.SmallIntField(default=0, db_default=0)
     next_attempt_at = fields.DatetimeField()
     last_error = fields.TextField(default="")
     created_at = fields.DatetimeField()

@@ -147,3 +147,24 @@ async def test_session_reconnects_when_the_server_dropped_the_idle_connection(ou
     # then: it arrived, over a new connection
     assert [str(m["To"]) for m in mailbox.messages] == ["a@example.org", "b@example.org"]
     assert session.connections == 2
+
+
+async def test_one_addresses_mails_arrive_in_the_order_they_were_queued(outbox, mailbox):
+    # given: twenty mails to one address and ten to others, and a worker with four lanes
+    settings = outbox.model_copy(update={"mail_concurrency": 4, "mail_poll_seconds": 0.05})
+    async with in_transaction() as conn:
+        queued = []
+        for n in range(20):
+            mail = await queue_mail(
+                "test_notice", to="erika@example.org", locale="de", settings=settings,
+                using_db=conn, name=f"Nr. {n}",
+            )  # fmt: skip
+            queued.append(mail.message_id)
+    await queue_notices(settings, 10)
+
+    # when: the worker delivers them all
+    async with run_worker(settings):
+        await until(all_sent)
+
+    # then: erika's mails came in the order they were queued
+    assert [str(m["Message-ID"]) for m in mailbox.to("erika@example.org")] == queued
