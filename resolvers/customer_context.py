@@ -53,6 +53,21 @@ async def customer_in_context(ctx: Context, number: str | None) -> Customer | No
     raise PublicError(C.NOT_FOUND, ctx.locale)
 
 
+async def chosen_customer(
+    ctx: Context, customer_pk: int | None = None, number: str | None = None
+) -> Customer:
+    """The customer an operation names (by primary key or number; it must be the login's,
+    else NOT_FOUND), or without either the session's active one (R10). A tab that names
+    its customer is never affected by another tab's `switchCustomer`."""
+    if customer_pk is None and number is None:
+        return await require_active_customer(ctx)
+    wanted = number.strip() if number is not None else None
+    for customer in await linked_customers(ctx):
+        if customer.id == customer_pk or (wanted is not None and customer.number == wanted):
+            return customer
+    raise PublicError(C.NOT_FOUND, ctx.locale)
+
+
 async def closed_problem(customer: Customer) -> Problem | None:
     """After the final invoice of a move-out the customer number stays readable but takes
     no readings or changes; the problem says why (which final invoice)."""

@@ -48,3 +48,30 @@ class Node:
     id: strawberry.ID = strawberry.field(
         description="Opaque ID, unique across all types; do not build or parse it."
     )
+
+
+@strawberry.input(
+    one_of=True,
+    description="Which customer number an operation is for: exactly one of `id` or `number`. "
+    "Left out, the session's active customer number (R10, `switchCustomer`) is meant; a "
+    "client that shows one customer in several tabs names it, so that another tab's switch "
+    "never changes what this one acts on.",
+)
+class CustomerRef:
+    id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="The customer's ID (`Customer.id`)."
+    )
+    number: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The customer number (Kundennummer)."
+    )
+
+    def pk(self) -> int | None:
+        """The primary key inside `id` (-1 for an ID that is not a customer's, so nothing
+        matches), None when the customer is named by number."""
+        if not self.id:
+            return None
+        found = decode_id(self.id, "Customer")
+        return -1 if found is None else found
+
+    def customer_number(self) -> str | None:
+        return self.number or None
