@@ -155,6 +155,7 @@ async def import_invoice_documents(
         await store.put(keys[row.invoice_number], data)
 
     now = clock.now()
+    replaced: list[str] = []
     async with in_transaction() as connection:
         existing = {
             d.invoice_id: d
@@ -177,6 +178,8 @@ async def import_invoice_documents(
                 report.inserted += 1
                 await _announce(invoices[row.invoice_number], row, settings, connection)
             elif (document.sha256, document.due_on) != (row.sha256, row.due_on):
+                if document.storage_key != keys[row.invoice_number]:
+                    replaced.append(document.storage_key)
                 document.storage_key = keys[row.invoice_number]
                 document.sha256, document.size, document.due_on = row.sha256, row.size, row.due_on
                 document.imported_at = now
@@ -184,7 +187,20 @@ async def import_invoice_documents(
                 report.updated += 1
             else:
                 report.unchanged += 1
+    await _forget_unreferenced(store, replaced)
     return _finish(report, started)
+
+
+async def _forget_unreferenced(store: DocumentStore, keys: list[str]) -> None:
+    """A corrected invoice's old PDF leaves the store once no document refers to it
+    (keys are content hashes, so another invoice may share the very same file)."""
+    if not keys:
+        return
+    still_used = set(
+        await InvoiceDocument.filter(storage_key__in=keys).values_list("storage_key", flat=True)
+    )
+    for key in set(keys) - still_used:
+        await store.delete(key)
 
 
 async def _announce(invoice: Invoice, row: DocumentRow, settings: Settings, connection) -> None:

@@ -296,6 +296,30 @@ async def test_invoice_pdfs_are_attached_and_a_reimport_changes_nothing(
     assert await OutboxMail.filter(kind="invoice_available").count() == 1
 
 
+async def test_a_corrected_invoice_pdf_replaces_the_old_file_in_the_store(outbox, tmp_path):
+    customer = await make_customer("200001")
+    invoice = await make_invoice(customer, "R-1")
+    wrong = invoice_pdf("R-1", "Erika", "1,00", dt.date(2026, 12, 1))
+    right = invoice_pdf("R-1", "Erika", "2,00", dt.date(2026, 12, 1))
+    store = open_store(outbox)
+    await import_invoice_documents(
+        write_folder(tmp_path / "a", {"r1.pdf": wrong}, [f"R-1;r1.pdf;{sha(wrong)};"]),
+        store=store,
+        settings=outbox,
+    )
+
+    report = await import_invoice_documents(
+        write_folder(tmp_path / "b", {"r1.pdf": right}, [f"R-1;r1.pdf;{sha(right)};"]),
+        store=store,
+        settings=outbox,
+    )
+
+    assert report.updated == 1
+    document = await InvoiceDocument.get(invoice=invoice)
+    assert b"".join([c async for c in store.stream(document.storage_key)]) == right
+    assert not await store.exists(f"invoice-pdfs/{sha(wrong)}")
+
+
 async def test_invoice_pdf_import_refuses_bad_rows_and_attaches_nothing(outbox, tmp_path):
     customer = await make_customer("200001")
     await make_invoice(customer, "R-1")
