@@ -452,7 +452,11 @@ async def submit(request: Request) -> Response:
     if session is None:
         return _unauthenticated()
     try:
-        given = json.loads(await request.body())["variables"]["input"]
+        body = await request.body()
+    except ClientDisconnect:  # wrk closes its connections mid-request when its time is up
+        return Response(status_code=499)
+    try:
+        given = json.loads(body)["variables"]["input"]
         value = Decimal(str(given["value"]))
     except (ValueError, KeyError, TypeError, InvalidOperation):
         return JSONResponse({"errors": [{"message": "bad input"}]}, status_code=400)
