@@ -519,7 +519,7 @@ async def register_mix(
         result("register", register_ms, errors["register"]),
         result("confirmPin", confirm_ms, errors["confirm"]),
         result("register+PIN mail+confirmPin", flow_ms, sum(errors.values())),
-        result("PIN mail at the SMTP server after register", mail_ms, errors["mail"]),
+        result("PIN mail arrived after register", mail_ms, errors["mail"]),
     )
 
 
@@ -1375,7 +1375,10 @@ def summarize(report: Report, results: dict[str, MixResult]) -> None:
         "same SQL count for 1 and 20 customer numbers",
         bool(single) and set(single) == set(multi or single),
     )
-    target("persisted dashboard >= plain POST", at_least("APQ dashboard / plain POST", 1.0))
+    target(
+        "persisted dashboard >= plain POST (app CPU per request, within 5 %)",
+        at_least("APQ / plain POST, by app CPU", 0.95),
+    )
     target(
         "submitReading >= 40 % of its ceiling, no error",
         at_least("submitReading / ceiling", TARGETS["submit_vs_ceiling"])
@@ -1412,8 +1415,10 @@ def summarize(report: Report, results: dict[str, MixResult]) -> None:
     for name in ("budget view", "budget change request", "payment details view",
                  "payment details change (bcrypt)"):  # fmt: skip
         mix = results.get(name)
+        late = (mix.mail or {}).get("errors", 0) if mix is not None else 0
         target(
-            f"{name}: runs without error", mix is not None and mix.requests > 0 and mix.errors == 0
+            f"{name}: no error, no late mail",
+            mix is not None and mix.requests > 0 and mix.errors == 0 and late == 0,
         )
 
 
