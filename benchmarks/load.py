@@ -10,14 +10,21 @@ One run, about five minutes on 2 cores (see README "Performance"):
    readings and reading periods open today, and 10,000 active logins with
    sessions (`benchmarks.population`).
 2. The service (`benchmarks.server:create_app`, the real app plus ceiling
-   endpoints and an SQL counter) under uvicorn with ENV=test, BCRYPT_ROUNDS=12,
-   mail into a temporary folder, Redis database 14 when it answers.
+   endpoints, the physical-limit dashboard and an SQL counter) under uvicorn with
+   ENV=test, BCRYPT_ROUNDS=12, mail over SMTP to an aiosmtpd server in a thread
+   of this process, Redis database 14 when it answers.
 3. From this process: wrk (`benchmarks/mixes.lua`) for the dashboard query, its
-   ceiling, the same query as a persisted (hash-only) GET, `login`,
-   `submitReading` and its ceiling; an httpx client for `register` + `confirmPin`
-   (the PIN read from the mail file). Then the dashboard's p99 with 2 connections,
-   alone and while 20 clients keep logging in; then 2 app processes.
-4. A table on stdout and the same figures as JSON in `benchmarks/results/`.
+   ceiling, its physical limit, the same query as a persisted (hash-only) GET,
+   `login`, `submitReading` and its ceiling; an httpx client for `register` +
+   `confirmPin` (the PIN read from the mail the SMTP server received); the peak
+   (`submitReading` while clients register); the budget billing view and a change
+   request, the payment details view and a change, 5 MB invoice PDF downloads
+   (with the app's memory sampled). The outbox mails each of them queued are read
+   back: per second, p50/p99 from queueing to delivery, PIN mails apart. Then the
+   dashboard's p99 with 2 connections, alone and while 20 clients keep logging
+   in; then 2 app processes.
+4. A table on stdout, every target met or MISSED, and the same figures as JSON
+   in `benchmarks/results/`.
 
 A benchmark, not a test: nothing is asserted about time; the targets are
 printed as met or missed.

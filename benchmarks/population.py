@@ -9,7 +9,10 @@ against). Then it writes active logins straight into the tables: one bcrypt hash
 (cost as the server's) computed once and shared, most logins with one customer
 number, some with twenty, each with a session whose token the load generator
 sends as `Authorization: Bearer`. The rows are what registration and the `login`
-mutation would leave behind, so the real `login` mutation accepts them.
+mutation would leave behind, so the real `login` mutation accepts them. Every
+customer gets a monthly budget plan (the `budget-plans` import), and the newest
+invoice of some logins a 5 MB PDF (the invoice document import, into a document
+store folder of the run's own).
 """
 
 from __future__ import annotations
