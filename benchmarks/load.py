@@ -1345,7 +1345,7 @@ def summarize(report: Report, results: dict[str, MixResult]) -> None:
         report.checks["app CPU ms: GraphQL layer (dashboard - ceiling)"] = round(
             graphql - ceiling, 2
         )
-        report.checks["app CPU ms: ORM and 7 round trips (ceiling - physical)"] = round(
+        report.checks["app CPU ms: ORM and 6 more round trips (ceiling - physical)"] = round(
             ceiling - physical, 2
         )
 
