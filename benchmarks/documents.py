@@ -14,7 +14,7 @@ DASHBOARD = """query Dashboard {
     number
     isActive
     baseData { name city }
-    invoices(limit: 3) { totalCount items { id number date kind amountCents } }
+    invoices(first: 3) { totalCount edges { node { id number date kind amountCents } } }
     meters {
       id
       number
@@ -25,6 +25,19 @@ DASHBOARD = """query Dashboard {
     }
   }
 }"""
+
+# The same before invoices became a connection (`invoices(limit:)` with `items`): the
+# benchmark sends it to a schema that has no `invoices(first:)` yet.
+DASHBOARD_PAGED = DASHBOARD.replace(
+    "invoices(first: 3) { totalCount edges { node { id number date kind amountCents } } }",
+    "invoices(limit: 3) { totalCount items { id number date kind amountCents } }",
+)
+
+
+def dashboard_for(shape: str) -> str:
+    """The dashboard document for the schema's invoice list shape (`connection` or `page`)."""
+    return DASHBOARD if shape == "connection" else DASHBOARD_PAGED
+
 
 SUBMIT_READING = """mutation SubmitReading($input: SubmitReadingInput!) {
   submitReading(input: $input) {
@@ -50,3 +63,60 @@ CONFIRM_PIN = """mutation ConfirmPin($email: String!, $pin: String!) {
 
 def sha256(document: str) -> str:
     return hashlib.sha256(document.encode()).hexdigest()
+
+
+# The budget billing page: the plan, its next due dates, the projection at the current
+# installment and a pending change request.
+BUDGET_VIEW = """query Budget {
+  customer {
+    number
+    budgetPlan {
+      amountCents
+      rhythm
+      calculatedAmountCents
+      minimumCents
+      maximumCents
+      nextDueDates { dueOn amountCents }
+      changeEffectiveOn
+      projection { expectedCostCents paidCents balanceCents }
+      pendingRequest { id amountCents status effectiveOn }
+    }
+  }
+}"""
+
+REQUEST_BUDGET_CHANGE = """mutation RequestBudgetChange($input: RequestBudgetChangeInput!) {
+  requestBudgetChange(input: $input) {
+    errors { code field message }
+    request { id amountCents status effectiveOn }
+    mailedTo
+  }
+}"""
+
+# The bank details page: how the customer pays, a change cooling off, and the SEPA
+# mandate to accept before changing to direct debit.
+PAYMENT_VIEW = """query Payment {
+  customer {
+    number
+    paymentDetails {
+      method iban accountHolder bankName bic mandateReference mandateSignedOn
+      pendingChange { method iban status createdAt exportableAt }
+    }
+  }
+  sepaMandate { version text }
+}"""
+
+CHANGE_PAYMENT_DETAILS = """mutation ChangePaymentDetails($input: ChangePaymentDetailsInput!) {
+  changePaymentDetails(input: $input) {
+    errors { code field message }
+    change { method iban status exportableAt }
+    mailedTo
+  }
+}"""
+
+# The download link of the newest invoice's PDF (the PDF mix fetches these first).
+INVOICE_PDF_LINK = """query InvoicePdf {
+  customer { invoices(first: 1) { edges { node { number document { url size } } } } }
+}"""
+INVOICE_PDF_LINK_PAGED = """query InvoicePdf {
+  customer { invoices(limit: 1) { items { number document { url size } } } }
+}"""

@@ -1,8 +1,12 @@
 -- wrk script of the load benchmark (benchmarks/load.py starts wrk with it).
 --
 -- Environment:
---   BENCH_MIX      dashboard | dashboard_ceiling | apq | submit | submit_ceiling | login
+--   BENCH_MIX      dashboard | dashboard_ceiling | dashboard_physical | apq | submit |
+--                  submit_ceiling | login | budget_view | budget_change | payment_view |
+--                  payment_change | pdf
 --   BENCH_DATA     accounts, one per line: token TAB meter TAB last value in litres TAB e-mail
+--                  (the pdf mix: token TAB download path TAB size in bytes TAB e-mail)
+--   BENCH_MANDATE  the SEPA mandate version the payment_change mix accepts
 --   BENCH_THREADS  wrk's -t (each thread takes every n-th account, so no two share one)
 --   BENCH_QUERY    file with the operation's document as a JSON string literal
 --   BENCH_PATH     request path (the APQ mix: /graphql?extensions=...)
@@ -11,7 +15,8 @@
 --   BENCH_SAMPLE   file that receives the first failed response, for the report
 --
 -- A response counts as an error unless it is 200 and has no GraphQL error
--- (no `"errors":[{`); a login also needs its token. done() prints one line
+-- (no `"errors":[{`); a login also needs its token; a PDF must start with %PDF- and
+-- be as long as its Content-Length. done() prints one line
 -- `BENCH_RESULT {json}` with counts and latency percentiles in microseconds.
 
 local mix = os.getenv("BENCH_MIX")
@@ -21,6 +26,8 @@ local path = os.getenv("BENCH_PATH") or "/graphql"
 local run = os.getenv("BENCH_RUN") or "run"
 local password = os.getenv("BENCH_PASSWORD") or ""
 local sample_path = os.getenv("BENCH_SAMPLE")
+local mandate = os.getenv("BENCH_MANDATE") or ""
+local ibans = { "DE89370400440532013000", "DE02120300000000202051" }
 
 local threads = {}
 local next_id = 0
@@ -71,12 +78,30 @@ end
 function request()
   sent = sent + 1
   local row = rows[(sent % count) + 1]
-  if mix == "dashboard" then
+  if mix == "dashboard" or mix == "budget_view" or mix == "payment_view" then
     local headers = headers_for(row)
     headers["Content-Type"] = "application/json"
     return wrk.format("POST", "/graphql", headers, '{"query":' .. query .. "}")
   elseif mix == "dashboard_ceiling" then
     return wrk.format("GET", "/bench/dashboard", headers_for(row))
+  elseif mix == "dashboard_physical" then
+    return wrk.format("GET", "/bench/dashboard/physical", headers_for(row))
+  elseif mix == "pdf" then
+    return wrk.format("GET", row.meter, headers_for(nil))
+  elseif mix == "budget_change" then
+    local headers = headers_for(row)
+    headers["Content-Type"] = "application/json"
+    local amount = 60 + (id * 7 + sent) % 100  -- 60-159 euros: in the plan's bounds, never its 50
+    local body = '{"query":' .. query .. ',"variables":{"input":{"amount":"' .. amount .. '"}}}'
+    return wrk.format("POST", "/graphql", headers, body)
+  elseif mix == "payment_change" then
+    row.k = row.k + 1
+    local headers = headers_for(row)
+    headers["Content-Type"] = "application/json"
+    local body = '{"query":' .. query .. ',"variables":{"input":{"method":"DIRECT_DEBIT","iban":"'
+      .. ibans[(row.k % 2) + 1] .. '","accountHolder":"Bench Kunde","acceptedMandateVersion":"'
+      .. mandate .. '","currentPassword":"' .. password .. '"}}}'
+    return wrk.format("POST", "/graphql", headers, body)
   elseif mix == "apq" then
     return wrk.format("GET", path, headers_for(row))
   elseif mix == "submit" or mix == "submit_ceiling" then
@@ -102,6 +127,9 @@ function response(status, headers, body)
   if not bad then
     if mix == "login" then
       bad = not body:find('"token":"', 1, true)
+    elseif mix == "pdf" then
+      local length = tonumber(headers["content-length"] or headers["Content-Length"] or "-1")
+      bad = body:sub(1, 5) ~= "%PDF-" or #body ~= length
     else
       bad = body:find('"errors":[{', 1, true) ~= nil
     end

@@ -9,7 +9,10 @@ against). Then it writes active logins straight into the tables: one bcrypt hash
 (cost as the server's) computed once and shared, most logins with one customer
 number, some with twenty, each with a session whose token the load generator
 sends as `Authorization: Bearer`. The rows are what registration and the `login`
-mutation would leave behind, so the real `login` mutation accepts them.
+mutation would leave behind, so the real `login` mutation accepts them. Every
+customer gets a monthly budget plan (the `budget-plans` import), and the newest
+invoice of some logins a 5 MB PDF (the invoice document import, into a document
+store folder of the run's own).
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ from __future__ import annotations
 import asyncio
 import csv
 import datetime as dt
+import hashlib
 import json
 import random
+import shutil
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -33,8 +38,10 @@ import clock
 import db
 from benchmarks.import_100k import FILES, import_files, write_csv_files
 from dataio.importer import import_file
+from dataio.invoice_documents import import_invoice_documents
+from documents.store import FolderStore
 from security.tokens import hash_secret, new_token
-from settings import get_settings
+from settings import Settings, get_settings
 
 PASSWORD = "Bench-Passw0rd!2024"  # meets R3; every generated login has it
 
@@ -58,6 +65,8 @@ class Population:
     customers: int
     accounts: list[Account]
     registrable: list[tuple[str, str]]  # (customer number, main meter number), no login yet
+    document_dir: str = ""  # the document store the server is given (DOCUMENT_DIR)
+    pdf_logins: list[int] = field(default_factory=list)  # logins whose newest invoice has a PDF
     seconds: dict[str, float] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
 
@@ -120,9 +129,83 @@ def write_current_files(folder: Path, today: dt.date, seed: int) -> tuple[Path, 
     return periods, readings
 
 
-async def _import_current(periods: Path, readings: Path) -> int:
+def write_budget_plans(folder: Path, today: dt.date) -> Path:
+    """A monthly budget plan for every customer (50 € a month, 20–200 € allowed, due on
+    the first of each month from this one, last year's consumption and price given)."""
+    plans = folder / "abschlagsplaene.csv"
+    first = _german(today.replace(day=1))
+    with (
+        (folder / dict(FILES)["customers"]).open(encoding="utf-8-sig") as source,
+        plans.open("w", encoding="utf-8", newline="") as out,
+    ):
+        out.write(
+            "kundennummer;abschlag;rhythmus;erste_faelligkeit;berechneter_abschlag;"
+            "minimum;maximum;verbrauch_vorjahr;preis_je_m3\r\n"
+        )
+        for row in csv.DictReader(source, delimiter=";"):
+            out.write(f"{row['kundennummer']};50,00;monatlich;{first};50,00;20,00;200,00;"
+                      "120,000;4,9500\r\n")  # fmt: skip
+    return plans
+
+
+PDF_BYTES = 5_000_000  # INVOICE_PDF_MAX_BYTES: the largest PDF the import takes
+
+
+def big_pdf(index: int) -> bytes:
+    """A PDF-shaped file of exactly PDF_BYTES (what the import checks: header, %%EOF,
+    size); `index` makes each file's bytes, and so its store key, its own."""
+    head = f"%PDF-1.4\n% bench invoice {index}\n".encode()
+    tail = b"\n%%EOF\n"
+    filler = random.Random(index).randbytes(PDF_BYTES - len(head) - len(tail))
+    return head + filler + tail
+
+
+async def _attach_pdfs(
+    folder: Path, document_dir: Path, accounts: list[Account], files: int, settings: Settings
+) -> list[int]:
+    """The newest invoice of each given login's customer gets one of `files` distinct
+    5 MB PDFs, through the invoice document import (`import-invoice-documents`)."""
+    newest = await _rows(
+        'SELECT DISTINCT ON (i."customer_id") c."number" AS "customer", i."number"'
+        ' FROM "invoice" i JOIN "customer" c ON c."id" = i."customer_id"'
+        ' WHERE c."number" = ANY($1::text[])'
+        ' ORDER BY i."customer_id", i."date" DESC, i."id" DESC',
+        [a.customers[0] for a in accounts],
+    )
+    invoice_of = {row["customer"]: row["number"] for row in newest}
+    pdfs = folder / "pdfs"
+    pdfs.mkdir()
+    sums = []
+    for index in range(files):
+        data = big_pdf(index)
+        (pdfs / f"r{index}.pdf").write_bytes(data)
+        sums.append(hashlib.sha256(data).hexdigest())
+    lines = ["rechnungsnummer;datei;sha256"]
+    chosen = []
+    for n, account in enumerate(accounts):
+        number = invoice_of.get(account.customers[0])
+        if number is not None:
+            lines.append(f"{number};r{n % files}.pdf;{sums[n % files]}")
+            chosen.append(account.login_id)
+    (pdfs / "index.csv").write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+    report = await import_invoice_documents(
+        pdfs, store=FolderStore(document_dir), settings=settings
+    )
+    if not report.ok:
+        raise RuntimeError(report.summary())
+    # The import announces each PDF to online customers: mail of the set-up, not of a mix.
+    await connections.get("default").execute_query(
+        'UPDATE "outbox_mail" SET "status" = \'sent\', "sent_at" = now()'
+        " WHERE \"status\" = 'queued'"
+    )
+    shutil.rmtree(pdfs)
+    return chosen
+
+
+async def _import_current(periods: Path, readings: Path, plans: Path) -> int:
     rows = 0
-    for kind, path in (("reading-periods", periods), ("radio-readings", readings)):
+    kinds = (("reading-periods", periods), ("radio-readings", readings), ("budget-plans", plans))
+    for kind, path in kinds:
         report = await import_file(
             kind, path, today=clock.utility_today(get_settings().utility_timezone)
         )
@@ -233,6 +316,9 @@ async def build_population(
     secret_key: str,
     rounds: int,
     pool: str,
+    document_dir: Path,
+    pdf_logins: int = 200,
+    pdf_files: int = 16,
     seed: int = 1,
     log: Any = print,
 ) -> Population:
@@ -245,13 +331,14 @@ async def build_population(
         paths = await asyncio.to_thread(write_csv_files, folder, customers, seed)
         today = clock.utility_today(get_settings().utility_timezone)
         extra = await asyncio.to_thread(write_current_files, folder, today, seed)
+        plans = await asyncio.to_thread(write_budget_plans, folder, today)
         population.seconds["generate"] = time.perf_counter() - started
         started = time.perf_counter()
         await db.migrate(url)
         async with db.database(url):
             results = await import_files(paths)
             population.rows["imported"] = sum(r.rows for r in results)
-            population.rows["imported"] += await _import_current(*extra)
+            population.rows["imported"] += await _import_current(*extra, plans)
             population.seconds["import"] = time.perf_counter() - started
             log(
                 f"  imported {population.rows['imported']:,} rows "
@@ -260,6 +347,16 @@ async def build_population(
             started = time.perf_counter()
             population.accounts, population.registrable = await _create_logins(
                 secret_key, rounds, logins, multi_logins, multi_size
+            )
+            singles = [a for a in population.accounts if len(a.customers) == 1]
+            population.document_dir = str(document_dir)
+            population.pdf_logins = await _attach_pdfs(
+                folder, document_dir, singles[-pdf_logins:], pdf_files,
+                Settings(_env_file=None, env="test", document_dir=document_dir),
+            )  # fmt: skip
+            log(
+                f"  {len(population.pdf_logins)} invoices with a 5 MB PDF "
+                f"({pdf_files} distinct files) in {document_dir}"
             )
             await connections.get("default").execute_script("ANALYZE")
             population.seconds["logins"] = time.perf_counter() - started

@@ -12,6 +12,14 @@ with three routes added, for the benchmark only:
 - `POST /bench/submit`: takes the `submitReading` request body and runs the same
   resolver function (`resolvers.readings.submit_reading`: same checks, same
   writes, same mail) without GraphQL; the ceiling of `submitReading`.
+- `GET /bench/dashboard/physical`: the same JSON once more, with the fewest round
+  trips the data allows: one SQL statement straight through asyncpg (its own
+  pool of `--pool` connections, reset as the app's), no ORM, no GraphQL. It
+  checks the session (and touches it once a minute) in the same statement that
+  reads customers, invoices, meters, periods and last readings as JSON; Python
+  then applies the reading-window rule (`Meter.reading_window`, the one
+  function R15 lives in) and shapes the answer. The physical limit of this
+  design on this machine: what remains when the ORM and GraphQL are gone.
 - `GET /bench/sql`: SQL statements counted per route since the last
   `?reset=1`. Every statement a request sends through the ORM is counted (the
   Tortoise client's execute methods are wrapped, in this module only); the mail
@@ -21,6 +29,7 @@ with three routes added, for the benchmark only:
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 from collections import Counter
@@ -38,8 +47,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import app as product
 import clock
+import db
 import schema  # noqa: F401  (registers each area's error type)
-from models import Customer, Invoice, Login, Meter, MeterReading, ReadingPeriod, Session
+from models import Meter, MeterKind, MeterReading, ReadingPeriod
 from resolvers.accounts.logins import customer_numbers_of
 from resolvers.loaders import (
     _customers_by_login,
@@ -52,7 +62,7 @@ from resolvers.loaders import (
 from resolvers.readings import current_readings, submit_reading
 from schema.errors import user_errors
 from schema.ids import encode_id
-from security.sessions import authenticate
+from security.sessions import TOUCH_EVERY, authenticate, presented_token, token_hash
 from settings import Settings, get_settings
 
 # ------------------------------------------------------------ SQL statements
@@ -137,6 +147,11 @@ class CountStatements:
                 totals["statements"] += counter[0]
 
 
+async def shape(request: Request) -> Response:
+    """How this schema lists invoices, so the benchmark sends the matching document."""
+    return JSONResponse({"invoices": INVOICE_LIST["shape"]})
+
+
 async def sql_counts(request: Request) -> Response:
     body = {path: dict(totals) for path, totals in _totals.items()}
     if request.query_params.get("reset"):
@@ -146,13 +161,27 @@ async def sql_counts(request: Request) -> Response:
 
 # ------------------------------------------------------------------ ceilings
 
+# How `Customer.invoices` answers: "connection" (`first`, `edges { node }`) or, in a
+# schema from before connections, "page" (`limit`, `items`). Set by `create_app`.
+INVOICE_LIST = {"shape": "connection"}
+
+
+def invoice_list_shape() -> str:
+    """The shape of `Customer.invoices` in the schema this checkout serves."""
+    from schema import build_schema
+
+    graphql_schema = build_schema()._schema
+    customer: Any = graphql_schema.type_map["Customer"]
+    arguments = customer.fields["invoices"].args
+    return "connection" if "first" in arguments else "page"
+
 
 def _unauthenticated() -> Response:
     body = {"errors": [{"message": "Please log in.", "extensions": {"code": "UNAUTHENTICATED"}}]}
     return JSONResponse(body, status_code=401)
 
 
-def _reading(row: MeterReading | None) -> dict[str, Any] | None:
+def _reading(row: Any) -> dict[str, Any] | None:
     if row is None:
         return None
     return {
@@ -167,23 +196,43 @@ def _date(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def invoices_json(total: int, latest: list[Any]) -> dict[str, Any]:
+    """`invoices(first: 3)` as a connection, or `invoices(limit: 3)` as a page: the shape
+    the running schema has (`INVOICE_LIST`)."""
+    nodes = [
+        {
+            "id": encode_id("Invoice", invoice.id),
+            "number": invoice.number,
+            "date": _date(invoice.date),
+            "kind": str(invoice.kind).upper(),
+            "amountCents": invoice.amount_cents,
+        }
+        for invoice in latest[:3]
+    ]
+    if INVOICE_LIST["shape"] == "page":
+        return {"totalCount": total, "items": nodes}
+    return {"totalCount": total, "edges": [{"node": node} for node in nodes]}
+
+
 def dashboard_json(
-    login: Login,
-    session: Session,
+    email: str,
+    active_customer_id: int | None,
     numbers: list[str],
-    customers: list[Customer],
-    invoices: list[list[Invoice]],
+    customers: list[Any],
+    invoices: list[tuple[int, list[Any]]],
     meters: list[list[Meter]],
     periods: dict[int, list[ReadingPeriod]],
-    readings: dict[int, list[MeterReading]],
+    readings: dict[int, list[Any]],
     settings: Settings,
 ) -> dict[str, Any]:
-    """What `benchmarks.documents.DASHBOARD` answers, built by hand."""
+    """What `benchmarks.documents.DASHBOARD` answers, built by hand: customers with
+    `id number name city`, invoices as (total, newest first), readings with
+    `id value read_on source replaced_by_id`."""
     today = clock.utility_today(settings.utility_timezone)
-    chosen = session.active_customer_id
+    chosen = active_customer_id
     active = next((c.id for c in customers if c.id == chosen), customers[0].id if customers else 0)
     shown = []
-    for customer, own_invoices, own_meters in zip(customers, invoices, meters, strict=True):
+    for customer, (total, latest), own_meters in zip(customers, invoices, meters, strict=True):
         meter_list = []
         for meter in own_meters:
             window = meter.reading_window(periods[meter.id], today)
@@ -209,23 +258,11 @@ def dashboard_json(
                 "number": customer.number,
                 "isActive": customer.id == active,
                 "baseData": {"name": customer.name, "city": customer.city},
-                "invoices": {
-                    "totalCount": len(own_invoices),
-                    "items": [
-                        {
-                            "id": encode_id("Invoice", invoice.id),
-                            "number": invoice.number,
-                            "date": invoice.date.isoformat(),
-                            "kind": str(invoice.kind).upper(),
-                            "amountCents": invoice.amount_cents,
-                        }
-                        for invoice in own_invoices[:3]
-                    ],
-                },
+                "invoices": invoices_json(total, latest),
                 "meters": meter_list,
             }
         )
-    return {"data": {"me": {"email": login.email, "customerNumbers": numbers}, "customers": shown}}
+    return {"data": {"me": {"email": email, "customerNumbers": numbers}, "customers": shown}}
 
 
 async def dashboard(request: Request) -> Response:
@@ -249,7 +286,161 @@ async def dashboard(request: Request) -> Response:
         history = await _readings_by_meter([m.id for m in every])
         readings = {m.id: r for m, r in zip(every, history, strict=True)}
     body = dashboard_json(
-        login, session, numbers, customers, invoices, meters, periods, readings, settings
+        login.email,
+        session.active_customer_id,
+        numbers,
+        customers,
+        [(len(own), own) for own in invoices],
+        meters,
+        periods,
+        readings,
+        settings,
+    )
+    return JSONResponse(body)
+
+
+# -------------------------------------------------------------- physical limit
+
+PHYSICAL_SQL = """
+WITH s AS (
+  SELECT s."id", s."login_id", s."active_customer_id", l."email"
+  FROM "session" s JOIN "login" l ON l."id" = s."login_id"
+  WHERE s."token_hash" = $1 AND s."expires_at" > $2 AND s."last_used_at" > $3
+), touched AS (
+  UPDATE "session" SET "last_used_at" = $2
+  WHERE "id" IN (SELECT "id" FROM s) AND "last_used_at" <= $4
+  RETURNING 1
+), c AS (
+  SELECT c."id", c."number", c."name", c."city", lc."added_at", lc."id" AS "link"
+  FROM "login_customer" lc JOIN "customer" c ON c."id" = lc."customer_id"
+  WHERE lc."login_id" IN (SELECT "login_id" FROM s)
+), m AS (
+  SELECT m."id", m."customer_id", m."number", m."is_main", m."kind", m."group",
+         m."installed_on", m."removed_on"
+  FROM "meter" m WHERE m."customer_id" IN (SELECT "id" FROM c)
+)
+SELECT
+  (SELECT row_to_json(s) FROM s) AS "session",
+  (SELECT count(*) FROM touched) AS "touched",
+  (SELECT json_agg(json_build_object(
+      'id', c."id", 'number', c."number", 'name', c."name", 'city', c."city",
+      'total', (SELECT count(*) FROM "invoice" i WHERE i."customer_id" = c."id"),
+      'latest', (SELECT json_agg(x) FROM (
+          SELECT i."id", i."number", i."date", i."kind", i."amount_cents" FROM "invoice" i
+          WHERE i."customer_id" = c."id" ORDER BY i."date" DESC, i."id" DESC LIMIT 3) x)
+    ) ORDER BY c."added_at", c."link") FROM c) AS "customers",
+  (SELECT json_agg(m ORDER BY m."is_main" DESC, m."number") FROM m) AS "meters",
+  (SELECT json_agg(p) FROM (
+      SELECT p."id", p."meter_id", p."meter_group", p."starts_on", p."ends_on", p."key_date"
+      FROM "reading_period" p
+      WHERE p."meter_id" IN (SELECT "id" FROM m)
+         OR p."meter_group" IN (SELECT "group" FROM m WHERE "group" IS NOT NULL)) p
+  ) AS "periods",
+  (SELECT json_agg(r) FROM (
+      SELECT DISTINCT ON (r."meter_id") r."meter_id", r."id", r."value"::text AS "value",
+             r."read_on", r."source"
+      FROM "meter_reading" r
+      WHERE r."meter_id" IN (SELECT "id" FROM m) AND r."replaced_by_id" IS NULL
+      ORDER BY r."meter_id", r."read_on" DESC, r."id" DESC) r
+  ) AS "readings"
+"""
+
+_pools: dict[str, Any] = {}
+
+
+async def _physical_pool(settings: Settings) -> Any:
+    """The endpoint's own asyncpg pool, as large as the app's and reset the same way."""
+    import asyncpg
+
+    url = settings.database_url
+    pool = _pools.get(url)
+    if pool is None:
+        size = int(dict(p.split("=", 1) for p in url.partition("?")[2].split("&") if "=" in p)
+                   .get("maxsize", "5"))  # fmt: skip
+        dsn = url.split("?")[0].replace("postgres://", "postgresql://", 1)
+        pool = _pools[url] = await asyncpg.create_pool(
+            dsn, min_size=1, max_size=size, reset=db.keep_session_state
+        )
+    return pool
+
+
+def _day(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+async def dashboard_physical(request: Request) -> Response:
+    """The dashboard in one statement through asyncpg; Python applies R15 and shapes it."""
+    settings: Settings = request.app.state.settings
+    token, _ = presented_token(request)
+    if not token or len(token) > 200:
+        return _unauthenticated()
+    now = clock.now()
+    pool = await _physical_pool(settings)
+    async with pool.acquire() as connection:
+        row = await connection.fetchrow(
+            PHYSICAL_SQL,
+            token_hash(token, settings),
+            now,
+            now - dt.timedelta(minutes=settings.session_idle_minutes),
+            now - TOUCH_EVERY,
+        )
+    counter = _statements.get()
+    if counter is not None:
+        counter[0] += 1
+    if row is None or row["session"] is None:
+        return _unauthenticated()
+    session = json.loads(row["session"])
+    customers = [SimpleNamespace(**c) for c in json.loads(row["customers"] or "[]")]
+    meters: dict[int, list[Meter]] = {c.id: [] for c in customers}
+    for m in json.loads(row["meters"] or "[]"):
+        meters[m["customer_id"]].append(
+            Meter(
+                id=m["id"], customer_id=m["customer_id"], number=m["number"],
+                is_main=m["is_main"], kind=MeterKind(m["kind"]), group=m["group"],
+                installed_on=_day(m["installed_on"]), removed_on=_day(m["removed_on"]),
+            )
+        )  # fmt: skip
+    every = [m for own in meters.values() for m in own]
+    found = [
+        ReadingPeriod(
+            id=p["id"], meter_id=p["meter_id"], meter_group=p["meter_group"],
+            starts_on=_day(p["starts_on"]), ends_on=_day(p["ends_on"]),
+            key_date=_day(p["key_date"]),
+        )
+        for p in json.loads(row["periods"] or "[]")
+    ]  # fmt: skip
+    periods = {
+        m.id: [p for p in found if p.meter_id == m.id or (m.group and p.meter_group == m.group)]
+        for m in every
+    }
+    readings: dict[int, list[Any]] = {m.id: [] for m in every}
+    for r in json.loads(row["readings"] or "[]"):
+        readings[r["meter_id"]].append(
+            SimpleNamespace(
+                id=r["id"], value=r["value"], read_on=_day(r["read_on"]), source=r["source"],
+                replaced_by_id=None,
+            )
+        )  # fmt: skip
+    invoices = []
+    for customer in customers:
+        latest = [
+            SimpleNamespace(
+                id=i["id"], number=i["number"], date=_day(i["date"]), kind=i["kind"],
+                amount_cents=i["amount_cents"],
+            )
+            for i in customer.latest or []
+        ]  # fmt: skip
+        invoices.append((customer.total, latest))
+    body = dashboard_json(
+        session["email"],
+        session["active_customer_id"],
+        [c.number for c in customers],
+        customers,
+        invoices,
+        [meters[c.id] for c in customers],
+        periods,
+        readings,
+        settings,
     )
     return JSONResponse(body)
 
@@ -261,7 +452,11 @@ async def submit(request: Request) -> Response:
     if session is None:
         return _unauthenticated()
     try:
-        given = json.loads(await request.body())["variables"]["input"]
+        body = await request.body()
+    except ClientDisconnect:  # wrk closes its connections mid-request when its time is up
+        return Response(status_code=499)
+    try:
+        given = json.loads(body)["variables"]["input"]
         value = Decimal(str(given["value"]))
     except (ValueError, KeyError, TypeError, InvalidOperation):
         return JSONResponse({"errors": [{"message": "bad input"}]}, status_code=400)
@@ -303,12 +498,15 @@ async def submit(request: Request) -> Response:
 def create_app(settings: Settings | None = None) -> ASGIApp:
     settings = settings or get_settings()
     count_statements()
+    INVOICE_LIST["shape"] = invoice_list_shape()
     starlette: Starlette = product.create_app(settings)
     starlette.router.routes.extend(
         [
             Route("/bench/dashboard", dashboard, methods=["GET"]),
+            Route("/bench/dashboard/physical", dashboard_physical, methods=["GET"]),
             Route("/bench/submit", submit, methods=["POST"]),
             Route("/bench/sql", sql_counts, methods=["GET"]),
+            Route("/bench/shape", shape, methods=["GET"]),
         ]
     )
     return CountStatements(starlette)

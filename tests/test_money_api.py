@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import random
 import re
 from decimal import Decimal
 from urllib.parse import urlsplit
@@ -439,9 +440,9 @@ async def test_switch_to_transfer_needs_no_account_and_same_details_are_no_chang
 # -------------------------------------------------------------------- invoice PDFs
 
 
-async def _with_pdf(settings, customer, number="R-2025-1"):
+async def _with_pdf(settings, customer, number="R-2025-1", pdf=None):
     invoice = await make_invoice(customer, number)
-    pdf = invoice_pdf(number, customer.name, "438,90", invoice.date)
+    pdf = pdf or invoice_pdf(number, customer.name, "438,90", invoice.date)
     folder = settings.document_dir.parent / "incoming"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{number}.pdf").write_bytes(pdf)
@@ -475,6 +476,22 @@ async def test_invoice_pdf_is_downloaded_by_its_owner_through_a_signed_link(
     assert response.headers["content-disposition"] == 'attachment; filename="Rechnung-R-2025-1.pdf"'
     assert response.headers["cache-control"] == "private, no-store"
     assert await AuditEvent.filter(action="invoice.download").count() == 1
+
+
+async def test_invoice_pdf_of_the_largest_allowed_size_downloads_whole(clock, client, settings):
+    customer, _, token = await _plan_customer(settings)
+    head, tail = b"%PDF-1.4\n", b"\n%%EOF\n"
+    size = settings.invoice_pdf_max_bytes
+    big = head + random.Random(7).randbytes(size - len(head) - len(tail)) + tail
+    await _with_pdf(settings, customer, pdf=big)
+
+    document = await _document_url(client, token)
+    response = await client.get(urlsplit(document["url"]).path)
+
+    assert document["size"] == size
+    assert response.status_code == 200
+    assert response.headers["content-length"] == str(size)
+    assert hashlib.sha256(response.content).digest() == hashlib.sha256(big).digest()
 
 
 async def test_expired_tampered_foreign_or_deleted_links_reveal_nothing(clock, client, settings):
