@@ -36,7 +36,7 @@ SUBMIT_READING = """mutation SubmitReading($input: SubmitReadingInput!) {
 }"""
 
 LOGIN = """mutation Login($email: String!, $password: String!) {
-  login(email: $email, password: $password) { errors { code message } token }
+  login(input: { email: $email, password: $password }) { errors { code message } token }
 }"""
 
 REGISTER = """mutation Register($input: RegisterInput!) {
@@ -44,7 +44,7 @@ REGISTER = """mutation Register($input: RegisterInput!) {
 }"""
 
 CONFIRM_PIN = """mutation ConfirmPin($email: String!, $pin: String!) {
-  confirmPin(email: $email, pin: $pin) { errors { code message } confirmed }
+  confirmPin(input: { email: $email, pin: $pin }) { errors { code message } confirmed }
 }"""
 
 

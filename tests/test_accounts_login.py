@@ -23,7 +23,7 @@ ME = "{ me { email customerNumbers lastLoginAt } }"
 SESSIONS = "{ sessions { id current client clientAddress createdAt lastUsedAt expiresAt } }"
 LOGOUT = """
 mutation Logout($all: Boolean!) {
-  logout(allSessions: $all) { errors { code } endedSessions }
+  logout(input: { allSessions: $all }) { errors { code } endedSessions }
 }
 """
 
@@ -41,7 +41,7 @@ async def test_login_returns_a_token_and_sets_a_secure_cookie(client, mailbox):
     assert payload["errors"] == []
     assert len(payload["token"]) >= 43
     assert payload["csrfToken"]
-    assert payload["login"] == {"email": "erika@example.org", "customerNumbers": ["100001"]}
+    assert payload["account"] == {"email": "erika@example.org", "customerNumbers": ["100001"]}
     # and the browser gets the same session as an HttpOnly, Secure, SameSite cookie
     cookie = result.response.headers["set-cookie"]
     assert cookie.startswith(f"kp_session={payload['token']};")
@@ -96,7 +96,7 @@ async def test_wrong_password_and_unknown_address_give_the_same_error(client, ma
     assert wrong.data["login"]["errors"] == [
         {
             "code": "INVALID_CREDENTIALS",
-            "field": ["password"],
+            "field": ["input", "password"],
             "message": "E-Mail-Adresse oder Passwort ist nicht korrekt.",
         }
     ]
