@@ -421,7 +421,9 @@ async def register_mix(
             pin, written = mailed
             mail_ms.append(max(0.0, written - answered) * 1000)
             confirm_started = time.perf_counter()
-            status, body = await post(client, documents.CONFIRM_PIN, {"email": address, "pin": pin})
+            status, body = await post(
+                client, documents.CONFIRM_PIN, {"input": {"email": address, "pin": pin}}
+            )
             confirm_ms.append((time.perf_counter() - confirm_started) * 1000)
             payload = (body.get("data") or {}).get("confirmPin") or {}
             if status != 200 or not payload.get("confirmed"):
@@ -665,7 +667,7 @@ def check_answers(report: Report, base: str, single: Account, multi: Account, ru
     report.checks["ceiling submitReading JSON same shape"] = same_shape
     report.sql["submitReading"] = graphql_sql
     report.sql["submitReading ceiling"] = ceiling_sql
-    login = gql(base, documents.LOGIN, {"email": single.email, "password": PASSWORD})
+    login = gql(base, documents.LOGIN, {"input": {"email": single.email, "password": PASSWORD}})
     if not (login.json().get("data") or {}).get("login", {}).get("token"):
         raise RuntimeError(f"login of a generated account failed: {login.text[:600]}")
     report.sql["login"] = statements(login)
