@@ -208,7 +208,7 @@ def _refresh(ctx: Context, cached: Customer, fresh: Customer) -> None:
 async def set_online_customer(
     ctx: Context, choice: CustomerChoice, consent: bool, password: str | None
 ) -> Outcome[Customer]:
-    """Give or withdraw the active customer's consent in one step: this call is the
+    """Give or withdraw the chosen customer's consent in one step: this call is the
     confirmation (with the password if the login is not fresh); mails the login.
     Asking for the consent it already has succeeds as it is: nothing changes, no mail."""
     login = require_login(ctx)

@@ -171,8 +171,8 @@ async def submit_reading(
     photo: bytes | None = None,
     choice: CustomerChoice = ACTIVE,
 ) -> Outcome[Submitted]:
-    """Take a reading of a meter of the active customer (with a photo of the meter if
-    given), and mail it back."""
+    """Take a reading of a meter of the chosen customer (named, else the active one),
+    with a photo of the meter if given, and mail it back."""
     login = require_login(ctx)
     customer = await named_customer(ctx, choice)
     if customer is None:
