@@ -48,16 +48,16 @@ SUBMIT_READING = """mutation SubmitReading($input: SubmitReadingInput!) {
   }
 }"""
 
-LOGIN = """mutation Login($email: String!, $password: String!) {
-  login(email: $email, password: $password) { errors { code message } token }
+LOGIN = """mutation Login($input: LoginInput!) {
+  login(input: $input) { errors { code message } token }
 }"""
 
 REGISTER = """mutation Register($input: RegisterInput!) {
   register(input: $input) { errors { code field message } mailedTo }
 }"""
 
-CONFIRM_PIN = """mutation ConfirmPin($email: String!, $pin: String!) {
-  confirmPin(email: $email, pin: $pin) { errors { code message } confirmed }
+CONFIRM_PIN = """mutation ConfirmPin($input: ConfirmPinInput!) {
+  confirmPin(input: $input) { errors { code message } confirmed }
 }"""
 
 

@@ -494,7 +494,9 @@ async def register_mix(
             pin, arrived = mailed
             mail_ms.append(max(0.0, arrived - answered) * 1000)
             confirm_started = time.perf_counter()
-            status, body = await post(client, documents.CONFIRM_PIN, {"email": address, "pin": pin})
+            status, body = await post(
+                client, documents.CONFIRM_PIN, {"input": {"email": address, "pin": pin}}
+            )
             confirm_ms.append((time.perf_counter() - confirm_started) * 1000)
             payload = (body.get("data") or {}).get("confirmPin") or {}
             if status != 200 or not payload.get("confirmed"):
@@ -833,7 +835,7 @@ def check_answers(
     report.checks["ceiling submitReading JSON same shape"] = same_shape
     report.sql["submitReading"] = graphql_sql
     report.sql["submitReading ceiling"] = ceiling_sql
-    login = gql(base, documents.LOGIN, {"email": single.email, "password": PASSWORD})
+    login = gql(base, documents.LOGIN, {"input": {"email": single.email, "password": PASSWORD}})
     logged_in = bool(((login.json().get("data") or {}).get("login") or {}).get("token"))
     report.checks["login of a generated account"] = logged_in or login.text[:300]
     report.sql["login"] = statements(login)

@@ -116,8 +116,8 @@ function request()
   elseif mix == "login" then
     local headers = headers_for(nil)
     headers["Content-Type"] = "application/json"
-    local body = '{"query":' .. query .. ',"variables":{"email":"' .. row.email
-      .. '","password":"' .. password .. '"}}'
+    local body = '{"query":' .. query .. ',"variables":{"input":{"email":"' .. row.email
+      .. '","password":"' .. password .. '"}}}'
     return wrk.format("POST", "/graphql", headers, body)
   end
 end

@@ -114,7 +114,7 @@ async def reauthentication_problem(
     codes: type[ErrorCode],
     *,
     always: bool = False,
-    field: tuple[str, ...] = ("currentPassword",),
+    field: tuple[str, ...] = ("input", "currentPassword"),
 ) -> Problem | None:
     """The one re-authentication check of every sensitive change, of every area: None
     when it may go ahead, else the problem to answer with the area's `codes`.

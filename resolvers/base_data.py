@@ -23,7 +23,7 @@ from resolvers.auth import (
     require_login,
 )
 from resolvers.context import Context, audit
-from resolvers.customer_context import closed_problem, require_active_customer
+from resolvers.customer_context import CustomerChoice, closed_problem, named_customer
 from resolvers.customer_mail import confirm_by_mail
 from settings import Settings
 
@@ -102,12 +102,17 @@ CONSENT_FIELDS = (
 
 
 async def request_base_data_change(
-    ctx: Context, values: dict[str, str | None], online_consent: bool | None
+    ctx: Context,
+    choice: CustomerChoice,
+    values: dict[str, str | None],
+    online_consent: bool | None,
 ) -> Outcome[BaseDataChange]:
     """The first step of a change of base data (and consent): it records what
     would change and changes nothing. Only the newest request can be confirmed."""
     login = require_login(ctx)
-    customer = await require_active_customer(ctx)
+    customer = await named_customer(ctx, choice)
+    if customer is None:
+        return Outcome.failed(C.NOT_FOUND, *choice.field)
     if closed := await closed_problem(customer):
         return Outcome(problems=[closed])
     cleaned, problems = clean_base_data(values)
@@ -142,13 +147,15 @@ def _change_lines(changes: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def confirm_base_data_change(
-    ctx: Context, change_pk: int | None, password: str | None
+    ctx: Context, choice: CustomerChoice, change_pk: int | None, password: str | None
 ) -> Outcome[Customer]:
     """Apply a requested change once confirmed (with the password if the login is
     not fresh), and mail the login what changed."""
     login = require_login(ctx)
     settings = ctx.settings
-    customer = await require_active_customer(ctx)
+    customer = await named_customer(ctx, choice)
+    if customer is None:
+        return Outcome.failed(C.NOT_FOUND, *choice.field)
     if closed := await closed_problem(customer):
         return Outcome(problems=[closed])
     change = None
@@ -157,24 +164,24 @@ async def confirm_base_data_change(
             id=change_pk, login_id=login.id, customer_id=customer.id
         ).first()
     if change is None:
-        return Outcome(problems=[Problem(C.NOT_FOUND, ("id",))])
+        return Outcome(problems=[Problem(C.NOT_FOUND, ("input", "id"))])
     if change.confirmed_at is not None:
-        return Outcome(problems=[Problem(C.CHANGE_ALREADY_CONFIRMED, ("id",))])
+        return Outcome(problems=[Problem(C.CHANGE_ALREADY_CONFIRMED, ("input", "id"))])
     if clock.now() >= change.expires_at:
-        return Outcome(problems=[Problem(C.CHANGE_EXPIRED, ("id",))])
-    if refused := await reauthentication_problem(ctx, password, C, field=("password",)):
+        return Outcome(problems=[Problem(C.CHANGE_EXPIRED, ("input", "id"))])
+    if refused := await reauthentication_problem(ctx, password, C):
         return Outcome(problems=[refused])
     async with in_transaction() as conn:
         fresh = await Customer.filter(id=customer.id).select_for_update().using_db(conn).get()
         if any(getattr(fresh, name) != diff["old"] for name, diff in change.changes.items()):
-            return Outcome(problems=[Problem(C.CHANGE_OUTDATED, ("id",))])
+            return Outcome(problems=[Problem(C.CHANGE_OUTDATED, ("input", "id"))])
         claimed = (
             await BaseDataChange.filter(id=change.id, confirmed_at=None)
             .using_db(conn)
             .update(confirmed_at=clock.now())
         )
         if not claimed:
-            return Outcome(problems=[Problem(C.CHANGE_ALREADY_CONFIRMED, ("id",))])
+            return Outcome(problems=[Problem(C.CHANGE_ALREADY_CONFIRMED, ("input", "id"))])
         updated: list[str] = []
         for name, diff in change.changes.items():
             if name == CONSENT:
@@ -199,19 +206,21 @@ def _refresh(ctx: Context, cached: Customer, fresh: Customer) -> None:
 
 
 async def set_online_customer(
-    ctx: Context, consent: bool, password: str | None
+    ctx: Context, choice: CustomerChoice, consent: bool, password: str | None
 ) -> Outcome[Customer]:
-    """Give or withdraw the active customer's consent in one step: this call is the
+    """Give or withdraw the chosen customer's consent in one step: this call is the
     confirmation (with the password if the login is not fresh); mails the login.
     Asking for the consent it already has succeeds as it is: nothing changes, no mail."""
     login = require_login(ctx)
     settings = ctx.settings
-    customer = await require_active_customer(ctx)
+    customer = await named_customer(ctx, choice)
+    if customer is None:
+        return Outcome.failed(C.NOT_FOUND, *choice.field)
     if closed := await closed_problem(customer):
         return Outcome(problems=[closed])
     if customer.online_consent == consent:
         return Outcome(customer)
-    if refused := await reauthentication_problem(ctx, password, C, field=("password",)):
+    if refused := await reauthentication_problem(ctx, password, C):
         return Outcome(problems=[refused])
     async with in_transaction() as conn:
         fresh = await Customer.filter(id=customer.id).select_for_update().using_db(conn).get()

@@ -5,6 +5,8 @@ found", as data."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from models import (
     Customer,
     Invoice,
@@ -53,19 +55,47 @@ async def customer_in_context(ctx: Context, number: str | None) -> Customer | No
     raise PublicError(C.NOT_FOUND, ctx.locale)
 
 
+@dataclass(frozen=True)
+class CustomerChoice:
+    """The customer an operation names (by primary key or number), or neither: then the
+    session's active one (R10). A tab that names its customer is never affected by
+    another tab's `switchCustomer`."""
+
+    pk: int | None = None
+    number: str | None = None
+
+    @property
+    def field(self) -> tuple[str, ...]:
+        """Where a NOT_FOUND points: the `customer` the client sent, or nothing."""
+        named = self.pk is not None or self.number is not None
+        return ("input", "customer") if named else ()
+
+
+ACTIVE = CustomerChoice()
+"""No customer named: the session's active one."""
+
+
+async def named_customer(ctx: Context, choice: CustomerChoice) -> Customer | None:
+    """The customer `choice` names if it is the login's, without a name the active one;
+    None when it is not the login's (or the login holds none)."""
+    if choice == ACTIVE:
+        return await active_customer(ctx)
+    wanted = choice.number.strip() if choice.number is not None else None
+    for customer in await linked_customers(ctx):
+        if customer.id == choice.pk or (wanted is not None and customer.number == wanted):
+            return customer
+    return None
+
+
 async def chosen_customer(
     ctx: Context, customer_pk: int | None = None, number: str | None = None
 ) -> Customer:
     """The customer an operation names (by primary key or number; it must be the login's,
-    else NOT_FOUND), or without either the session's active one (R10). A tab that names
-    its customer is never affected by another tab's `switchCustomer`."""
-    if customer_pk is None and number is None:
-        return await require_active_customer(ctx)
-    wanted = number.strip() if number is not None else None
-    for customer in await linked_customers(ctx):
-        if customer.id == customer_pk or (wanted is not None and customer.number == wanted):
-            return customer
-    raise PublicError(C.NOT_FOUND, ctx.locale)
+    else NOT_FOUND), or without either the session's active one (R10)."""
+    customer = await named_customer(ctx, CustomerChoice(customer_pk, number))
+    if customer is None:
+        raise PublicError(C.NOT_FOUND, ctx.locale)
+    return customer
 
 
 async def closed_problem(customer: Customer) -> Problem | None:
@@ -117,7 +147,7 @@ async def switch_customer(ctx: Context, number: str) -> Outcome[Customer]:
     wanted = number.strip()
     customer = next((c for c in await linked_customers(ctx) if c.number == wanted), None)
     if customer is None:
-        return Outcome(problems=[Problem(C.NOT_FOUND, ("number",))])
+        return Outcome(problems=[Problem(C.NOT_FOUND, ("input", "customerNumber"))])
     session = ctx.session
     assert session is not None
     await Session.filter(id=session.id).update(active_customer_id=customer.id)

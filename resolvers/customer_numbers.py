@@ -99,9 +99,9 @@ async def add_customer_number(
     login = require_login(ctx)
     problems = []
     if not number.strip():
-        problems.append(Problem(C.REQUIRED, ("customerNumber",)))
+        problems.append(Problem(C.REQUIRED, ("input", "customerNumber")))
     if not (invoice_number or "").strip() and not (meter_number or "").strip():
-        problems.append(Problem(C.REQUIRED, ("invoiceNumber",)))
+        problems.append(Problem(C.REQUIRED, ("input", "invoiceNumber")))
     if problems:
         return Outcome(problems=problems)
     guesses, who = Limits.claim_guesses(ctx.settings), caller(ctx, login)
@@ -117,13 +117,13 @@ async def add_customer_number(
     holder = await current_holder(customer)
     if holder is not None:
         code = C.ALREADY_ADDED if holder.id == login.id else C.TAKEN
-        return Outcome(problems=[Problem(code, ("customerNumber",))])
+        return Outcome(problems=[Problem(code, ("input", "customerNumber"))])
     try:
         async with in_transaction():
             await LoginCustomer.create(login_id=login.id, customer_id=customer.id)
             await audit(ctx, "customer.add", login.id, customer_id=customer.id)
     except IntegrityError:
-        return Outcome(problems=[Problem(C.TAKEN, ("customerNumber",))])
+        return Outcome(problems=[Problem(C.TAKEN, ("input", "customerNumber"))])
     forget(customers_by_login(ctx), login.id)
     return Outcome(customer)
 
@@ -141,9 +141,9 @@ async def remove_customer_number(ctx: Context, number: str) -> Outcome[str]:
         )
         link = next((lk for lk in links if lk.customer.number == wanted), None)
         if link is None:
-            return Outcome(problems=[Problem(C.NOT_FOUND, ("number",))])
+            return Outcome(problems=[Problem(C.NOT_FOUND, ("input", "customerNumber"))])
         if len(links) == 1:
-            return Outcome(problems=[Problem(C.LAST_CUSTOMER_NUMBER, ("number",))])
+            return Outcome(problems=[Problem(C.LAST_CUSTOMER_NUMBER, ("input", "customerNumber"))])
         await link.delete(using_db=conn)
         await (
             Session.filter(login_id=login.id, active_customer_id=link.customer_id)

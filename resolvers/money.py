@@ -51,7 +51,7 @@ from models.money_rules import (
 )
 from resolvers.auth import enforce_not_exceeded, limiter, reauthentication_problem, require_login
 from resolvers.context import Context
-from resolvers.customer_context import active_customer, linked_customers
+from resolvers.customer_context import CustomerChoice, named_customer
 from resolvers.loaders import (
     accounts_by_customer,
     documents_by_invoice,
@@ -125,7 +125,7 @@ async def make_budget_request(
     first due date at least BUDGET_CHANGE_LEAD_DAYS away; one pending request at a time."""
     plan = await budget_plan(customer)
     if plan is None:
-        return Problem(MoneyErrorCode.NOT_FOUND, ("customerNumber",))
+        return Problem(MoneyErrorCode.NOT_FOUND, None)
     cents = parse_euros(amount)
     if isinstance(cents, Problem):
         return _on(cents, "amount")
@@ -521,15 +521,6 @@ def _in_input(problem: Problem) -> Problem:
     return Problem(problem.code, ("input", *problem.field), problem.params)
 
 
-async def customer_for(ctx: Context, number: str | None) -> Customer | None:
-    """The customer an operation works on: the given number if it is the login's, else
-    the session's active one (R10); None when the login holds no such number."""
-    if number is None:
-        return await active_customer(ctx)
-    wanted = number.strip()
-    return next((c for c in await linked_customers(ctx) if c.number == wanted), None)
-
-
 def _actor(ctx: Context, login: Login) -> Actor:
     return Actor(login, ctx.client_address, ctx.session.client if ctx.session else "")
 
@@ -560,12 +551,12 @@ def projection(plan: BudgetPlan, amount_euros: int | None) -> Projection | None:
 
 
 async def request_budget_change(
-    ctx: Context, number: str | None, amount: str
+    ctx: Context, choice: CustomerChoice, amount: str
 ) -> Outcome[BudgetChangeRequest]:
     login = require_login(ctx)
-    customer = await customer_for(ctx, number)
+    customer = await named_customer(ctx, choice)
     if customer is None:
-        return Outcome.failed(MoneyErrorCode.NOT_FOUND, "input", "customerNumber")
+        return Outcome.failed(MoneyErrorCode.NOT_FOUND, *choice.field)
     settings = ctx.settings
     result = await make_budget_request(
         customer,
@@ -581,12 +572,12 @@ async def request_budget_change(
 
 
 async def cancel_budget_change(
-    ctx: Context, number: str | None, request_pk: int | None
+    ctx: Context, choice: CustomerChoice, request_pk: int | None
 ) -> Outcome[BudgetChangeRequest]:
     login = require_login(ctx)
-    customer = await customer_for(ctx, number)
+    customer = await named_customer(ctx, choice)
     if customer is None:
-        return Outcome.failed(MoneyErrorCode.NOT_FOUND, "input", "customerNumber")
+        return Outcome.failed(MoneyErrorCode.NOT_FOUND, *choice.field)
     if request_pk is None:
         return Outcome.failed(MoneyErrorCode.NOT_FOUND, "input", "requestId")
     result = await withdraw_budget_request(
@@ -598,15 +589,15 @@ async def cancel_budget_change(
 
 
 async def change_payment_details(
-    ctx: Context, number: str | None, given: BankDetailsInput, password: str | None
+    ctx: Context, choice: CustomerChoice, given: BankDetailsInput, password: str | None
 ) -> Outcome[BankDetailsChange]:
     """The most sensitive change: the input is checked, then the current password is
     asked for every time, and a fresh second factor when the login has one
     (`reauthentication_problem(always=True)`)."""
     login = require_login(ctx)
-    customer = await customer_for(ctx, number)
+    customer = await named_customer(ctx, choice)
     if customer is None:
-        return Outcome.failed(MoneyErrorCode.NOT_FOUND, "input", "customerNumber")
+        return Outcome.failed(MoneyErrorCode.NOT_FOUND, *choice.field)
     settings = ctx.settings
     _, refusals = check_bank_details(given, settings)
     if refusals:

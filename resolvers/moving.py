@@ -36,7 +36,7 @@ from models.moving import move_out_date_bounds, move_out_date_problem
 from resolvers.accounts.addresses import clean_email
 from resolvers.auth import enforce, require_login
 from resolvers.context import Context, audit
-from resolvers.customer_context import active_customer, closed_problem, linked_customers
+from resolvers.customer_context import CustomerChoice, closed_problem, named_customer
 from resolvers.customer_mail import confirm_by_mail
 from resolvers.photos import checked_photo
 from resolvers.readings import Submitted, parse_value, store_reading
@@ -46,15 +46,6 @@ from security.ratelimit import Limits
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _GERMAN_POSTAL_CODE = re.compile(r"^\d{5}$")
 ADDRESS_LIMITS = {"name": 200, "street": 200, "postal_code": 10, "city": 100}
-
-
-async def customer_to_change(ctx: Context, number: str | None) -> Customer | None:
-    """The customer an operation changes: the given number if it is the login's, without
-    a number the active one; None when it is not the login's (NOT_FOUND as data)."""
-    if number is None:
-        return await active_customer(ctx)
-    wanted = number.strip()
-    return next((c for c in await linked_customers(ctx) if c.number == wanted), None)
 
 
 # ------------------------------------------------------------------ moving out
@@ -107,16 +98,16 @@ def _camel(name: str) -> str:
 
 
 async def report_move_out(
-    ctx: Context, customer_number: str | None, move_out_on: dt.date, address: ForwardingAddress
+    ctx: Context, choice: CustomerChoice, move_out_on: dt.date, address: ForwardingAddress
 ) -> Outcome[MoveOut]:
     """Record a move-out (once per customer number) and confirm it by mail; audited."""
     login = require_login(ctx)
     settings = ctx.settings
-    customer = await customer_to_change(ctx, customer_number)
+    customer = await named_customer(ctx, choice)
     if customer is None:
-        return Outcome.failed(C.NOT_FOUND, "input", "customerNumber")
+        return Outcome.failed(C.NOT_FOUND, *choice.field)
     if await MoveOut.filter(customer_id=customer.id).exists():
-        return Outcome.failed(C.MOVE_OUT_ALREADY_REPORTED, "input", "customerNumber")
+        return Outcome.failed(C.MOVE_OUT_ALREADY_REPORTED, *choice.field)
     today = clock.utility_today(settings.utility_timezone)
     limits = {
         "max_past_days": settings.move_out_max_past_days,
@@ -172,7 +163,7 @@ async def report_move_out(
                 link=settings.portal_url.rstrip("/") + settings.move_out_page_path,
             )
     except IntegrityError:  # the same report, sent twice at once
-        return Outcome.failed(C.MOVE_OUT_ALREADY_REPORTED, "input", "customerNumber")
+        return Outcome.failed(C.MOVE_OUT_ALREADY_REPORTED, *choice.field)
     await audit(ctx, "move_out_reported", login.id, customer_number=customer.number)
     return Outcome(move_out, mailed_to=mailed_to)
 
@@ -189,7 +180,7 @@ async def final_readings(move_out: MoveOut) -> list[tuple[Meter, MeterReading]]:
 
 async def submit_final_reading(
     ctx: Context,
-    customer_number: str | None,
+    choice: CustomerChoice,
     meter_number: str,
     value: Decimal,
     *,
@@ -200,12 +191,12 @@ async def submit_final_reading(
     (reading period or not), with the checks every reading has."""
     require_login(ctx)
     settings = ctx.settings
-    customer = await customer_to_change(ctx, customer_number)
+    customer = await named_customer(ctx, choice)
     if customer is None:
-        return Outcome.failed(C.NOT_FOUND, "input", "customerNumber")
+        return Outcome.failed(C.NOT_FOUND, *choice.field)
     move_out = await move_out_of(customer)
     if move_out is None:
-        return Outcome.failed(C.NO_MOVE_OUT, "input", "customerNumber")
+        return Outcome.failed(C.NO_MOVE_OUT, *choice.field)
     if problem := await closed_problem(customer):
         return Outcome(problems=[problem])
     meter = await Meter.get_or_none(customer_id=customer.id, number=meter_number.strip())
@@ -240,14 +231,14 @@ async def submit_final_reading(
 
 
 async def set_reading_reminders(
-    ctx: Context, customer_number: str | None, enabled: bool
+    ctx: Context, choice: CustomerChoice, enabled: bool
 ) -> Outcome[Customer]:
     """Switch the reading reminders of a customer number on or off (on by default; they
     go out only with the consent to online communication, R11)."""
     login = require_login(ctx)
-    customer = await customer_to_change(ctx, customer_number)
+    customer = await named_customer(ctx, choice)
     if customer is None:
-        return Outcome.failed(C.NOT_FOUND, "input", "customerNumber")
+        return Outcome.failed(C.NOT_FOUND, *choice.field)
     if enabled:
         await ReminderOptOut.filter(customer_id=customer.id).delete()
     elif not await ReminderOptOut.filter(customer_id=customer.id).exists():

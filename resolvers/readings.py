@@ -36,7 +36,13 @@ from models.customers import ReadingWindow, WindowState
 from models.errors import Outcome, Problem
 from resolvers.auth import require_login
 from resolvers.context import Context
-from resolvers.customer_context import closed_problem, find_meter, require_active_customer
+from resolvers.customer_context import (
+    ACTIVE,
+    CustomerChoice,
+    closed_problem,
+    find_meter,
+    named_customer,
+)
 from resolvers.customer_mail import confirm_by_mail
 from resolvers.loaders import forget, period_key, periods_by_meter, readings_by_meter
 from resolvers.photos import attach_photo, checked_photo
@@ -163,11 +169,14 @@ async def submit_reading(
     confirm_unusual: bool,
     idempotency_key: str | None,
     photo: bytes | None = None,
+    choice: CustomerChoice = ACTIVE,
 ) -> Outcome[Submitted]:
-    """Take a reading of a meter of the active customer (with a photo of the meter if
-    given), and mail it back."""
+    """Take a reading of a meter of the chosen customer (named, else the active one),
+    with a photo of the meter if given, and mail it back."""
     login = require_login(ctx)
-    customer = await require_active_customer(ctx)
+    customer = await named_customer(ctx, choice)
+    if customer is None:
+        return Outcome.failed(C.NOT_FOUND, *choice.field)
     if (meter_pk is None) == (meter_number is None):
         return Outcome(problems=[Problem(C.AMBIGUOUS, ("input", "meterId"))])
     meter = await find_meter(ctx, customer, meter_pk, meter_number)

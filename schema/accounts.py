@@ -1,6 +1,8 @@
-"""GraphQL types of the account area: the login, its sessions, payloads and errors.
+"""GraphQL types of the account area: the account, its sessions, payloads and errors.
 
-Every payload carries `errors: [AccountError!]!` (empty on success). Payloads
+Every mutation takes one `input: <Mutation>Input!` and returns its own
+`<Mutation>Payload!`, whose first field is `errors: [AccountError!]!` (empty on
+success). Payloads
 of operations that mail say which address they mailed, masked (R19), and those
 that start a timed step say until when it is valid (`expiresAt`) and from when
 a new mail can be asked for (`resendAvailableAt`), both in UTC.
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -109,8 +111,8 @@ class SecondFactorChallenge:
         )
 
 
-@strawberry.type(name="Login", description="The logged-in user account (Benutzerkonto).")
-class LoginType:
+@strawberry.type(name="Account", description="The logged-in user account (Benutzerkonto).")
+class AccountType:
     email: str = strawberry.field(description="The login e-mail address.")
     locale: str = strawberry.field(description="Language of mails: `de` or `en`.")
     created_at: dt.datetime = strawberry.field(description="When the login was registered.")
@@ -126,7 +128,7 @@ class LoginType:
     )
 
     @classmethod
-    def from_model(cls, row: LoginRow, customer_numbers: list[str]) -> LoginType:
+    def from_model(cls, row: LoginRow, customer_numbers: list[str]) -> AccountType:
         return cls(
             email=row.email,
             locale=row.locale,
@@ -167,6 +169,17 @@ class SessionType:
 
 # ------------------------------------------------------------------- inputs
 
+_EMAIL = "The login e-mail address."
+_TOKEN = "The token from the link in the mail (`?token=`)."
+_CURRENT_PASSWORD = (
+    "The current password (re-authentication); REAUTHENTICATION_REQUIRED when missing or wrong."
+)
+_NEW_PASSWORD = "The new password (R3)."
+
+
+def _current_password() -> str | None:
+    return strawberry.field(default=None, description=_CURRENT_PASSWORD)
+
 
 @strawberry.input(description="What registering needs (R1): customer, proof, e-mail, password.")
 class RegisterInput:
@@ -181,8 +194,83 @@ class RegisterInput:
     password: str = strawberry.field(description="The chosen password (R3).")
 
 
+@strawberry.input(description="The PIN that confirms a registration.")
+class ConfirmPinInput:
+    email: str = strawberry.field(description=_EMAIL)
+    pin: str = strawberry.field(description="The six-digit PIN from the mail.")
+
+
+@strawberry.input(description="The pending registration to mail a new PIN for.")
+class ResendPinInput:
+    email: str = strawberry.field(description=_EMAIL)
+
+
+@strawberry.input(description="E-mail and password.")
+class LoginInput:
+    email: str = strawberry.field(description=_EMAIL)
+    password: str = strawberry.field(description="The password.")
+
+
+@strawberry.input(description="Which sessions a logout ends.")
+class LogoutInput:
+    all_sessions: bool = strawberry.field(
+        default=False, description="End every session of the login, not only this one."
+    )
+
+
+@strawberry.input(
+    one_of=True,
+    description="Which sessions to end: exactly one of `sessionId` or `allOthers: true`.",
+)
+class EndSessionsInput:
+    session_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="The session to end (`id` from `sessions`)."
+    )
+    all_others: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="True: end every session but the current one."
+    )
+
+
+@strawberry.input(description="The address to mail a password-reset link to.")
+class RequestPasswordResetInput:
+    email: str = strawberry.field(description=_EMAIL)
+
+
+@strawberry.input(description="The reset link's token and the new password.")
+class ResetPasswordInput:
+    token: str = strawberry.field(description=_TOKEN)
+    new_password: str = strawberry.field(description=_NEW_PASSWORD)
+
+
+@strawberry.input(description="The current password and the new one.")
+class ChangePasswordInput:
+    current_password: str | None = _current_password()
+    new_password: str = strawberry.field(description=_NEW_PASSWORD)
+
+
+@strawberry.input(description="The current password and the new login e-mail address.")
+class ChangeEmailInput:
+    current_password: str | None = _current_password()
+    new_email: str = strawberry.field(description="The new login e-mail address.")
+
+
+@strawberry.input(description="The token of the link sent to the new address.")
+class ConfirmEmailChangeInput:
+    token: str = strawberry.field(description=_TOKEN)
+
+
+@strawberry.input(description="The token of the undo link sent to the old address.")
+class UndoEmailChangeInput:
+    token: str = strawberry.field(description=_TOKEN)
+
+
+@strawberry.input(description="Re-authentication for deleting the login.")
+class DeleteProfileInput:
+    current_password: str | None = _current_password()
+
+
 @strawberry.input(description="A message through the public contact form.")
-class ContactMessageInput:
+class SendContactMessageInput:
     department: ContactDepartment = strawberry.field(description="Who should answer.")
     name: str = strawberry.field(description="The sender's name.")
     customer_number: str | None = strawberry.field(
@@ -202,30 +290,30 @@ def _errors() -> list[AccountError]:
     )
 
 
-def _mailed_to() -> str | None:
-    return strawberry.field(
-        default=None, description="The address mailed, masked like `e***a@example.org` (R19)."
-    )
+def _mailed_to(
+    description: str = "The address mailed, masked like `e***a@example.org` (R19).",
+) -> Any:
+    return strawberry.field(default=None, description=description)
 
 
-def _expires_at() -> dt.datetime | None:
-    return strawberry.field(
+def _ended_sessions() -> int:
+    return strawberry.field(default=0, description="How many sessions ended.")
+
+
+@strawberry.type(description="A result that mailed a PIN or a link, valid for a while.")
+class LinkMailedFields:
+    errors: list[AccountError] = _errors()
+    mailed_to: str | None = _mailed_to()
+    expires_at: dt.datetime | None = strawberry.field(
         default=None, description="Until when the PIN or link just sent is valid (UTC)."
     )
-
-
-def _resend_available_at() -> dt.datetime | None:
-    return strawberry.field(
+    resend_available_at: dt.datetime | None = strawberry.field(
         default=None, description="From when another mail can be requested (UTC)."
     )
 
 
 @strawberry.type(description="Result of `register`.")
-class RegisterPayload:
-    errors: list[AccountError] = _errors()
-    mailed_to: str | None = _mailed_to()
-    expires_at: dt.datetime | None = _expires_at()
-    resend_available_at: dt.datetime | None = _resend_available_at()
+class RegisterPayload(LinkMailedFields):
     registration_expires_at: dt.datetime | None = strawberry.field(
         default=None,
         description="If the PIN is not confirmed by then, the registration is removed.",
@@ -246,11 +334,8 @@ class ConfirmPinPayload:
 
 
 @strawberry.type(description="Result of `resendPin`.")
-class ResendPinPayload:
-    errors: list[AccountError] = _errors()
-    mailed_to: str | None = _mailed_to()
-    expires_at: dt.datetime | None = _expires_at()
-    resend_available_at: dt.datetime | None = _resend_available_at()
+class ResendPinPayload(LinkMailedFields):
+    pass
 
 
 @strawberry.type(description="Result of `login`.")
@@ -274,11 +359,12 @@ class LoginPayload:
         "with later requests, above all with the next `login`; a known device is never locked "
         "out by someone else's wrong passwords. Browsers get it as an HttpOnly cookie.",
     )
-    login: LoginType | None = strawberry.field(default=None, description="The logged-in login.")
-    mailed_to: str | None = strawberry.field(
-        default=None,
-        description="Set when this was a client not seen before for the login: the address "
-        "told of the new login, masked (R19).",
+    account: AccountType | None = strawberry.field(
+        default=None, description="The logged-in account."
+    )
+    mailed_to: str | None = _mailed_to(
+        "Set when this was a client not seen before for the login: the address told of the "
+        "new login, masked (R19)."
     )
     second_factor: SecondFactorChallenge | None = strawberry.field(
         default=None,
@@ -287,53 +373,58 @@ class LoginPayload:
     )
 
 
-@strawberry.type(description="Result of `logout` and `endSessions`.")
+@strawberry.type(description="Result of `logout`.")
+class LogoutPayload:
+    errors: list[AccountError] = _errors()
+    ended_sessions: int = _ended_sessions()
+
+
+@strawberry.type(description="Result of `endSessions`.")
 class EndSessionsPayload:
     errors: list[AccountError] = _errors()
-    ended_sessions: int = strawberry.field(default=0, description="How many sessions ended.")
+    ended_sessions: int = _ended_sessions()
 
 
 @strawberry.type(
     description="Result of `requestPasswordReset`: the same whether or not the "
     "address belongs to a login."
 )
-class RequestPasswordResetPayload:
-    errors: list[AccountError] = _errors()
-    mailed_to: str | None = _mailed_to()
-    expires_at: dt.datetime | None = _expires_at()
-    resend_available_at: dt.datetime | None = _resend_available_at()
+class RequestPasswordResetPayload(LinkMailedFields):
+    pass
 
 
-@strawberry.type(description="Result of `resetPassword` and `changePassword`.")
-class PasswordPayload:
+_TOLD_OF_PASSWORD = "The address told of the change, masked (R19)."
+
+
+@strawberry.type(description="Result of `resetPassword`.")
+class ResetPasswordPayload:
     errors: list[AccountError] = _errors()
-    mailed_to: str | None = strawberry.field(
-        default=None, description="The address told of the change, masked (R19)."
-    )
+    mailed_to: str | None = _mailed_to(_TOLD_OF_PASSWORD)
+
+
+@strawberry.type(description="Result of `changePassword`.")
+class ChangePasswordPayload:
+    errors: list[AccountError] = _errors()
+    mailed_to: str | None = _mailed_to(_TOLD_OF_PASSWORD)
 
 
 @strawberry.type(description="Result of `changeEmail`: a link went to the new address.")
-class ChangeEmailPayload:
-    errors: list[AccountError] = _errors()
-    mailed_to: str | None = _mailed_to()
-    expires_at: dt.datetime | None = _expires_at()
-    resend_available_at: dt.datetime | None = _resend_available_at()
+class ChangeEmailPayload(LinkMailedFields):
+    pass
 
 
 @strawberry.type(description="Result of `confirmEmailChange`.")
 class ConfirmEmailChangePayload:
     errors: list[AccountError] = _errors()
-    mailed_to: str | None = strawberry.field(
-        default=None, description="The old address, told of the change with an undo link; masked."
+    mailed_to: str | None = _mailed_to(
+        "The old address, told of the change with an undo link; masked."
     )
 
 
 @strawberry.type(description="Result of `undoEmailChange`.")
 class UndoEmailChangePayload:
     errors: list[AccountError] = _errors()
-    mailed_to: str | None = strawberry.field(
-        default=None, description="The restored address, sent a password-reset link; masked."
-    )
+    mailed_to: str | None = _mailed_to("The restored address, sent a password-reset link; masked.")
     expires_at: dt.datetime | None = strawberry.field(
         default=None, description="Until when that reset link is valid (UTC)."
     )
@@ -342,17 +433,13 @@ class UndoEmailChangePayload:
 @strawberry.type(description="Result of `deleteProfile`.")
 class DeleteProfilePayload:
     errors: list[AccountError] = _errors()
-    mailed_to: str | None = strawberry.field(
-        default=None, description="The address sent the confirmation of deletion, masked."
-    )
+    mailed_to: str | None = _mailed_to("The address sent the confirmation of deletion, masked.")
 
 
 @strawberry.type(description="Result of `sendContactMessage`.")
 class SendContactMessagePayload:
     errors: list[AccountError] = _errors()
-    mailed_to: str | None = strawberry.field(
-        default=None, description="The department's address the message went to, masked."
-    )
+    mailed_to: str | None = _mailed_to("The department's address the message went to, masked.")
     reference: int | None = strawberry.field(
         default=None, description="Number of the message, to quote in later contact."
     )
@@ -361,26 +448,18 @@ class SendContactMessagePayload:
 # ------------------------------------------------------- query, mutation
 
 
-def _arg(description: str) -> object:
+def _input(description: str) -> object:
     return strawberry.argument(description=description)
-
-
-Email = Annotated[str, _arg("An e-mail address.")]
-Token = Annotated[str, _arg("The token from the link in the mail (`?token=`).")]
-CurrentPassword = Annotated[
-    str | None, _arg("The current password; REAUTHENTICATION_REQUIRED when missing or wrong.")
-]
-NewPassword = Annotated[str, _arg("The new password (R3).")]
 
 
 @strawberry.type
 class AccountQuery:
-    @strawberry.field(description="The logged-in login; null when not logged in.")
-    async def me(self, info: Info) -> LoginType | None:
+    @strawberry.field(description="The logged-in account; null when not logged in.")
+    async def me(self, info: Info) -> AccountType | None:
         login = info.context.login
         if login is None:
             return None
-        return LoginType.from_model(login, await customer_numbers_of(login))
+        return AccountType.from_model(login, await customer_numbers_of(login))
 
     @strawberry.field(description="The logged-in login's live sessions, newest first.")
     async def sessions(self, info: Info) -> list[SessionType]:
@@ -396,7 +475,7 @@ class AccountMutation:
         "the main meter's number, e-mail and password. A PIN is mailed to confirm."
     )
     async def register(
-        self, info: Info, input: Annotated[RegisterInput, _arg("The registration.")]
+        self, info: Info, input: Annotated[RegisterInput, _input("The registration.")]
     ) -> RegisterPayload:
         data = registration_ops.Registration(
             customer_number=input.customer_number,
@@ -410,20 +489,19 @@ class AccountMutation:
 
     @strawberry.mutation(description="Confirm a registration with the PIN from the mail (R4).")
     async def confirm_pin(
-        self,
-        info: Info,
-        email: Email,
-        pin: Annotated[str, _arg("The six-digit PIN from the mail.")],
+        self, info: Info, input: Annotated[ConfirmPinInput, _input("E-mail and PIN.")]
     ) -> ConfirmPinPayload:
-        outcome = await registration_ops.confirm_pin(info.context, email, pin)
+        outcome = await registration_ops.confirm_pin(info.context, input.email, input.pin)
         return payload(ConfirmPinPayload, outcome, info.context.locale, confirmed=outcome.ok)
 
     @strawberry.mutation(
         description="Mail a new PIN for a pending registration; possible 5 minutes after the "
         "last one (R4). Answers the same for any address."
     )
-    async def resend_pin(self, info: Info, email: Email) -> ResendPinPayload:
-        outcome = await registration_ops.resend_pin(info.context, email)
+    async def resend_pin(
+        self, info: Info, input: Annotated[ResendPinInput, _input("The address.")]
+    ) -> ResendPinPayload:
+        outcome = await registration_ops.resend_pin(info.context, input.email)
         return payload(ResendPinPayload, outcome, info.context.locale)
 
     @strawberry.mutation(
@@ -431,42 +509,38 @@ class AccountMutation:
         "sets the session cookie for browsers."
     )
     async def login(
-        self,
-        info: Info,
-        email: Email,
-        password: Annotated[str, _arg("The password.")],
+        self, info: Info, input: Annotated[LoginInput, _input("E-mail and password.")]
     ) -> LoginPayload:
-        outcome = await session_ops.login(info.context, email, password)
+        outcome = await session_ops.login(info.context, input.email, input.password)
         done = outcome.value
         if isinstance(done, SecondFactorNeeded):
             return LoginPayload(second_factor=SecondFactorChallenge.of(done))
-        login = LoginType.from_model(done.login, done.customer_numbers) if done else None
-        return payload(LoginPayload, outcome, info.context.locale, login=login)
+        account = AccountType.from_model(done.login, done.customer_numbers) if done else None
+        return payload(LoginPayload, outcome, info.context.locale, account=account)
 
-    @strawberry.mutation(description="Log out: end this session, or every session of the login.")
+    @strawberry.mutation(
+        description="Log out: end this session, or with `allSessions` every session of the login."
+    )
     async def logout(
         self,
         info: Info,
-        all_sessions: Annotated[bool, _arg("End every session of the login.")] = False,
-    ) -> EndSessionsPayload:
-        outcome = await session_ops.logout(info.context, all_sessions)
+        input: Annotated[LogoutInput, _input("Which sessions; default this one.")] = LogoutInput(),
+    ) -> LogoutPayload:
+        outcome = await session_ops.logout(info.context, input.all_sessions)
         return payload(
-            EndSessionsPayload, outcome, info.context.locale, ended_sessions=outcome.value or 0
+            LogoutPayload, outcome, info.context.locale, ended_sessions=outcome.value or 0
         )
 
     @strawberry.mutation(
         description="End one session of the logged-in login (e.g. of a lost phone), or all "
-        "sessions but the current one. Give exactly one of the two arguments."
+        "sessions but the current one."
     )
     async def end_sessions(
-        self,
-        info: Info,
-        session_id: Annotated[
-            strawberry.ID | None, _arg("The session to end (`id` from `sessions`).")
-        ] = None,
-        all_others: Annotated[bool, _arg("End every session but the current one.")] = False,
+        self, info: Info, input: Annotated[EndSessionsInput, _input("Which sessions.")]
     ) -> EndSessionsPayload:
-        outcome = await session_ops.end_sessions_of_login(info.context, session_id, all_others)
+        outcome = await session_ops.end_sessions_of_login(
+            info.context, input.session_id or None, bool(input.all_others)
+        )
         return payload(
             EndSessionsPayload, outcome, info.context.locale, ended_sessions=outcome.value or 0
         )
@@ -475,27 +549,33 @@ class AccountMutation:
         description="Forgotten password (R7): mail a link, valid 7 days, to set a new one. "
         "Answers the same whether or not the address belongs to a login."
     )
-    async def request_password_reset(self, info: Info, email: Email) -> RequestPasswordResetPayload:
-        outcome = await password_ops.request_password_reset(info.context, email)
+    async def request_password_reset(
+        self, info: Info, input: Annotated[RequestPasswordResetInput, _input("The address.")]
+    ) -> RequestPasswordResetPayload:
+        outcome = await password_ops.request_password_reset(info.context, input.email)
         return payload(RequestPasswordResetPayload, outcome, info.context.locale)
 
     @strawberry.mutation(
         description="Set a new password with the token from the reset link; ends every session."
     )
     async def reset_password(
-        self, info: Info, token: Token, new_password: NewPassword
-    ) -> PasswordPayload:
-        outcome = await password_ops.reset_password(info.context, token, new_password)
-        return payload(PasswordPayload, outcome, info.context.locale)
+        self, info: Info, input: Annotated[ResetPasswordInput, _input("Token and new password.")]
+    ) -> ResetPasswordPayload:
+        outcome = await password_ops.reset_password(info.context, input.token, input.new_password)
+        return payload(ResetPasswordPayload, outcome, info.context.locale)
 
     @strawberry.mutation(
         description="Change the password; needs the current one. Ends the other sessions."
     )
     async def change_password(
-        self, info: Info, current_password: CurrentPassword, new_password: NewPassword
-    ) -> PasswordPayload:
-        outcome = await password_ops.change_password(info.context, current_password, new_password)
-        return payload(PasswordPayload, outcome, info.context.locale)
+        self,
+        info: Info,
+        input: Annotated[ChangePasswordInput, _input("Current and new password.")],
+    ) -> ChangePasswordPayload:
+        outcome = await password_ops.change_password(
+            info.context, input.current_password, input.new_password
+        )
+        return payload(ChangePasswordPayload, outcome, info.context.locale)
 
     @strawberry.mutation(
         description="Change the login e-mail (R6); needs the current password. A link goes to "
@@ -504,26 +584,31 @@ class AccountMutation:
     async def change_email(
         self,
         info: Info,
-        current_password: CurrentPassword,
-        new_email: Annotated[str, _arg("The new login e-mail address.")],
+        input: Annotated[ChangeEmailInput, _input("Current password and new address.")],
     ) -> ChangeEmailPayload:
-        outcome = await email_ops.change_email(info.context, current_password, new_email)
+        outcome = await email_ops.change_email(
+            info.context, input.current_password, input.new_email
+        )
         return payload(ChangeEmailPayload, outcome, info.context.locale)
 
     @strawberry.mutation(
         description="Confirm a new login e-mail with the token from the link sent to it; "
         "the old address is told, with a link to undo."
     )
-    async def confirm_email_change(self, info: Info, token: Token) -> ConfirmEmailChangePayload:
-        outcome = await email_ops.confirm_email_change(info.context, token)
+    async def confirm_email_change(
+        self, info: Info, input: Annotated[ConfirmEmailChangeInput, _input("The link's token.")]
+    ) -> ConfirmEmailChangePayload:
+        outcome = await email_ops.confirm_email_change(info.context, input.token)
         return payload(ConfirmEmailChangePayload, outcome, info.context.locale)
 
     @strawberry.mutation(
         description="Undo an e-mail change with the token from the notice to the old address: "
         "restores it, ends every session and mails a password-reset link."
     )
-    async def undo_email_change(self, info: Info, token: Token) -> UndoEmailChangePayload:
-        outcome = await email_ops.undo_email_change(info.context, token)
+    async def undo_email_change(
+        self, info: Info, input: Annotated[UndoEmailChangeInput, _input("The link's token.")]
+    ) -> UndoEmailChangePayload:
+        outcome = await email_ops.undo_email_change(info.context, input.token)
         return payload(UndoEmailChangePayload, outcome, info.context.locale)
 
     @strawberry.mutation(
@@ -531,16 +616,16 @@ class AccountMutation:
         "can be registered again at once."
     )
     async def delete_profile(
-        self, info: Info, current_password: CurrentPassword
+        self, info: Info, input: Annotated[DeleteProfileInput, _input("Re-authentication.")]
     ) -> DeleteProfilePayload:
-        outcome = await profile_ops.delete_profile(info.context, current_password)
+        outcome = await profile_ops.delete_profile(info.context, input.current_password)
         return payload(DeleteProfilePayload, outcome, info.context.locale)
 
     @strawberry.mutation(
         description="Send a message to a department, e.g. a deletion request to billing (R8)."
     )
     async def send_contact_message(
-        self, info: Info, input: Annotated[ContactMessageInput, _arg("The message.")]
+        self, info: Info, input: Annotated[SendContactMessageInput, _input("The message.")]
     ) -> SendContactMessagePayload:
         data = contact_ops.ContactRequest(
             department=str(input.department.value),

@@ -5,8 +5,9 @@ in `schema.customer_errors`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry.file_uploads import Upload
@@ -18,10 +19,27 @@ from schema.context import Info
 from schema.customer_errors import CustomerError
 from schema.customer_types import BaseDataChangeType, CustomerType, MeterType, ReadingType
 from schema.errors import payload
-from schema.ids import decode_id
+from schema.ids import CustomerRef, customer_choice, customer_field, decode_id
 from schema.uploads import read_upload
 
+P = TypeVar("P")
+
 # ---------------------------------------------------------------------- inputs
+
+_CURRENT_PASSWORD = (
+    "The current password; needed when the session logged in more than a few minutes ago "
+    "(REAUTHENTICATION_REQUIRED)."
+)
+
+
+@strawberry.input(description="The customer number to work on from now on.")
+class SwitchCustomerInput:
+    customer_number: str = strawberry.field(description="One of the login's customer numbers.")
+
+
+@strawberry.input(description="The customer number to remove from the login.")
+class RemoveCustomerNumberInput:
+    customer_number: str = strawberry.field(description="One of the login's customer numbers.")
 
 
 @strawberry.input(description="A customer number to add, with the proof asked at registration.")
@@ -36,9 +54,10 @@ class AddCustomerNumberInput:
 
 
 @strawberry.input(
-    description="New base data of the active customer; fields left out (null) stay as they are."
+    description="New base data of a customer; fields left out (null) stay as they are."
 )
-class BaseDataInput:
+class RequestBaseDataChangeInput:
+    customer: CustomerRef | None = customer_field()
     name: str | None = strawberry.field(default=None, description="Name.")
     street: str | None = strawberry.field(default=None, description="Street and house number.")
     postal_code: str | None = strawberry.field(default=None, description="Postal code, 5 digits.")
@@ -54,8 +73,23 @@ class BaseDataInput:
     )
 
 
-@strawberry.input(description="A meter reading of a meter of the active customer.")
+@strawberry.input(description="The requested change to confirm.")
+class ConfirmBaseDataChangeInput:
+    customer: CustomerRef | None = customer_field()
+    id: strawberry.ID = strawberry.field(description="ID of the change (`change.id`).")
+    current_password: str | None = strawberry.field(default=None, description=_CURRENT_PASSWORD)
+
+
+@strawberry.input(description="The consent to online communication, given or withdrawn.")
+class SetOnlineCustomerInput:
+    customer: CustomerRef | None = customer_field()
+    consent: bool = strawberry.field(description="True gives the consent, false withdraws it.")
+    current_password: str | None = strawberry.field(default=None, description=_CURRENT_PASSWORD)
+
+
+@strawberry.input(description="A meter reading of a meter of the customer.")
 class SubmitReadingInput:
+    customer: CustomerRef | None = customer_field()
     meter_id: strawberry.ID | None = strawberry.field(
         default=None, description="The meter's ID; or give `meterNumber`."
     )
@@ -83,22 +117,30 @@ class SubmitReadingInput:
 # --------------------------------------------------------------------- payloads
 
 
+def _errors() -> list[CustomerError]:
+    return strawberry.field(description="Why the operation failed; empty on success.")
+
+
+def _mailed_to() -> str | None:
+    return strawberry.field(description="The address the confirmation was mailed to, masked (R19).")
+
+
 @strawberry.type(description="Result of switchCustomer.")
 class SwitchCustomerPayload:
+    errors: list[CustomerError] = _errors()
     customer: CustomerType | None = strawberry.field(description="The now active customer.")
-    errors: list[CustomerError] = strawberry.field(description="Empty on success.")
 
 
 @strawberry.type(description="Result of addCustomerNumber.")
 class AddCustomerNumberPayload:
+    errors: list[CustomerError] = _errors()
     customer: CustomerType | None = strawberry.field(description="The customer added.")
-    errors: list[CustomerError] = strawberry.field(description="Empty on success.")
 
 
 @strawberry.type(description="Result of removeCustomerNumber.")
 class RemoveCustomerNumberPayload:
+    errors: list[CustomerError] = _errors()
     removed_number: str | None = strawberry.field(description="The customer number removed.")
-    errors: list[CustomerError] = strawberry.field(description="Empty on success.")
 
     @strawberry.field(description="The login's customer numbers after the removal.")
     async def customers(self, info: Info) -> list[CustomerType]:
@@ -112,37 +154,44 @@ class RemoveCustomerNumberPayload:
     description="Result of requestBaseDataChange: what will change, nothing changed yet."
 )
 class RequestBaseDataChangePayload:
+    errors: list[CustomerError] = _errors()
     change: BaseDataChangeType | None = strawberry.field(
         description="The pending change; confirm it with confirmBaseDataChange."
     )
-    errors: list[CustomerError] = strawberry.field(description="Empty on success.")
 
 
-@strawberry.type(description="Result of a confirmed change of customer data.")
-class CustomerChangePayload:
+@strawberry.type(description="A confirmed change of customer data.")
+class CustomerChangedFields:
+    errors: list[CustomerError] = _errors()
     customer: CustomerType | None = strawberry.field(description="The customer as it is now.")
-    mailed_to: str | None = strawberry.field(
-        description="The address the confirmation was mailed to, masked (R19)."
-    )
-    errors: list[CustomerError] = strawberry.field(description="Empty on success.")
+    mailed_to: str | None = _mailed_to()
+
+
+@strawberry.type(description="Result of confirmBaseDataChange.")
+class ConfirmBaseDataChangePayload(CustomerChangedFields):
+    pass
+
+
+@strawberry.type(description="Result of setOnlineCustomer.")
+class SetOnlineCustomerPayload(CustomerChangedFields):
+    pass
 
 
 @strawberry.type(description="Result of submitReading.")
 class SubmitReadingPayload:
+    errors: list[CustomerError] = _errors()
     reading: ReadingType | None = strawberry.field(description="The reading as stored.")
     corrected_reading: ReadingType | None = strawberry.field(
         description="The earlier reading of this period that this one corrected, if any."
     )
     meter: MeterType | None = strawberry.field(description="The meter read.")
-    mailed_to: str | None = strawberry.field(
-        description="The address the confirmation was mailed to, masked (R19)."
-    )
-    errors: list[CustomerError] = strawberry.field(description="Empty on success.")
+    mailed_to: str | None = _mailed_to()
 
 
-def _change_payload(info: Info, outcome: Outcome[Customer]) -> CustomerChangePayload:
+def _customer_payload(cls: Callable[..., P], info: Info, outcome: Outcome[Customer]) -> P:
+    """A payload whose `customer` is the outcome's customer."""
     return payload(
-        CustomerChangePayload,
+        cls,
         outcome,
         info.context.locale,
         customer=CustomerType.from_model(outcome.value) if outcome.value else None,
@@ -151,13 +200,9 @@ def _change_payload(info: Info, outcome: Outcome[Customer]) -> CustomerChangePay
 
 # ------------------------------------------------------------ query, mutation
 
-PasswordArgument = Annotated[
-    str | None,
-    strawberry.argument(
-        description="The current password; needed when the session logged in more than a "
-        "few minutes ago (REAUTHENTICATION_REQUIRED)."
-    ),
-]
+
+def _input(description: str) -> Any:
+    return strawberry.argument(description=description)
 
 
 @strawberry.type
@@ -193,17 +238,10 @@ class CustomerMutation:
         description="Make one of the login's customer numbers the active one of this session (R10)."
     )
     async def switch_customer(
-        self,
-        info: Info,
-        number: Annotated[str, strawberry.argument(description="Customer number.")],
+        self, info: Info, input: Annotated[SwitchCustomerInput, _input("The customer number.")]
     ) -> SwitchCustomerPayload:
-        outcome = await customer_context.switch_customer(info.context, number)
-        return payload(
-            SwitchCustomerPayload,
-            outcome,
-            info.context.locale,
-            customer=CustomerType.from_model(outcome.value) if outcome.value else None,
-        )
+        outcome = await customer_context.switch_customer(info.context, input.customer_number)
+        return _customer_payload(SwitchCustomerPayload, info, outcome)
 
     @strawberry.mutation(
         description="Add a customer number to the login, with the latest invoice's number or "
@@ -212,44 +250,34 @@ class CustomerMutation:
     async def add_customer_number(
         self,
         info: Info,
-        input: Annotated[
-            AddCustomerNumberInput,
-            strawberry.argument(description="The customer number to add and its proof."),
-        ],
+        input: Annotated[AddCustomerNumberInput, _input("The customer number and its proof.")],
     ) -> AddCustomerNumberPayload:
         outcome = await customer_numbers.add_customer_number(
             info.context, input.customer_number, input.invoice_number, input.meter_number
         )
-        return payload(
-            AddCustomerNumberPayload,
-            outcome,
-            info.context.locale,
-            customer=CustomerType.from_model(outcome.value) if outcome.value else None,
-        )
+        return _customer_payload(AddCustomerNumberPayload, info, outcome)
 
     @strawberry.mutation(description="Remove a customer number from the login; never the last one.")
     async def remove_customer_number(
         self,
         info: Info,
-        number: Annotated[str, strawberry.argument(description="Customer number.")],
+        input: Annotated[RemoveCustomerNumberInput, _input("The customer number.")],
     ) -> RemoveCustomerNumberPayload:
-        outcome = await customer_numbers.remove_customer_number(info.context, number)
+        outcome = await customer_numbers.remove_customer_number(info.context, input.customer_number)
         return payload(
             RemoveCustomerNumberPayload, outcome, info.context.locale, removed_number=outcome.value
         )
 
     @strawberry.mutation(
-        description="Start a change of the active customer's base data or online consent "
-        "(R11): answers what will change and changes nothing until confirmed."
+        description="Start a change of a customer's base data or online consent (R11): "
+        "answers what will change and changes nothing until confirmed."
     )
     async def request_base_data_change(
         self,
         info: Info,
         input: Annotated[
-            BaseDataInput,
-            strawberry.argument(
-                description="The base data as it should become; omitted fields stay."
-            ),
+            RequestBaseDataChangeInput,
+            _input("The base data as it should become; omitted fields stay."),
         ],
     ) -> RequestBaseDataChangePayload:
         values = {
@@ -260,13 +288,15 @@ class CustomerMutation:
             "phone": input.phone,
             "email": input.email,
         }
+        choice = customer_choice(input.customer)
         outcome = await base_data.request_base_data_change(
-            info.context, values, input.online_consent
+            info.context, choice, values, input.online_consent
         )
         change = None
         if outcome.value is not None:
-            active = await customer_context.require_active_customer(info.context)
-            change = BaseDataChangeType.from_model(outcome.value, active.number)
+            customer = await customer_context.named_customer(info.context, choice)
+            number = customer.number if customer else ""
+            change = BaseDataChangeType.from_model(outcome.value, number)
         return payload(RequestBaseDataChangePayload, outcome, info.context.locale, change=change)
 
     @strawberry.mutation(
@@ -276,41 +306,39 @@ class CustomerMutation:
     async def confirm_base_data_change(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(description="ID of the change.")],
-        password: PasswordArgument = None,
-    ) -> CustomerChangePayload:
+        input: Annotated[ConfirmBaseDataChangeInput, _input("The change and re-authentication.")],
+    ) -> ConfirmBaseDataChangePayload:
         outcome = await base_data.confirm_base_data_change(
-            info.context, decode_id(id, "BaseDataChange"), password
+            info.context,
+            customer_choice(input.customer),
+            decode_id(input.id, "BaseDataChange"),
+            input.current_password,
         )
-        return _change_payload(info, outcome)
+        return _customer_payload(ConfirmBaseDataChangePayload, info, outcome)
 
     @strawberry.mutation(
-        description="Give or withdraw the active customer's consent to online communication "
+        description="Give or withdraw a customer's consent to online communication "
         "(Onlinekunde, R11); records time, login and wording version and confirms by mail."
     )
     async def set_online_customer(
         self,
         info: Info,
-        consent: Annotated[
-            bool, strawberry.argument(description="True gives the consent, false withdraws it.")
-        ],
-        password: PasswordArgument = None,
-    ) -> CustomerChangePayload:
-        outcome = await base_data.set_online_customer(info.context, consent, password)
-        return _change_payload(info, outcome)
+        input: Annotated[SetOnlineCustomerInput, _input("The consent and re-authentication.")],
+    ) -> SetOnlineCustomerPayload:
+        outcome = await base_data.set_online_customer(
+            info.context, customer_choice(input.customer), input.consent, input.current_password
+        )
+        return _customer_payload(SetOnlineCustomerPayload, info, outcome)
 
     @strawberry.mutation(
-        description="Submit a reading of a meter of the active customer (R13–R15), confirmed by "
-        "mail. Within the open period a second submission corrects the first."
+        description="Submit a reading of a meter of a customer (R13–R15), confirmed by mail. "
+        "Within the open period a second submission corrects the first."
     )
     async def submit_reading(
         self,
         info: Info,
         input: Annotated[
-            SubmitReadingInput,
-            strawberry.argument(
-                description="The meter, the value and the options of the submission."
-            ),
+            SubmitReadingInput, _input("The meter, the value and the options of the submission.")
         ],
     ) -> SubmitReadingPayload:
         meter_pk = None
@@ -327,6 +355,7 @@ class CustomerMutation:
             photo=await read_upload(input.photo, info.context.settings.photo_max_bytes)
             if input.photo is not None
             else None,
+            choice=customer_choice(input.customer),
         )
         done = outcome.value
         return payload(

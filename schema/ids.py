@@ -12,6 +12,8 @@ import binascii
 
 import strawberry
 
+from resolvers.customer_context import ACTIVE, CustomerChoice
+
 
 def encode_id(type_name: str, pk: int) -> strawberry.ID:
     raw = f"{type_name}:{pk}".encode()
@@ -75,3 +77,19 @@ class CustomerRef:
 
     def customer_number(self) -> str | None:
         return self.number or None
+
+
+def customer_field() -> CustomerRef | None:
+    """The optional `customer` of every mutation input that acts on a customer."""
+    return strawberry.field(
+        default=None,
+        description="The customer this is for; left out, the session's active one (R10). "
+        "Not one of the login's: NOT_FOUND, nothing changes.",
+    )
+
+
+def customer_choice(ref: CustomerRef | None) -> CustomerChoice:
+    """The services' form of a `customer` the client sent (or left out)."""
+    if not ref:
+        return ACTIVE
+    return CustomerChoice(ref.pk(), ref.customer_number())

@@ -11,7 +11,7 @@ import strawberry
 from resolvers import money as ops
 from schema.context import Info
 from schema.errors import payload
-from schema.ids import decode_id
+from schema.ids import CustomerRef, customer_choice, customer_field, decode_id
 from schema.money_errors import MoneyError
 from schema.money_types import (
     BankChangeType,
@@ -25,22 +25,19 @@ from schema.money_types import (
 
 @strawberry.input(description="A new installment for the customer's budget plan.")
 class RequestBudgetChangeInput:
+    customer: CustomerRef | None = customer_field()
     amount: str = strawberry.field(description="Whole euros, e.g. `85` (or `85,00`).")
-    customer_number: str | None = strawberry.field(
-        default=None, description="Customer number; default the session's active one (R10)."
-    )
 
 
 @strawberry.input(description="The pending change request to withdraw.")
 class CancelBudgetChangeInput:
+    customer: CustomerRef | None = customer_field()
     request_id: strawberry.ID = strawberry.field(description="ID of the request.")
-    customer_number: str | None = strawberry.field(
-        default=None, description="Customer number; default the session's active one (R10)."
-    )
 
 
 @strawberry.input(description="New payment details: an account for direct debit, or transfer.")
 class ChangePaymentDetailsInput:
+    customer: CustomerRef | None = customer_field()
     method: PaymentMethodEnum = strawberry.field(description="How the customer will pay.")
     iban: str | None = strawberry.field(
         default=None, description="DIRECT_DEBIT: the IBAN (blanks allowed). Never returned."
@@ -55,9 +52,6 @@ class ChangePaymentDetailsInput:
     current_password: str | None = strawberry.field(
         default=None, description="The login's current password: always required here."
     )
-    customer_number: str | None = strawberry.field(
-        default=None, description="Customer number; default the session's active one (R10)."
-    )
 
 
 @strawberry.input(description="The token of the 'this was not me' link in the notice mail.")
@@ -70,28 +64,28 @@ class StopPaymentDetailsChangeInput:
 
 @strawberry.type(description="Result of requestBudgetChange.")
 class RequestBudgetChangePayload:
+    errors: list[MoneyError] = strawberry.field(description="Empty on success.")
     request: BudgetChangeRequestType | None = strawberry.field(description="The new request.")
     mailed_to: str | None = strawberry.field(description="Confirmation mailed here (masked).")
-    errors: list[MoneyError] = strawberry.field(description="Empty on success.")
 
 
 @strawberry.type(description="Result of cancelBudgetChange.")
 class CancelBudgetChangePayload:
-    request: BudgetChangeRequestType | None = strawberry.field(description="The request.")
     errors: list[MoneyError] = strawberry.field(description="Empty on success.")
+    request: BudgetChangeRequestType | None = strawberry.field(description="The request.")
 
 
 @strawberry.type(description="Result of changePaymentDetails.")
 class ChangePaymentDetailsPayload:
+    errors: list[MoneyError] = strawberry.field(description="Empty on success.")
     change: BankChangeType | None = strawberry.field(description="The change, cooling off.")
     mailed_to: str | None = strawberry.field(description="Security notice mailed here (masked).")
-    errors: list[MoneyError] = strawberry.field(description="Empty on success.")
 
 
 @strawberry.type(description="Result of stopPaymentDetailsChange.")
 class StopPaymentDetailsChangePayload:
-    stopped: bool = strawberry.field(description="True when the change was stopped.")
     errors: list[MoneyError] = strawberry.field(description="Empty on success.")
+    stopped: bool = strawberry.field(description="True when the change was stopped.")
 
 
 @strawberry.type(description="An IBAN as the bank registry knows it, or why it is not one.")
@@ -155,7 +149,9 @@ class MoneyMutation:
             strawberry.argument(description="The new installment and the customer."),
         ],
     ) -> RequestBudgetChangePayload:
-        outcome = await ops.request_budget_change(info.context, input.customer_number, input.amount)
+        outcome = await ops.request_budget_change(
+            info.context, customer_choice(input.customer), input.amount
+        )
         return payload(
             RequestBudgetChangePayload,
             outcome,
@@ -173,7 +169,7 @@ class MoneyMutation:
     ) -> CancelBudgetChangePayload:
         outcome = await ops.cancel_budget_change(
             info.context,
-            input.customer_number,
+            customer_choice(input.customer),
             decode_id(input.request_id, "BudgetChangeRequest"),
         )
         return payload(
@@ -195,7 +191,7 @@ class MoneyMutation:
     ) -> ChangePaymentDetailsPayload:
         outcome = await ops.change_payment_details(
             info.context,
-            input.customer_number,
+            customer_choice(input.customer),
             ops.BankDetailsInput(
                 method=ops.PaymentMethod(str(input.method.value)),
                 iban=input.iban,

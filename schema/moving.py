@@ -3,7 +3,8 @@
 Part of the customer area: their errors are `CustomerError`s, their objects the
 customer area's types (`MoveOut`, `Meter`, `Reading`); what a customer shows of
 them hangs off `Customer` (`moveOut`, `dueMeters`, `readingReminders`). Every
-mutation takes one `input`; `customerNumber` defaults to the active one.
+mutation takes one `input`; a customer-scoped one has an optional `customer`, by
+default the session's active one.
 """
 
 from __future__ import annotations
@@ -20,9 +21,8 @@ from schema.context import Info
 from schema.customer_errors import CustomerError
 from schema.customer_types import CustomerType, MeterType, MoveOutType, ReadingType
 from schema.errors import payload
+from schema.ids import CustomerRef, customer_choice, customer_field
 from schema.uploads import read_upload
-
-CUSTOMER_NUMBER = "Customer number; default the active one."
 
 
 @strawberry.input(description="The address the final invoice goes to.")
@@ -38,7 +38,7 @@ class ForwardingAddressInput:
 
 @strawberry.input(description="A move-out from the supply address.")
 class ReportMoveOutInput:
-    customer_number: str | None = strawberry.field(default=None, description=CUSTOMER_NUMBER)
+    customer: CustomerRef | None = customer_field()
     move_out_on: dt.date = strawberry.field(
         description="The move-out date: up to 4 weeks back, up to 6 months ahead (settings)."
     )
@@ -49,16 +49,16 @@ class ReportMoveOutInput:
 
 @strawberry.type(description="Result of reportMoveOut.")
 class ReportMoveOutPayload:
+    errors: list[CustomerError] = strawberry.field(description="Empty on success.")
     move_out: MoveOutType | None = strawberry.field(description="The move-out as recorded.")
     mailed_to: str | None = strawberry.field(
         description="The address the confirmation was mailed to, masked (R19)."
     )
-    errors: list[CustomerError] = strawberry.field(description="Empty on success.")
 
 
 @strawberry.input(description="The final reading of a meter, within the final-reading window.")
 class SubmitFinalReadingInput:
-    customer_number: str | None = strawberry.field(default=None, description=CUSTOMER_NUMBER)
+    customer: CustomerRef | None = customer_field()
     meter_number: str = strawberry.field(description="The meter's number.")
     value: Decimal = strawberry.field(description="The value the meter shows, in m³.")
     confirm_unusual: bool = strawberry.field(
@@ -74,24 +74,24 @@ class SubmitFinalReadingInput:
 
 @strawberry.type(description="Result of submitFinalReading.")
 class SubmitFinalReadingPayload:
+    errors: list[CustomerError] = strawberry.field(description="Empty on success.")
     reading: ReadingType | None = strawberry.field(description="The final reading as stored.")
     meter: MeterType | None = strawberry.field(description="The meter read.")
     mailed_to: str | None = strawberry.field(
         description="The address the confirmation was mailed to, masked (R19)."
     )
-    errors: list[CustomerError] = strawberry.field(description="Empty on success.")
 
 
 @strawberry.input(description="Reading reminders of a customer number on or off.")
 class SetReadingRemindersInput:
-    customer_number: str | None = strawberry.field(default=None, description=CUSTOMER_NUMBER)
+    customer: CustomerRef | None = customer_field()
     enabled: bool = strawberry.field(description="True: reminders are mailed; false: never.")
 
 
 @strawberry.type(description="Result of setReadingReminders.")
 class SetReadingRemindersPayload:
-    customer: CustomerType | None = strawberry.field(description="The customer as it is now.")
     errors: list[CustomerError] = strawberry.field(description="Empty on success.")
+    customer: CustomerType | None = strawberry.field(description="The customer as it is now.")
 
 
 @strawberry.input(description="A request to move in, passed on to customer service.")
@@ -113,13 +113,13 @@ class RequestMoveInInput:
 
 @strawberry.type(description="Result of requestMoveIn.")
 class RequestMoveInPayload:
+    errors: list[CustomerError] = strawberry.field(description="Empty on success.")
     reference: int | None = strawberry.field(
         description="Reference number of the request at customer service."
     )
     mailed_to: str | None = strawberry.field(
         description="Customer service's address the request went to, masked."
     )
-    errors: list[CustomerError] = strawberry.field(description="Empty on success.")
 
 
 @strawberry.type
@@ -139,7 +139,7 @@ class MovingMutation:
             given.name, given.street, given.postal_code, given.city, given.country
         )
         outcome = await moving.report_move_out(
-            ctx, input.customer_number, input.move_out_on, address
+            ctx, customer_choice(input.customer), input.move_out_on, address
         )
         done = outcome.value
         days = ctx.settings.final_reading_window_days
@@ -168,7 +168,7 @@ class MovingMutation:
             photo = await read_upload(input.photo, ctx.settings.photo_max_bytes)
         outcome = await moving.submit_final_reading(
             ctx,
-            input.customer_number,
+            customer_choice(input.customer),
             input.meter_number,
             input.value,
             confirm_unusual=input.confirm_unusual,
@@ -194,7 +194,7 @@ class MovingMutation:
         ],
     ) -> SetReadingRemindersPayload:
         outcome = await moving.set_reading_reminders(
-            info.context, input.customer_number, input.enabled
+            info.context, customer_choice(input.customer), input.enabled
         )
         done = outcome.value
         return payload(

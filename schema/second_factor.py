@@ -24,7 +24,7 @@ from models.second_factor_codes import SecondFactorErrorCode
 from resolvers.second_factor import login as login_ops
 from resolvers.second_factor import manage as manage_ops
 from resolvers.second_factor.common import FactorAnswer, Method
-from schema.accounts import LoginType, SecondFactorMethod
+from schema.accounts import AccountType, SecondFactorMethod
 from schema.context import Info
 from schema.errors import UserError, error_type, graphql_enum, payload
 
@@ -149,8 +149,28 @@ class LoginWithPasskeyInput:
 
 
 @strawberry.input(description="Re-authentication for a change of the second factor.")
-class CurrentPasswordInput:
+class ReauthenticationFields:
     current_password: str | None = strawberry.field(default=None, description=_CURRENT_PASSWORD)
+
+
+@strawberry.input(description="Re-authentication for adding a passkey.")
+class StartPasskeyRegistrationInput(ReauthenticationFields):
+    pass
+
+
+@strawberry.input(description="Re-authentication for setting up an authenticator app.")
+class StartAuthenticatorAppEnrolmentInput(ReauthenticationFields):
+    pass
+
+
+@strawberry.input(description="Re-authentication for removing the authenticator app.")
+class RemoveAuthenticatorAppInput(ReauthenticationFields):
+    pass
+
+
+@strawberry.input(description="Re-authentication for replacing the recovery codes.")
+class RegenerateRecoveryCodesInput(ReauthenticationFields):
+    pass
 
 
 @strawberry.input(description="A new passkey.")
@@ -163,9 +183,8 @@ class RegisterPasskeyInput:
 
 
 @strawberry.input(description="Which passkey to remove.")
-class RemovePasskeyInput:
+class RemovePasskeyInput(ReauthenticationFields):
     id: strawberry.ID = strawberry.field(description="`id` of the passkey.")
-    current_password: str | None = strawberry.field(default=None, description=_CURRENT_PASSWORD)
 
 
 @strawberry.input(description="The authenticator app's first code.")
@@ -202,6 +221,7 @@ def _options(what: str) -> JSON | None:
 
 @strawberry.type(description="Result of a login that started a session.")
 class SessionStartedFields:
+    errors: list[SecondFactorError] = _errors()
     token: str | None = strawberry.field(
         default=None, description="Session token for apps: `Authorization: Bearer <token>`."
     )
@@ -214,7 +234,9 @@ class SessionStartedFields:
     device_token: str | None = strawberry.field(
         default=None, description="This device's token for apps: send as `X-Device-Token`."
     )
-    login: LoginType | None = strawberry.field(default=None, description="The logged-in login.")
+    account: AccountType | None = strawberry.field(
+        default=None, description="The logged-in account."
+    )
     mailed_to: str | None = strawberry.field(
         default=None, description="Set when the login's address was told of a new device."
     )
@@ -222,12 +244,12 @@ class SessionStartedFields:
 
 @strawberry.type(description="Result of `completeLogin`.")
 class CompleteLoginPayload(SessionStartedFields):
-    errors: list[SecondFactorError] = _errors()
+    pass
 
 
 @strawberry.type(description="Result of `loginWithPasskey`.")
 class LoginWithPasskeyPayload(SessionStartedFields):
-    errors: list[SecondFactorError] = _errors()
+    pass
 
 
 @strawberry.type(description="Result of `startPasskeyLogin`.")
@@ -258,6 +280,7 @@ class RegisterPasskeyPayload:
 
 @strawberry.type(description="Result of `removePasskey` and `removeAuthenticatorApp`.")
 class RemoveSecondFactorFields:
+    errors: list[SecondFactorError] = _errors()
     second_factor_enabled: bool | None = strawberry.field(
         default=None, description="Whether a second factor is still set up."
     )
@@ -266,12 +289,12 @@ class RemoveSecondFactorFields:
 
 @strawberry.type(description="Result of `removePasskey`.")
 class RemovePasskeyPayload(RemoveSecondFactorFields):
-    errors: list[SecondFactorError] = _errors()
+    pass
 
 
 @strawberry.type(description="Result of `removeAuthenticatorApp`.")
 class RemoveAuthenticatorAppPayload(RemoveSecondFactorFields):
-    errors: list[SecondFactorError] = _errors()
+    pass
 
 
 @strawberry.type(description="Result of `startAuthenticatorAppEnrolment`.")
@@ -326,8 +349,8 @@ class StepUpPayload:
 
 def _session_started(cls: Any, outcome: Outcome[Any], info: Info) -> Any:
     done = outcome.value
-    login = LoginType.from_model(done.login, done.customer_numbers) if done else None
-    return payload(cls, outcome, info.context.locale, login=login)
+    account = AccountType.from_model(done.login, done.customer_numbers) if done else None
+    return payload(cls, outcome, info.context.locale, account=account)
 
 
 @strawberry.type
@@ -385,7 +408,9 @@ class SecondFactorMutation:
         "set up, a fresh one (SECOND_FACTOR_REQUIRED: `startStepUp`)."
     )
     async def start_passkey_registration(
-        self, info: Info, input: Annotated[CurrentPasswordInput, _arg("Re-authentication.")]
+        self,
+        info: Info,
+        input: Annotated[StartPasskeyRegistrationInput, _arg("Re-authentication.")],
     ) -> StartPasskeyRegistrationPayload:
         outcome = await manage_ops.start_passkey_registration(info.context, input.current_password)
         return payload(
@@ -424,7 +449,9 @@ class SecondFactorMutation:
         "for a QR code; confirm with the app's first code."
     )
     async def start_authenticator_app_enrolment(
-        self, info: Info, input: Annotated[CurrentPasswordInput, _arg("Re-authentication.")]
+        self,
+        info: Info,
+        input: Annotated[StartAuthenticatorAppEnrolmentInput, _arg("Re-authentication.")],
     ) -> StartAuthenticatorAppEnrolmentPayload:
         outcome = await manage_ops.start_authenticator_app(info.context, input.current_password)
         return payload(StartAuthenticatorAppEnrolmentPayload, outcome, info.context.locale)
@@ -444,7 +471,9 @@ class SecondFactorMutation:
         "second factor)."
     )
     async def remove_authenticator_app(
-        self, info: Info, input: Annotated[CurrentPasswordInput, _arg("Re-authentication.")]
+        self,
+        info: Info,
+        input: Annotated[RemoveAuthenticatorAppInput, _arg("Re-authentication.")],
     ) -> RemoveAuthenticatorAppPayload:
         outcome = await manage_ops.remove_authenticator_app(info.context, input.current_password)
         return payload(
@@ -459,7 +488,9 @@ class SecondFactorMutation:
         "current password and a fresh second factor)."
     )
     async def regenerate_recovery_codes(
-        self, info: Info, input: Annotated[CurrentPasswordInput, _arg("Re-authentication.")]
+        self,
+        info: Info,
+        input: Annotated[RegenerateRecoveryCodesInput, _arg("Re-authentication.")],
     ) -> RegenerateRecoveryCodesPayload:
         outcome = await manage_ops.regenerate_recovery_codes(info.context, input.current_password)
         return payload(RegenerateRecoveryCodesPayload, outcome, info.context.locale)

@@ -67,16 +67,16 @@ mutation Register($input: RegisterInput!) {
 
 CONFIRM_PIN = """
 mutation ConfirmPin($email: String!, $pin: String!) {
-  confirmPin(email: $email, pin: $pin) { errors { code field message } confirmed }
+  confirmPin(input: { email: $email, pin: $pin }) { errors { code field message } confirmed }
 }
 """
 
 LOGIN = """
 mutation Login($email: String!, $password: String!) {
-  login(email: $email, password: $password) {
+  login(input: { email: $email, password: $password }) {
     errors { code field message }
     token csrfToken sessionExpiresAt mailedTo
-    login { email customerNumbers }
+    account { email customerNumbers }
   }
 }
 """

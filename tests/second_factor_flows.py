@@ -24,11 +24,11 @@ ORIGIN = "https://portal.wasser.example"
 RP_ID = "wasser.example"
 
 ERRORS = "errors { code field message }"
-SESSION = "token csrfToken sessionExpiresAt deviceToken mailedTo login { email }"
+SESSION = "token csrfToken sessionExpiresAt deviceToken mailedTo account { email }"
 
 LOGIN = f"""
 mutation Login($email: String!, $password: String!) {{
-  login(email: $email, password: $password) {{
+  login(input: {{ email: $email, password: $password }}) {{
     {ERRORS} {SESSION}
     secondFactor {{ token expiresAt methods passkeyOptions }}
   }}
@@ -46,7 +46,7 @@ mutation Passkey($input: LoginWithPasskeyInput!) {{
 }}
 """
 START_REGISTRATION = f"""
-mutation Start($input: CurrentPasswordInput!) {{
+mutation Start($input: StartPasskeyRegistrationInput!) {{
   startPasskeyRegistration(input: $input) {{ {ERRORS} options }}
 }}
 """
@@ -63,7 +63,7 @@ mutation Remove($input: RemovePasskeyInput!) {{
 }}
 """
 START_APP = f"""
-mutation StartApp($input: CurrentPasswordInput!) {{
+mutation StartApp($input: StartAuthenticatorAppEnrolmentInput!) {{
   startAuthenticatorAppEnrolment(input: $input) {{ {ERRORS} otpauthUri secret expiresAt }}
 }}
 """
@@ -73,12 +73,12 @@ mutation ConfirmApp($input: ConfirmAuthenticatorAppInput!) {{
 }}
 """
 REMOVE_APP = f"""
-mutation RemoveApp($input: CurrentPasswordInput!) {{
+mutation RemoveApp($input: RemoveAuthenticatorAppInput!) {{
   removeAuthenticatorApp(input: $input) {{ {ERRORS} secondFactorEnabled mailedTo }}
 }}
 """
 REGENERATE = f"""
-mutation Regenerate($input: CurrentPasswordInput!) {{
+mutation Regenerate($input: RegenerateRecoveryCodesInput!) {{
   regenerateRecoveryCodes(input: $input) {{ {ERRORS} recoveryCodes mailedTo }}
 }}
 """

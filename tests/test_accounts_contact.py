@@ -6,7 +6,7 @@ from models import AuditEvent, ContactMessage, ContactStatus
 from tests.conftest import gql
 
 SEND = """
-mutation Send($input: ContactMessageInput!) {
+mutation Send($input: SendContactMessageInput!) {
   sendContactMessage(input: $input) { errors { code field message } mailedTo reference }
 }
 """

@@ -20,7 +20,7 @@ from tests.factories import (
 
 CHANGE_EMAIL = """
 mutation ChangeEmail($current: String, $email: String!) {
-  changeEmail(currentPassword: $current, newEmail: $email) {
+  changeEmail(input: { currentPassword: $current, newEmail: $email }) {
     errors { code field message }
     mailedTo expiresAt resendAvailableAt
   }
@@ -29,13 +29,13 @@ mutation ChangeEmail($current: String, $email: String!) {
 
 CONFIRM = """
 mutation Confirm($token: String!) {
-  confirmEmailChange(token: $token) { errors { code field message } mailedTo }
+  confirmEmailChange(input: { token: $token }) { errors { code field message } mailedTo }
 }
 """
 
 UNDO = """
 mutation Undo($token: String!) {
-  undoEmailChange(token: $token) { errors { code field message } mailedTo expiresAt }
+  undoEmailChange(input: { token: $token }) { errors { code field message } mailedTo expiresAt }
 }
 """
 
@@ -89,7 +89,7 @@ async def test_change_email_needs_the_current_password(client, mailbox):
     for current in (None, "", "Wrong#Pass1"):
         payload = await change(client, token, current=current)
         assert codes(payload) == ["REAUTHENTICATION_REQUIRED"]
-        assert payload["errors"][0]["field"] == ["currentPassword"]
+        assert payload["errors"][0]["field"] == ["input", "currentPassword"]
     assert mailbox.to(NEW) == []
 
 
@@ -168,7 +168,7 @@ async def test_undo_link_restores_the_old_address_ends_sessions_and_starts_a_res
     assert reset_link.startswith(f"{settings.portal_url}/reset-password?token=")
     reset = await gql(
         client,
-        'mutation($t: String!) { resetPassword(token: $t, newPassword: "Neue#Quelle5") '
+        'mutation($t: String!) { resetPassword(input: { token: $t, newPassword: "Neue#Quelle5" }) '
         "{ errors { code } } }",
         {"t": token_of(reset_link)},
     )

@@ -22,9 +22,7 @@ from tests.factories import (
 ME = "{ me { email customerNumbers lastLoginAt } }"
 SESSIONS = "{ sessions { id current client clientAddress createdAt lastUsedAt expiresAt } }"
 LOGOUT = """
-mutation Logout($all: Boolean!) {
-  logout(allSessions: $all) { errors { code } endedSessions }
-}
+mutation Logout($input: LogoutInput!) { logout(input: $input) { errors { code } endedSessions } }
 """
 
 
@@ -41,7 +39,7 @@ async def test_login_returns_a_token_and_sets_a_secure_cookie(client, mailbox):
     assert payload["errors"] == []
     assert len(payload["token"]) >= 43
     assert payload["csrfToken"]
-    assert payload["login"] == {"email": "erika@example.org", "customerNumbers": ["100001"]}
+    assert payload["account"] == {"email": "erika@example.org", "customerNumbers": ["100001"]}
     # and the browser gets the same session as an HttpOnly, Secure, SameSite cookie
     cookie = result.response.headers["set-cookie"]
     assert cookie.startswith(f"kp_session={payload['token']};")
@@ -76,12 +74,12 @@ async def test_cookie_session_needs_the_csrf_token_for_mutations(client, mailbox
     assert me.data["me"]["email"] == "erika@example.org"
 
     # but a mutation without the CSRF header is refused (a page on another site cannot send it)
-    refused = await gql(client, LOGOUT, {"all": False})
+    refused = await gql(client, LOGOUT, {"input": {}})
     assert refused.errors[0]["extensions"]["code"] == "CSRF_TOKEN_INVALID"
     assert (await gql(client, ME)).data["me"] is not None
 
     # and with it the mutation works; the cookie is cleared
-    done = await gql(client, LOGOUT, {"all": False}, headers={"X-CSRF-Token": csrf})
+    done = await gql(client, LOGOUT, {"input": {}}, headers={"X-CSRF-Token": csrf})
     assert done.data["logout"] == {"errors": [], "endedSessions": 1}
     assert 'kp_session=""' in done.response.headers["set-cookie"]
     assert (await gql(client, ME)).data["me"] is None
@@ -96,7 +94,7 @@ async def test_wrong_password_and_unknown_address_give_the_same_error(client, ma
     assert wrong.data["login"]["errors"] == [
         {
             "code": "INVALID_CREDENTIALS",
-            "field": ["password"],
+            "field": ["input", "password"],
             "message": "E-Mail-Adresse oder Passwort ist nicht korrekt.",
         }
     ]
@@ -201,20 +199,20 @@ async def test_logout_ends_this_session_or_all(client, mailbox):
     second = (await log_in(client))["token"]
     third = (await log_in(client))["token"]
 
-    # when the first logs out, then only it ends
-    result = await gql(client, LOGOUT, {"all": False}, token=first)
+    # when the first logs out, without an input, then only it ends
+    result = await gql(client, "mutation { logout { errors { code } endedSessions } }", token=first)
     assert result.data["logout"] == {"errors": [], "endedSessions": 1}
     assert (await gql(client, ME, token=first)).data["me"] is None
     assert (await gql(client, ME, token=second)).data["me"] is not None
 
     # when the second logs out everywhere, then the third ends too
-    result = await gql(client, LOGOUT, {"all": True}, token=second)
+    result = await gql(client, LOGOUT, {"input": {"allSessions": True}}, token=second)
     assert result.data["logout"]["endedSessions"] == 2
     assert (await gql(client, ME, token=third)).data["me"] is None
 
 
 async def test_logout_needs_a_session(client, mailbox):
-    result = await gql(client, LOGOUT, {"all": False})
+    result = await gql(client, LOGOUT, {"input": {}})
     assert result.errors[0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 

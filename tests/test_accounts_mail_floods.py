@@ -21,19 +21,19 @@ from tests.factories import (
 
 REQUEST_RESET = """
 mutation RequestReset($email: String!) {
-  requestPasswordReset(email: $email) {
+  requestPasswordReset(input: { email: $email }) {
     errors { code message } mailedTo expiresAt resendAvailableAt
   }
 }
 """
 RESEND_PIN = """
 mutation ResendPin($email: String!) {
-  resendPin(email: $email) { errors { code } mailedTo resendAvailableAt }
+  resendPin(input: { email: $email }) { errors { code } mailedTo resendAvailableAt }
 }
 """
 CHANGE_EMAIL = """
 mutation ChangeEmail($email: String!) {
-  changeEmail(currentPassword: "Tiefbrunnen#42", newEmail: $email) {
+  changeEmail(input: { currentPassword: "Tiefbrunnen#42", newEmail: $email }) {
     errors { code } mailedTo resendAvailableAt
   }
 }

@@ -20,7 +20,7 @@ from tests.factories import (
 
 REQUEST_RESET = """
 mutation RequestReset($email: String!) {
-  requestPasswordReset(email: $email) {
+  requestPasswordReset(input: { email: $email }) {
     errors { code field message }
     mailedTo expiresAt resendAvailableAt
   }
@@ -29,7 +29,7 @@ mutation RequestReset($email: String!) {
 
 RESET = """
 mutation Reset($token: String!, $password: String!) {
-  resetPassword(token: $token, newPassword: $password) {
+  resetPassword(input: { token: $token, newPassword: $password }) {
     errors { code field message }
     mailedTo
   }
@@ -38,7 +38,7 @@ mutation Reset($token: String!, $password: String!) {
 
 CHANGE = """
 mutation Change($current: String, $password: String!) {
-  changePassword(currentPassword: $current, newPassword: $password) {
+  changePassword(input: { currentPassword: $current, newPassword: $password }) {
     errors { code field message }
     mailedTo
   }
@@ -189,7 +189,7 @@ async def test_change_password_needs_the_current_password(client, mailbox):
         assert result.data["changePassword"]["errors"] == [
             {
                 "code": "REAUTHENTICATION_REQUIRED",
-                "field": ["currentPassword"],
+                "field": ["input", "currentPassword"],
                 "message": "Bitte bestätigen Sie die Änderung mit Ihrem aktuellen Passwort.",
             }
         ]

@@ -15,7 +15,7 @@ from tests.factories import (
 
 DELETE = """
 mutation Delete($current: String) {
-  deleteProfile(currentPassword: $current) { errors { code field message } mailedTo }
+  deleteProfile(input: { currentPassword: $current }) { errors { code field message } mailedTo }
 }
 """
 ME = "{ me { email } }"
@@ -34,7 +34,10 @@ async def test_deleted_profile_is_gone_and_its_number_registers_again_at_once(cl
     customer = await make_customer_with_proofs()
     token = await register_and_login(client, mailbox, customer=customer)
     other = await gql(client, LOGIN, {"email": "erika@example.org", "password": PASSWORD})
-    await gql(client, 'mutation { requestPasswordReset(email: "erika@example.org") { mailedTo } }')
+    await gql(
+        client,
+        'mutation { requestPasswordReset(input: { email: "erika@example.org" }) { mailedTo } }',
+    )
     await mailbox.wait_for("erika@example.org", 2)  # the link is mailed after the answer
 
     # when it deletes its profile

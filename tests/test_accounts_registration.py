@@ -24,7 +24,7 @@ from tests.factories import (
 
 RESEND_PIN = """
 mutation ResendPin($email: String!) {
-  resendPin(email: $email) {
+  resendPin(input: { email: $email }) {
     errors { code field message }
     mailedTo expiresAt resendAvailableAt
   }
@@ -311,7 +311,10 @@ async def test_purge_accounts_removes_expired_sessions_and_secrets(
 ):
     # given a logged-in login with a reset link, and a registration never confirmed
     token = await register_and_login(client, mailbox)
-    await gql(client, 'mutation { requestPasswordReset(email: "erika@example.org") { mailedTo } }')
+    await gql(
+        client,
+        'mutation { requestPasswordReset(input: { email: "erika@example.org" }) { mailedTo } }',
+    )
     await register(
         client,
         mailbox,

@@ -25,8 +25,8 @@ from tests.factories import (
 
 SESSIONS = "{ sessions { id current client clientAddress createdAt lastUsedAt expiresAt } }"
 END = """
-mutation End($id: ID, $others: Boolean) {
-  endSessions(sessionId: $id, allOthers: $others) { errors { code field message } endedSessions }
+mutation End($input: EndSessionsInput!) {
+  endSessions(input: $input) { errors { code field message } endedSessions }
 }
 """
 ME = "{ me { email } }"
@@ -62,7 +62,7 @@ async def test_end_one_session_such_as_a_lost_phone(client, mailbox):
     listed = (await gql(client, SESSIONS, token=computer)).data["sessions"]
     phone_id = next(s["id"] for s in listed if not s["current"])
 
-    result = await gql(client, END, {"id": phone_id}, token=computer)
+    result = await gql(client, END, {"input": {"sessionId": phone_id}}, token=computer)
 
     assert result.data["endSessions"] == {"errors": [], "endedSessions": 1}
     assert (await gql(client, ME, token=phone)).data["me"] is None
@@ -72,7 +72,7 @@ async def test_end_one_session_such_as_a_lost_phone(client, mailbox):
 async def test_end_all_other_sessions(client, mailbox):
     computer = await register_and_login(client, mailbox)
     others = [(await log_in(client))["token"] for _ in range(2)]
-    result = await gql(client, END, {"others": True}, token=computer)
+    result = await gql(client, END, {"input": {"allOthers": True}}, token=computer)
     assert result.data["endSessions"] == {"errors": [], "endedSessions": 2}
     for token in others:
         assert (await gql(client, ME, token=token)).data["me"] is None
@@ -85,16 +85,21 @@ async def test_sessions_of_another_login_cannot_be_found(client, mailbox):
         client, mailbox, customer=await make_customer_with_proofs("100002"), email="max@example.org"
     )
     max_session = (await gql(client, SESSIONS, token=max_)).data["sessions"][0]["id"]
-    result = await gql(client, END, {"id": max_session}, token=erika)
+    result = await gql(client, END, {"input": {"sessionId": max_session}}, token=erika)
     assert codes(result.data["endSessions"]) == ["SESSION_NOT_FOUND"]
     assert (await gql(client, ME, token=max_)).data["me"] is not None
 
 
 async def test_end_sessions_needs_exactly_one_choice(client, mailbox):
     token = await register_and_login(client, mailbox)
-    for variables in ({}, {"id": "1", "others": True}):
-        result = await gql(client, END, variables, token=token)
-        assert codes(result.data["endSessions"]) == ["CHOICE_REQUIRED"]
+    others = (await log_in(client))["token"]
+    for choice in ({}, {"sessionId": "1", "allOthers": True}):
+        refused = await gql(client, END, {"input": choice}, token=token)
+        assert refused.data is None, choice  # @oneOf: exactly one
+        assert refused.errors, choice
+    result = await gql(client, END, {"input": {"allOthers": False}}, token=token)
+    assert codes(result.data["endSessions"]) == ["CHOICE_REQUIRED"]
+    assert (await gql(client, ME, token=others)).data["me"] is not None
 
 
 # ------------------------------------------------------------------ new-client notices
@@ -205,17 +210,18 @@ async def test_wrong_password_at_reauthentication_counts_as_failed_login(
     ("document", "name"),
     [
         (
-            "mutation($p: String) { changePassword(currentPassword: $p,"
-            ' newPassword: "Neu#Quelle77") { errors { code field } } }',
+            "mutation($p: String) { changePassword(input: { currentPassword: $p,"
+            ' newPassword: "Neu#Quelle77" }) { errors { code field } } }',
             "changePassword",
         ),
         (
-            'mutation($p: String) { changeEmail(currentPassword: $p, newEmail: "n@example.org")'
-            " { errors { code field } } }",
+            "mutation($p: String) { changeEmail(input:"
+            ' { currentPassword: $p, newEmail: "n@example.org" }) { errors { code field } } }',
             "changeEmail",
         ),
         (
-            "mutation($p: String) { deleteProfile(currentPassword: $p) { errors { code field } } }",
+            "mutation($p: String) { deleteProfile(input: { currentPassword: $p })"
+            " { errors { code field } } }",
             "deleteProfile",
         ),
     ],
@@ -228,5 +234,5 @@ async def test_sensitive_mutations_answer_one_code_for_missing_or_wrong_password
     for password in (None, "Wrong#Pass1"):
         result = await gql(client, document, {"p": password}, token=token)
         assert result.data[name]["errors"] == [
-            {"code": "REAUTHENTICATION_REQUIRED", "field": ["currentPassword"]}
+            {"code": "REAUTHENTICATION_REQUIRED", "field": ["input", "currentPassword"]}
         ]

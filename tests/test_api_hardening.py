@@ -252,7 +252,7 @@ async def test_password_reset_answers_known_and_unknown_addresses_after_the_same
             return _original(self, query, *args, **kwargs)
 
         setattr(conn_class, name, wrapper)
-    reset = "mutation($e: String!) { requestPasswordReset(email: $e) { mailedTo } }"
+    reset = "mutation($e: String!) { requestPasswordReset(input: { email: $e }) { mailedTo } }"
     this_request = asyncio.current_task().get_name()  # type: ignore[union-attr]
     try:
         # when a reset is asked for the known and an unknown address

@@ -13,7 +13,7 @@ from tests.conftest import gql
 from tests.factories import NOW, PASSWORD, logged_in, make_customer, make_login
 
 REQUEST = """
-mutation Request($input: BaseDataInput!) {
+mutation Request($input: RequestBaseDataChangeInput!) {
   requestBaseDataChange(input: $input) {
     change { id customerNumber changes { field oldValue newValue } expiresAt }
     errors { code field message }
@@ -22,7 +22,7 @@ mutation Request($input: BaseDataInput!) {
 """
 CONFIRM = """
 mutation Confirm($id: ID!, $password: String) {
-  confirmBaseDataChange(id: $id, password: $password) {
+  confirmBaseDataChange(input: { id: $id, currentPassword: $password }) {
     customer {
       number
       baseData { name street postalCode city phone email }
@@ -35,7 +35,7 @@ mutation Confirm($id: ID!, $password: String) {
 """
 SET_ONLINE = """
 mutation SetOnline($consent: Boolean!, $password: String) {
-  setOnlineCustomer(consent: $consent, password: $password) {
+  setOnlineCustomer(input: { consent: $consent, currentPassword: $password }) {
     customer { number onlineConsent { given changedAt wordingVersion } }
     mailedTo
     errors { code field message }
@@ -43,7 +43,9 @@ mutation SetOnline($consent: Boolean!, $password: String) {
 }
 """
 SWITCH = """
-mutation Switch($number: String!) { switchCustomer(number: $number) { errors { code } } }
+mutation Switch($number: String!) {
+  switchCustomer(input: { customerNumber: $number }) { errors { code } }
+}
 """
 BASE_DATA = "query { customer { baseData { name street postalCode city phone email } } }"
 
@@ -246,7 +248,7 @@ async def test_confirmation_needs_the_password_when_the_login_is_not_fresh(
     for result in (missing, wrong):
         assert [
             (e["code"], e["field"]) for e in result.data["confirmBaseDataChange"]["errors"]
-        ] == [("REAUTHENTICATION_REQUIRED", ["password"])]
+        ] == [("REAUTHENTICATION_REQUIRED", ["input", "currentPassword"])]
     assert (await Customer.get(id=customer.id)).city == "Musterstadt"
 
     # when it is confirmed with the right password

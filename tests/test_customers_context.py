@@ -38,7 +38,9 @@ query Customer($number: String) {
 """
 SWITCH = """
 mutation Switch($number: String!) {
-  switchCustomer(number: $number) { customer { number isActive } errors { code field message } }
+  switchCustomer(input: { customerNumber: $number }) {
+    customer { number isActive } errors { code field message }
+  }
 }
 """
 INVOICES = """
@@ -153,7 +155,7 @@ async def test_switch_to_another_logins_customer_number_is_not_found(clock, clie
     payload = result.data["switchCustomer"]
     assert payload["customer"] is None
     assert payload["errors"] == [
-        {"code": "NOT_FOUND", "field": ["number"], "message": "Nicht gefunden."}
+        {"code": "NOT_FOUND", "field": ["input", "customerNumber"], "message": "Nicht gefunden."}
     ]
     assert (await gql(client, CUSTOMER, token=token)).data["customer"]["number"] == "100001"
 

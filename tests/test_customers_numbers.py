@@ -29,7 +29,7 @@ mutation Add($input: AddCustomerNumberInput!) {
 """
 REMOVE = """
 mutation Remove($number: String!) {
-  removeCustomerNumber(number: $number) {
+  removeCustomerNumber(input: { customerNumber: $number }) {
     removedNumber
     customers { number isActive }
     errors { code field message }
@@ -37,7 +37,9 @@ mutation Remove($number: String!) {
 }
 """
 SWITCH = """
-mutation Switch($number: String!) { switchCustomer(number: $number) { errors { code } } }
+mutation Switch($number: String!) {
+  switchCustomer(input: { customerNumber: $number }) { errors { code } }
+}
 """
 CUSTOMERS = "query { customers { number isActive } }"
 
@@ -178,7 +180,7 @@ async def test_add_customer_number_needs_an_invoice_or_meter_number(clock, clien
     assert result.data["addCustomerNumber"]["errors"] == [
         {
             "code": "REQUIRED",
-            "field": ["invoiceNumber"],
+            "field": ["input", "invoiceNumber"],
             "message": "Bitte füllen Sie dieses Feld aus.",
         }
     ]

@@ -66,7 +66,7 @@ def proxied(database_url):
 
 
 ME = "{ me { email } }"
-LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }"
+LOGIN = "mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { token } }"
 SPEC = {"Accept": "application/graphql-response+json"}
 
 

@@ -192,7 +192,7 @@ def test_graceful_shutdown_lets_in_flight_requests_finish(real_server):
     import threading
 
     answers: list[httpx.Response] = []
-    login = """mutation { login(email: "nobody@example.org", password: "Irgendwas#123") {
+    login = """mutation { login(input: { email: "nobody@example.org", password: "Irgendwas#123" }) {
         errors { code } } }"""
     with real_server(BCRYPT_ROUNDS="14") as server:
         request = threading.Thread(

@@ -24,12 +24,14 @@ mutation Submit($input: SubmitReadingInput!) {
 """
 LOGIN = """
 mutation Login($email: String!, $password: String!) {
-  login(email: $email, password: $password) { csrfToken }
+  login(input: { email: $email, password: $password }) { csrfToken }
 }
 """
 EXPORT = "{ myDataExport }"
 DELETE = """
-mutation Delete($current: String) { deleteProfile(currentPassword: $current) { errors { code } } }
+mutation Delete($current: String) {
+  deleteProfile(input: { currentPassword: $current }) { errors { code } }
+}
 """
 
 

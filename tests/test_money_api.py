@@ -520,11 +520,13 @@ async def test_expired_tampered_foreign_or_deleted_links_reveal_nothing(clock, c
 # ------------------------------------------------------------------------ privacy
 
 DELETE_PROFILE = """
-mutation Delete($current: String) { deleteProfile(currentPassword: $current) { errors { code } } }
+mutation Delete($current: String) {
+  deleteProfile(input: { currentPassword: $current }) { errors { code } }
+}
 """
 SET_ONLINE = """
 mutation SetOnline($consent: Boolean!, $password: String) {
-  setOnlineCustomer(consent: $consent, password: $password) { errors { code } }
+  setOnlineCustomer(input: { consent: $consent, currentPassword: $password }) { errors { code } }
 }
 """
 
@@ -594,12 +596,12 @@ async def test_another_logins_customer_number_is_not_found_and_nothing_is_reques
     result = await gql(
         client,
         REQUEST_CHANGE,
-        {"input": {"amount": "60", "customerNumber": "100002"}},
+        {"input": {"amount": "60", "customer": {"number": "100002"}}},
         token=token,
     )
 
     errors = result.data["requestBudgetChange"]["errors"]
-    assert [(e["code"], e["field"]) for e in errors] == [("NOT_FOUND", ["input", "customerNumber"])]
+    assert [(e["code"], e["field"]) for e in errors] == [("NOT_FOUND", ["input", "customer"])]
     assert await BudgetChangeRequest.all().count() == 0
 
 

@@ -12,13 +12,17 @@ from ops.logs import JsonFormatter
 from tests.conftest import gql, link_from
 from tests.factories import PASSWORD, log_in, make_customer_with_proofs, register
 
-REQUEST_RESET = "mutation($e: String!) { requestPasswordReset(email: $e) { mailedTo } }"
+REQUEST_RESET = "mutation($e: String!) { requestPasswordReset(input: { email: $e }) { mailedTo } }"
 RESET = """mutation($t: String!, $p: String!) {
-  resetPassword(token: $t, newPassword: $p) { errors { code } } }"""
+  resetPassword(input: { token: $t, newPassword: $p }) { errors { code } } }"""
 CHANGE_PASSWORD = """mutation($c: String, $p: String!) {
-  changePassword(currentPassword: $c, newPassword: $p) { errors { code } } }"""
-DELETE = "mutation($c: String) { deleteProfile(currentPassword: $c) { errors { code } } }"
-WRONG_LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }"
+  changePassword(input: { currentPassword: $c, newPassword: $p }) { errors { code } } }"""
+DELETE = (
+    "mutation($c: String) { deleteProfile(input: { currentPassword: $c }) { errors { code } } }"
+)
+WRONG_LOGIN = (
+    "mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { token } }"
+)
 NEW_PASSWORD = "Hochbehälter#77"
 NEWER_PASSWORD = "Quellwasser%2026"
 

@@ -82,7 +82,8 @@ async def test_deletion_leaves_no_personal_data_of_the_login_behind(client, mail
     # when it deletes its profile
     deleted = await gql(
         client,
-        "mutation($p: String) { deleteProfile(currentPassword: $p) { errors { code } } }",
+        "mutation($p: String) {"
+        " deleteProfile(input: { currentPassword: $p }) { errors { code } } }",
         {"p": PASSWORD},
         token=token,
     )

@@ -70,7 +70,7 @@ async def test_reminders_switched_off_are_not_mailed(clock, client, settings, ma
     off = await gql(client, SWITCH, {"input": {"enabled": False}}, token=token)
     run = await send_reading_reminders(settings, today=TODAY)
     on = await gql(
-        client, SWITCH, {"input": {"customerNumber": "100001", "enabled": True}}, token=token
+        client, SWITCH, {"input": {"customer": {"number": "100001"}, "enabled": True}}, token=token
     )
     again = await send_reading_reminders(settings, today=TODAY)
 
@@ -89,9 +89,9 @@ async def test_switching_reminders_of_a_number_not_yours_is_not_found(clock, cli
     _, token = await consenting_household(settings)
 
     result = await gql(
-        client, SWITCH, {"input": {"customerNumber": "200002", "enabled": False}}, token=token
+        client, SWITCH, {"input": {"customer": {"number": "200002"}, "enabled": False}}, token=token
     )
 
     [error] = result.data["setReadingReminders"]["errors"]
-    assert (error["code"], error["field"]) == ("NOT_FOUND", ["input", "customerNumber"])
+    assert (error["code"], error["field"]) == ("NOT_FOUND", ["input", "customer"])
     assert await ReminderOptOut.all().count() == 0

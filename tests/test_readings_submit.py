@@ -46,7 +46,9 @@ query History($number: String!) {
 }
 """
 SWITCH = """
-mutation Switch($number: String!) { switchCustomer(number: $number) { errors { code } } }
+mutation Switch($number: String!) {
+  switchCustomer(input: { customerNumber: $number }) { errors { code } }
+}
 """
 
 

@@ -124,7 +124,7 @@ async def test_login_with_a_passkey_alone_starts_a_session_with_a_fresh_second_f
     assert started["options"]["allowCredentials"] == []
     assert started["options"]["userVerification"] == "required"
     assert done["errors"] == []
-    assert done["login"] == {"email": "erika@example.org"}
+    assert done["account"] == {"email": "erika@example.org"}
     overview = await call(client, OVERVIEW, token=done["token"])
     assert overview["stepUpValidUntil"] is not None
     assert overview["passkeys"][0]["lastUsedAt"] is not None
@@ -159,7 +159,7 @@ async def test_password_login_asks_for_the_second_factor_and_a_passkey_completes
     )
     assert done["errors"] == []
     assert done["token"]
-    assert done["login"] == {"email": "erika@example.org"}
+    assert done["account"] == {"email": "erika@example.org"}
 
     # and the token works once only
     again = await call(

@@ -33,8 +33,13 @@ from tests.second_factor_flows import (
 )
 
 CHANGE_PASSWORD = """mutation($c: String, $p: String!) {
-  changePassword(currentPassword: $c, newPassword: $p) { errors { code field message } } }"""
-DELETE = "mutation($c: String) { deleteProfile(currentPassword: $c) { errors { code field } } }"
+  changePassword(input: { currentPassword: $c, newPassword: $p }) {
+    errors { code field message }
+  }
+}"""
+DELETE = """mutation($c: String) {
+  deleteProfile(input: { currentPassword: $c }) { errors { code field } }
+}"""
 NEW_PASSWORD = "Hochbehälter#77"
 
 
@@ -234,7 +239,10 @@ async def test_deleting_the_profile_removes_its_factors(client, mailbox):
 
 
 SET_ONLINE = """mutation($consent: Boolean!, $password: String) {
-  setOnlineCustomer(consent: $consent, password: $password) { errors { code field } } }"""
+  setOnlineCustomer(input: { consent: $consent, currentPassword: $password }) {
+    errors { code field }
+  }
+}"""
 
 
 async def test_customer_data_changes_ask_for_the_step_up_too(client, mailbox, clock):

@@ -42,11 +42,11 @@ async def change_email(ctx: Context, current_password: str | None, new_email: st
         return Outcome(problems=[refused])
     address = clean_email(new_email)
     if not is_valid_email(address):
-        return Outcome.failed(AccountErrorCode.INVALID_EMAIL, "newEmail")
+        return Outcome.failed(AccountErrorCode.INVALID_EMAIL, "input", "newEmail")
     if email_key(address) == login.email_key:
-        return Outcome.failed(AccountErrorCode.EMAIL_UNCHANGED, "newEmail")
+        return Outcome.failed(AccountErrorCode.EMAIL_UNCHANGED, "input", "newEmail")
     if await _in_use(address, login.id):
-        return Outcome.failed(AccountErrorCode.EMAIL_IN_USE, "newEmail")
+        return Outcome.failed(AccountErrorCode.EMAIL_IN_USE, "input", "newEmail")
     cooldown = dt.timedelta(minutes=settings.link_resend_minutes)
     gate = await mail_gate(ctx, CONFIRM_MAIL, address, cooldown, cooldown_key=f"login:{login.id}")
     if not gate.allowed:
@@ -80,17 +80,19 @@ async def confirm_email_change(ctx: Context, token: str) -> Outcome[Sent]:
     """The link from the new address makes it the login e-mail; the old one is told,
     with a link that undoes the change."""
     settings = ctx.settings
-    secret, failure = await find_link_token(ctx, token, SecretPurpose.EMAIL_CHANGE, "token")
+    secret, failure = await find_link_token(
+        ctx, token, SecretPurpose.EMAIL_CHANGE, "input", "token"
+    )
     if failure or secret is None:
         return Outcome(problems=[failure] if failure else [])
     login = secret.login
     new_address, old_address = str(secret.payload["email"]), login.email
     if await _in_use(new_address, login.id):
-        return Outcome.failed(AccountErrorCode.EMAIL_IN_USE, "token")
+        return Outcome.failed(AccountErrorCode.EMAIL_IN_USE, "input", "token")
     try:
         async with in_transaction():
             if not await use_link_token(secret):
-                return Outcome.failed(AccountErrorCode.LINK_INVALID, "token")
+                return Outcome.failed(AccountErrorCode.LINK_INVALID, "input", "token")
             login.email, login.email_key = new_address, email_key(new_address)
             await login.save(update_fields=["email", "email_key"])
             undo_token, _ = await issue_link_token(
@@ -109,24 +111,26 @@ async def confirm_email_change(ctx: Context, token: str) -> Outcome[Sent]:
             )
             await audit(ctx, "email_changed", login.id)
     except IntegrityError:
-        return Outcome.failed(AccountErrorCode.EMAIL_IN_USE, "token")
+        return Outcome.failed(AccountErrorCode.EMAIL_IN_USE, "input", "token")
     return Outcome(mailed_to=mailed_to)
 
 
 async def undo_email_change(ctx: Context, token: str) -> Outcome[Sent]:
     """From the old address's notice: restore it, end every session, start a password reset."""
     settings = ctx.settings
-    secret, failure = await find_link_token(ctx, token, SecretPurpose.EMAIL_CHANGE_UNDO, "token")
+    secret, failure = await find_link_token(
+        ctx, token, SecretPurpose.EMAIL_CHANGE_UNDO, "input", "token"
+    )
     if failure or secret is None:
         return Outcome(problems=[failure] if failure else [])
     login = secret.login
     old_address = str(secret.payload["email"])
     if await _in_use(old_address, login.id):
-        return Outcome.failed(AccountErrorCode.EMAIL_IN_USE, "token")
+        return Outcome.failed(AccountErrorCode.EMAIL_IN_USE, "input", "token")
     try:
         async with in_transaction():
             if not await use_link_token(secret):
-                return Outcome.failed(AccountErrorCode.LINK_INVALID, "token")
+                return Outcome.failed(AccountErrorCode.LINK_INVALID, "input", "token")
             await void_link_tokens(login.id, SecretPurpose.EMAIL_CHANGE)
             await void_link_tokens(login.id, SecretPurpose.EMAIL_CHANGE_UNDO)
             login.email, login.email_key = old_address, email_key(old_address)
@@ -135,7 +139,7 @@ async def undo_email_change(ctx: Context, token: str) -> Outcome[Sent]:
             reset = await send_reset_link(login, settings)
             await audit(ctx, "email_change_undone", login.id)
     except IntegrityError:
-        return Outcome.failed(AccountErrorCode.EMAIL_IN_USE, "token")
+        return Outcome.failed(AccountErrorCode.EMAIL_IN_USE, "input", "token")
     if ctx.response is not None and ctx.login is not None and ctx.login.id == login.id:
         clear_session_cookie(ctx.response, settings)
     return Outcome(Sent(expires_at=reset.expires_at), mailed_to=mask_address(old_address))

@@ -57,7 +57,7 @@ async def request_password_reset(ctx: Context, email: str) -> Outcome[Sent]:
     settings = ctx.settings
     address = clean_email(email)
     if not is_valid_email(address):
-        return Outcome.failed(AccountErrorCode.INVALID_EMAIL, "email")
+        return Outcome.failed(AccountErrorCode.INVALID_EMAIL, "input", "email")
     cooldown = dt.timedelta(minutes=settings.link_resend_minutes)
     gate = await mail_gate(ctx, RESET_MAIL, address, cooldown)
     if not gate.allowed:
@@ -92,7 +92,9 @@ async def _mail_reset_link(ctx: Context, address: str) -> None:
 async def reset_password(ctx: Context, token: str, new_password: str) -> Outcome[Sent]:
     """Set a new password from a reset link; every session of the login ends."""
     settings = ctx.settings
-    secret, failure = await find_link_token(ctx, token, SecretPurpose.PASSWORD_RESET, "token")
+    secret, failure = await find_link_token(
+        ctx, token, SecretPurpose.PASSWORD_RESET, "input", "token"
+    )
     if failure or secret is None:
         return Outcome(problems=[failure] if failure else [])
     login = secret.login
@@ -101,7 +103,7 @@ async def reset_password(ctx: Context, token: str, new_password: str) -> Outcome
     password_hash = await hash_password(ctx, new_password)
     async with in_transaction():
         if not await use_link_token(secret):
-            return Outcome.failed(AccountErrorCode.LINK_INVALID, "token")
+            return Outcome.failed(AccountErrorCode.LINK_INVALID, "input", "token")
         await _set_password(login, password_hash)
         await end_sessions(login.id)
         mailed_to = await notify_password_changed(ctx, login)
@@ -138,7 +140,7 @@ async def _policy_errors(ctx: Context, login: Login, new_password: str) -> list[
         new_password,
         email=login.email,
         customer_numbers=customer_numbers,
-        field=["newPassword"],
+        field=["input", "newPassword"],
     )
 
 

@@ -276,7 +276,7 @@ async def confirm_pin(ctx: Context, email: str, pin: str) -> Outcome[bool]:
     if who.device is None:
         await enforce(ctx, Limits.pin_attempts_per_address(settings), ctx.client_address)
     if login is None:
-        return Outcome.failed(AccountErrorCode.PIN_INVALID, "pin")
+        return Outcome.failed(AccountErrorCode.PIN_INVALID, "input", "pin")
     now = clock.now()
     guesses = Limits.pin_guesses(settings)
     async with in_transaction():
@@ -287,12 +287,12 @@ async def confirm_pin(ctx: Context, email: str, pin: str) -> Outcome[bool]:
             .first()
         )
         if secret is None or secret.voided_at is not None:
-            return Outcome.failed(AccountErrorCode.PIN_VOID, "pin")
+            return Outcome.failed(AccountErrorCode.PIN_VOID, "input", "pin")
         if secret.expires_at <= now:
-            return Outcome.failed(AccountErrorCode.PIN_EXPIRED, "pin")
+            return Outcome.failed(AccountErrorCode.PIN_EXPIRED, "input", "pin")
         account = f"pin:{secret.id}"
         if not (await throttle.refusal(limiter(ctx), guesses, account, who)).allowed:
-            return Outcome.failed(AccountErrorCode.PIN_VOID, "pin")
+            return Outcome.failed(AccountErrorCode.PIN_VOID, "input", "pin")
         expected = _pin_hash(pin.strip(), login.id, secret.payload.get("salt", ""), settings)
         if not same(expected, secret.secret_hash):
             await throttle.failed(limiter(ctx), guesses, account, who)
@@ -302,7 +302,7 @@ async def confirm_pin(ctx: Context, email: str, pin: str) -> Outcome[bool]:
             await secret.save(update_fields=["attempts", "voided_at"])
             still = await throttle.refusal(limiter(ctx), guesses, account, who)
             code = AccountErrorCode.PIN_INVALID if still.allowed else AccountErrorCode.PIN_VOID
-            return Outcome.failed(code, "pin")
+            return Outcome.failed(code, "input", "pin")
         secret.used_at = now
         await secret.save(update_fields=["used_at"])
         login.state = LoginState.ACTIVE
@@ -321,7 +321,7 @@ async def resend_pin(ctx: Context, email: str) -> Outcome[Sent]:
     settings = ctx.settings
     address = clean_email(email)
     if not is_valid_email(address):
-        return Outcome.failed(AccountErrorCode.INVALID_EMAIL, "email")
+        return Outcome.failed(AccountErrorCode.INVALID_EMAIL, "input", "email")
     login = await pending_login(address, settings)
     if login is not None:
         last = (

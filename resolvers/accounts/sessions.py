@@ -108,9 +108,9 @@ async def login(ctx: Context, email: str, password: str) -> Outcome[LoggedIn | S
     ok = await check_password(ctx, password, row.password_hash if row and not too_long else None)
     if not ok or row is None:
         await count_login_failure(ctx, key, row)
-        return Outcome.failed(AccountErrorCode.INVALID_CREDENTIALS, "password")
+        return Outcome.failed(AccountErrorCode.INVALID_CREDENTIALS, "input", "password")
     if row.state == LoginState.PENDING:
-        return Outcome.failed(AccountErrorCode.LOGIN_NOT_CONFIRMED, "email")
+        return Outcome.failed(AccountErrorCode.LOGIN_NOT_CONFIRMED, "input", "email")
     await throttle.succeeded(limiter(ctx), guesses, key, caller(ctx, row))
     if needed := await second_factor_needed(ctx, row):
         return Outcome(needed)
@@ -207,7 +207,7 @@ async def end_sessions_of_login(
         target = int(session_id) if session_id and str(session_id).isdigit() else 0
         ended = await Session.filter(id=target, login_id=login_row.id).delete()
         if not ended:
-            return Outcome.failed(AccountErrorCode.SESSION_NOT_FOUND, "sessionId")
+            return Outcome.failed(AccountErrorCode.SESSION_NOT_FOUND, "input", "sessionId")
         if target == ctx.session.id and ctx.response is not None:
             clear_session_cookie(ctx.response, ctx.settings)
     await audit(ctx, "sessions_ended", login_row.id, count=ended)
