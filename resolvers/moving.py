@@ -223,8 +223,6 @@ async def submit_final_reading(
     if not window.is_open(today):
         return Outcome.failed(
             C.OUTSIDE_FINAL_READING_WINDOW,
-            "input",
-            "value",
             startsOn=window.starts_on,
             endsOn=window.ends_on,
         )
@@ -232,7 +230,15 @@ async def submit_final_reading(
     if problem is not None:
         return Outcome(problems=[problem])
     return await store_reading(
-        ctx, customer, meter, amount, confirm_unusual, None, image=image, final_for=move_out
+        ctx,
+        customer,
+        meter,
+        amount,
+        confirm_unusual,
+        None,
+        meter_field=("input", "meterNumber"),
+        image=image,
+        final_for=move_out,
     )
 
 

@@ -52,13 +52,11 @@ def _errors(ctx: Context, data: ContactRequest) -> list[Problem]:
     limits = {**LIMITS, "text": ctx.settings.contact_text_max_chars}
     for field, value in values.items():
         if not value and field != "customerNumber":
-            errors.append(problem(AccountErrorCode.VALUE_REQUIRED, "input", field))
+            errors.append(problem(AccountErrorCode.REQUIRED, "input", field))
         elif len(value) > limits[field]:
-            errors.append(
-                problem(AccountErrorCode.VALUE_TOO_LONG, "input", field, max=limits[field])
-            )
+            errors.append(problem(AccountErrorCode.TOO_LONG, "input", field, maximum=limits[field]))
     if not is_valid_email(clean_email(data.email)):
-        errors.append(problem(AccountErrorCode.INVALID_EMAIL, "input", "email"))
+        errors.append(problem(AccountErrorCode.EMAIL_INVALID, "input", "email"))
     return errors
 
 
