@@ -8,6 +8,7 @@ alike wherever it meets it. A new area's enum is added here.
 from __future__ import annotations
 
 from models.account_codes import AccountErrorCode
+from models.contact_codes import ContactErrorCode
 from models.customer_codes import CustomerErrorCode
 from models.errors import ErrorCode
 from models.money_codes import MoneyErrorCode
@@ -16,6 +17,7 @@ from models.second_factor_codes import SecondFactorErrorCode
 
 AREAS: tuple[type[ErrorCode], ...] = (
     AccountErrorCode,
+    ContactErrorCode,
     CustomerErrorCode,
     MoneyErrorCode,
     SecondFactorErrorCode,

@@ -17,6 +17,7 @@ from strawberry.scalars import JSON
 
 from models import FactorMethod
 from models.account_codes import AccountErrorCode
+from models.contact_codes import ContactErrorCode
 from resolvers.accounts import contact as contact_ops
 from resolvers.accounts import email as email_ops
 from resolvers.accounts import password as password_ops
@@ -36,6 +37,15 @@ if TYPE_CHECKING:
 @error_type(AccountErrorCode)
 @strawberry.type(description="An expected failure of an account operation.")
 class AccountError(UserError):
+    pass
+
+
+@error_type(ContactErrorCode)
+@strawberry.type(
+    description="An expected failure of the public contact form, which anyone may use "
+    "without a login (so not an `AccountError`)."
+)
+class ContactError(UserError):
     pass
 
 
@@ -335,7 +345,9 @@ class DeleteProfilePayload:
 
 @strawberry.type(description="Result of `sendContactMessage`.")
 class SendContactMessagePayload:
-    errors: list[AccountError] = _errors()
+    errors: list[ContactError] = strawberry.field(
+        default_factory=list, description="Why the message was refused; empty on success."
+    )
     mailed_to: str | None = strawberry.field(
         default=None, description="The department's address the message went to, masked."
     )
