@@ -50,7 +50,7 @@ ErrorCodeEnum = error_code_enum()
 
 def graphql_code(code: ErrorCode) -> Enum:
     """The GraphQL `ErrorCode` member of a domain code."""
-    member: Enum = ErrorCodeEnum[code.name]  # type: ignore[misc]
+    member: Enum = ErrorCodeEnum[code.name]
     return member
 
 
