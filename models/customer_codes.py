@@ -46,6 +46,11 @@ class CustomerErrorCode(ErrorCode):
         "Please enter a valid phone number (6 to 15 digits).",
     )
     EMAIL_INVALID = shared.EMAIL_INVALID
+    COUNTRY_INVALID = Declared(
+        "A country is given as its ISO 3166 two-letter code (DE, AT, …).",
+        "Bitte geben Sie das Land als Länderkürzel mit zwei Buchstaben an, z. B. DE.",
+        "Please give the country as its two-letter code, e.g. DE.",
+    )
     NOTHING_CHANGED = shared.NOTHING_CHANGED
     CHANGE_EXPIRED = Declared(
         "The change request has expired; start the change again.",

@@ -94,7 +94,7 @@ def clean_forwarding_address(
         values[name] = value
     country = raw.country.strip().upper() or "DE"
     if not _COUNTRY.match(country):
-        problems.append(Problem(C.VALUE_INVALID, (*path, "country")))
+        problems.append(Problem(C.COUNTRY_INVALID, (*path, "country")))
     postal = values["postal_code"]
     if country == "DE" and postal and len(postal) <= 10 and not _GERMAN_POSTAL_CODE.match(postal):
         problems.append(Problem(C.POSTAL_CODE_INVALID, (*path, "postalCode")))
