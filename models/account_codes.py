@@ -2,36 +2,22 @@
 
 from __future__ import annotations
 
-from models.errors import REAUTHENTICATION_REQUIRED as REAUTHENTICATION
-from models.errors import SECOND_FACTOR_REQUIRED as SECOND_FACTOR
+from models import errors as shared
 from models.errors import Declared, ErrorCode
 
 
 class AccountErrorCode(ErrorCode):
     """What went wrong in an account operation."""
 
-    VALUE_REQUIRED = Declared(
-        "The field must not be empty.",
-        "Bitte füllen Sie dieses Feld aus.",
-        "Please fill in this field.",
-    )
-    VALUE_TOO_LONG = Declared(
-        "The value is longer than allowed.",
-        "Bitte verwenden Sie höchstens {max} Zeichen.",
-        "Please use at most {max} characters.",
-    )
-    INVALID_EMAIL = Declared(
-        "Not a usable e-mail address.",
-        "Bitte geben Sie eine gültige E-Mail-Adresse ein.",
-        "Please enter a valid e-mail address.",
-    )
+    REQUIRED = shared.REQUIRED
+    TOO_LONG = shared.TOO_LONG
+    EMAIL_INVALID = shared.EMAIL_INVALID
     EMAIL_IN_USE = Declared(
         "Another login uses this address (whose is never said).",
         "Diese E-Mail-Adresse wird bereits für ein Benutzerkonto verwendet.",
         "This e-mail address is already used for a login.",
     )
-    EMAIL_UNCHANGED = Declared(
-        "The new address is the current one.",
+    NOTHING_CHANGED = shared.NOTHING_CHANGED.worded(
         "Das ist bereits Ihre E-Mail-Adresse.",
         "This already is your e-mail address.",
     )
@@ -62,25 +48,14 @@ class AccountErrorCode(ErrorCode):
         "Dieses Passwort ist zu verbreitet und leicht zu erraten. Bitte wählen Sie ein anderes.",
         "This password is too common and easy to guess. Please choose another one.",
     )
-    PROOF_REQUIRED = Declared(
-        "Neither an invoice number nor a main meter number was given (R1).",
-        "Bitte geben Sie die Nummer Ihrer letzten Rechnung oder Ihres Hauptzählers an.",
-        "Please enter the number of your latest invoice or of your main meter.",
-    )
-    CUSTOMER_NOT_VERIFIED = Declared(
-        "Customer number and invoice or meter number do not match (which one is never said).",
-        "Kundennummer und Rechnungs- bzw. Zählernummer passen nicht zusammen. Bitte prüfen Sie "
-        "Ihre Angaben auf Ihrer letzten Rechnung.",
-        "Customer number and invoice or meter number do not match. Please check them on your "
-        "latest invoice.",
-    )
+    PROOF_REQUIRED = shared.PROOF_REQUIRED
+    CUSTOMER_NOT_VERIFIED = shared.CUSTOMER_NOT_VERIFIED
     NO_ANNUAL_BILL = Declared(
         "The customer has not had an annual bill yet, so cannot register (R2).",
         "Eine Registrierung ist erst nach Erhalt Ihrer ersten Jahresverbrauchsabrechnung möglich.",
         "You can register once you have received your first annual bill.",
     )
-    CUSTOMER_NUMBER_TAKEN = Declared(
-        "The customer number already belongs to a login (R5).",
+    CUSTOMER_NUMBER_TAKEN = shared.CUSTOMER_NUMBER_TAKEN.worded(
         "Diese Kundennummer ist bereits registriert. Haben Sie Ihr Passwort vergessen?",
         "This customer number is already registered. Did you forget your password?",
     )
@@ -123,28 +98,19 @@ class AccountErrorCode(ErrorCode):
         "Bitte bestätigen Sie zuerst Ihre Registrierung mit dem PIN aus unserer E-Mail.",
         "Please first confirm your registration with the PIN from our e-mail.",
     )
-    REAUTHENTICATION_REQUIRED = REAUTHENTICATION
-    SECOND_FACTOR_REQUIRED = SECOND_FACTOR
-    LINK_INVALID = Declared(
-        "The link is unknown, already used or replaced.",
-        "Dieser Link ist ungültig oder wurde bereits verwendet.",
-        "This link is invalid or has already been used.",
-    )
+    REAUTHENTICATION_REQUIRED = shared.REAUTHENTICATION_REQUIRED
+    SECOND_FACTOR_REQUIRED = shared.SECOND_FACTOR_REQUIRED
+    LINK_INVALID = shared.LINK_INVALID
     LINK_EXPIRED = Declared(
         "The link is no longer valid.",
         "Dieser Link ist abgelaufen.",
         "This link has expired.",
     )
-    SESSION_NOT_FOUND = Declared(
-        "No such session of this login.",
+    NOT_FOUND = shared.NOT_FOUND.worded(
         "Diese Sitzung gibt es nicht (mehr).",
         "This session does not exist (any more).",
     )
-    CHOICE_REQUIRED = Declared(
-        "Give exactly one of the alternative arguments.",
-        "Bitte wählen Sie genau eine der Möglichkeiten.",
-        "Please choose exactly one of the options.",
-    )
+    CHOICE_REQUIRED = shared.CHOICE_REQUIRED
 
 
 # The character classes of R3, as PASSWORD_CHARACTER_CLASSES_MISSING names them (de, en).

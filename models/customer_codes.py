@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from models.errors import REAUTHENTICATION_REQUIRED as REAUTHENTICATION
-from models.errors import SECOND_FACTOR_REQUIRED as SECOND_FACTOR
+from models import errors as shared
 from models.errors import Declared, ErrorCode
 
 
 class CustomerErrorCode(ErrorCode):
     """Codes of errors about customer numbers, customer data and readings."""
 
-    NOT_FOUND = Declared(
-        "No such customer number, meter, invoice or change request among yours.",
-        "Nicht gefunden.",
-        "Not found.",
-    )
-    CLAIM_NOT_VERIFIED = Declared(
-        "Customer number and invoice or main meter number do not match a customer with an "
-        "annual bill. Deliberately does not say which part is wrong.",
+    NOT_FOUND = shared.NOT_FOUND
+    PROOF_REQUIRED = shared.PROOF_REQUIRED
+    CUSTOMER_NOT_VERIFIED = shared.CUSTOMER_NOT_VERIFIED.worded(
         "Die Angaben passen nicht zusammen. Bitte prüfen Sie Kundennummer und Rechnungsnummer "
         "der letzten Rechnung bzw. Zählernummer des Hauptzählers. Voraussetzung ist mindestens "
         "eine Jahresverbrauchsabrechnung.",
@@ -29,11 +23,7 @@ class CustomerErrorCode(ErrorCode):
         "Diese Kundennummer ist bereits in Ihrem Benutzerkonto.",
         "This customer number is already in your account.",
     )
-    TAKEN = Declared(
-        "The customer number is registered with another login.",
-        "Diese Kundennummer ist bereits mit einem anderen Benutzerkonto registriert.",
-        "This customer number is already registered with another account.",
-    )
+    CUSTOMER_NUMBER_TAKEN = shared.CUSTOMER_NUMBER_TAKEN
     LAST_CUSTOMER_NUMBER = Declared(
         "The last customer number cannot be removed; delete the profile instead.",
         "Die letzte Kundennummer kann nicht entfernt werden. Um das Portal zu verlassen, "
@@ -41,21 +31,9 @@ class CustomerErrorCode(ErrorCode):
         "The last customer number cannot be removed. To leave the portal, remove your profile "
         "in the settings.",
     )
-    REQUIRED = Declared(
-        "The field must not be empty.",
-        "Bitte füllen Sie dieses Feld aus.",
-        "Please fill in this field.",
-    )
-    TOO_LONG = Declared(
-        "The field is too long.",
-        "Höchstens {maximum} Zeichen.",
-        "At most {maximum} characters.",
-    )
-    AMBIGUOUS = Declared(
-        "Give exactly one of the alternative fields (e.g. ID or number).",
-        "Bitte geben Sie genau eine der Angaben an.",
-        "Please give exactly one of the alternatives.",
-    )
+    REQUIRED = shared.REQUIRED
+    TOO_LONG = shared.TOO_LONG
+    CHOICE_REQUIRED = shared.CHOICE_REQUIRED
     POSTAL_CODE_INVALID = Declared(
         "A postal code has exactly 5 digits.",
         "Eine Postleitzahl hat genau 5 Ziffern.",
@@ -67,16 +45,13 @@ class CustomerErrorCode(ErrorCode):
         "Bitte geben Sie eine gültige Telefonnummer an (6 bis 15 Ziffern).",
         "Please enter a valid phone number (6 to 15 digits).",
     )
-    EMAIL_INVALID = Declared(
-        "The e-mail address is not valid.",
-        "Bitte geben Sie eine gültige E-Mail-Adresse an.",
-        "Please enter a valid e-mail address.",
+    EMAIL_INVALID = shared.EMAIL_INVALID
+    COUNTRY_INVALID = Declared(
+        "A country is given as its ISO 3166 two-letter code (DE, AT, …).",
+        "Bitte geben Sie das Land als Länderkürzel mit zwei Buchstaben an, z. B. DE.",
+        "Please give the country as its two-letter code, e.g. DE.",
     )
-    NOTHING_CHANGED = Declared(
-        "The request would change nothing.",
-        "Es gibt keine Änderung.",
-        "Nothing would change.",
-    )
+    NOTHING_CHANGED = shared.NOTHING_CHANGED
     CHANGE_EXPIRED = Declared(
         "The change request has expired; start the change again.",
         "Die Änderung ist abgelaufen. Bitte ändern Sie die Basisdaten erneut.",
@@ -92,8 +67,8 @@ class CustomerErrorCode(ErrorCode):
         "Die Daten wurden inzwischen geändert. Bitte ändern Sie die Basisdaten erneut.",
         "The data has changed in the meantime. Please edit the base data again.",
     )
-    REAUTHENTICATION_REQUIRED = REAUTHENTICATION
-    SECOND_FACTOR_REQUIRED = SECOND_FACTOR
+    REAUTHENTICATION_REQUIRED = shared.REAUTHENTICATION_REQUIRED
+    SECOND_FACTOR_REQUIRED = shared.SECOND_FACTOR_REQUIRED
     VALUE_INVALID = Declared(
         "A reading is a non-negative number of m³ with at most 3 decimals and at most 9 digits "
         "before the decimal point.",

@@ -51,6 +51,10 @@ class Declared:
     german: str | None = None
     english: str | None = None
 
+    def worded(self, german: str, english: str) -> Declared:
+        """The same code (same description) with an area's own message."""
+        return Declared(self.description, german, english)
+
 
 class ErrorCode(Enum):
     """Base of every area's error codes; the member's name is the code clients see."""
@@ -95,6 +99,67 @@ SECOND_FACTOR_REQUIRED = Declared(
 )
 """Beside REAUTHENTICATION_REQUIRED: the step-up `resolvers.auth.reauthentication_problem`
 asks for; each area with sensitive changes has a SECOND_FACTOR_REQUIRED member with it."""
+
+
+# Meanings shared by several areas: each area's enum has a member of this name, declared
+# with this value (or `.worded(...)` with a message of its own); the GraphQL `ErrorCode`
+# enum holds each name once, and its build refuses two descriptions under one name.
+
+NOT_FOUND = Declared(
+    "No such thing among this login's (another login's is never found either); `field` "
+    "names the input that named it.",
+    "Nicht gefunden.",
+    "Not found.",
+)
+REQUIRED = Declared(
+    "The field must not be empty.",
+    "Bitte füllen Sie dieses Feld aus.",
+    "Please fill in this field.",
+)
+TOO_LONG = Declared(
+    "The value is longer than allowed (`maximum` characters, in the message).",
+    "Bitte verwenden Sie höchstens {maximum} Zeichen.",
+    "Please use at most {maximum} characters.",
+)
+EMAIL_INVALID = Declared(
+    "Not a usable e-mail address.",
+    "Bitte geben Sie eine gültige E-Mail-Adresse ein.",
+    "Please enter a valid e-mail address.",
+)
+CHOICE_REQUIRED = Declared(
+    "Give exactly one of the alternative inputs (e.g. an ID or a number; a code, a recovery "
+    "code or a passkey): none or more than one was given.",
+    "Bitte geben Sie genau eine der Möglichkeiten an.",
+    "Please give exactly one of the options.",
+)
+NOTHING_CHANGED = Declared(
+    "The request would change nothing: the new value is the current one.",
+    "Es gibt keine Änderung.",
+    "Nothing would change.",
+)
+LINK_INVALID = Declared(
+    "The link is unknown, already used or replaced, or too late for what it confirms.",
+    "Dieser Link ist ungültig oder wurde bereits verwendet.",
+    "This link is invalid or has already been used.",
+)
+CUSTOMER_NOT_VERIFIED = Declared(
+    "Customer number and invoice or main meter number do not match a customer who may use "
+    "the portal (which part is wrong is never said).",
+    "Kundennummer und Rechnungs- bzw. Zählernummer passen nicht zusammen. Bitte prüfen Sie "
+    "Ihre Angaben auf Ihrer letzten Rechnung.",
+    "Customer number and invoice or meter number do not match. Please check them on your "
+    "latest invoice.",
+)
+PROOF_REQUIRED = Declared(
+    "Neither an invoice number nor a main meter number was given (R1).",
+    "Bitte geben Sie die Nummer Ihrer letzten Rechnung oder Ihres Hauptzählers an.",
+    "Please enter the number of your latest invoice or of your main meter.",
+)
+CUSTOMER_NUMBER_TAKEN = Declared(
+    "The customer number is registered with another login (R5).",
+    "Diese Kundennummer ist bereits mit einem anderen Benutzerkonto registriert.",
+    "This customer number is already registered with another account.",
+)
 
 
 @dataclass(frozen=True)

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-from models.errors import REAUTHENTICATION_REQUIRED as REAUTHENTICATION
-from models.errors import SECOND_FACTOR_REQUIRED as SECOND_FACTOR
+from models import errors as shared
 from models.errors import Declared, ErrorCode
 
 
 class MoneyErrorCode(ErrorCode):
     """Codes of errors about budget billing, bank details and invoice documents."""
 
-    NOT_FOUND = Declared(
-        "No such thing for this login (another customer's is never found either).",
-        "Nicht gefunden.",
-        "Not found.",
-    )
-    REQUIRED = Declared(
-        "The field must not be empty.",
-        "Bitte füllen Sie dieses Feld aus.",
-        "Please fill in this field.",
-    )
-    TOO_LONG = Declared(
-        "The value is longer than allowed.",
-        "Höchstens {maximum} Zeichen.",
-        "At most {maximum} characters.",
-    )
+    NOT_FOUND = shared.NOT_FOUND
+    REQUIRED = shared.REQUIRED
+    TOO_LONG = shared.TOO_LONG
     NOT_AN_AMOUNT = Declared(
         "The amount is not a number of euros (digits, optionally ',00').",
         "Bitte geben Sie einen Betrag in Euro an, z. B. 85.",
@@ -41,10 +28,9 @@ class MoneyErrorCode(ErrorCode):
         "Der Abschlag muss zwischen {minimum} € und {maximum} € liegen.",
         "The installment must be between €{minimum} and €{maximum}.",
     )
-    AMOUNT_UNCHANGED = Declared(
-        "The requested amount is the current one.",
-        "Das ist bereits Ihr aktueller Abschlag.",
-        "That is your current installment already.",
+    NOTHING_CHANGED = shared.NOTHING_CHANGED.worded(
+        "Das entspricht bereits Ihren aktuellen Angaben.",
+        "That is what you have already.",
     )
     REQUEST_PENDING = Declared(
         "A change request of this customer is still pending; cancel it or wait for the decision.",
@@ -87,17 +73,11 @@ class MoneyErrorCode(ErrorCode):
         "Bei Überweisung werden keine Kontodaten benötigt.",
         "Payment by transfer takes no account details.",
     )
-    UNCHANGED = Declared(
-        "The new bank details are the current ones.",
-        "Das sind bereits Ihre aktuellen Zahlungsdaten.",
-        "These are your current payment details already.",
-    )
-    LINK_INVALID = Declared(
-        "The link is unknown, used already, or too late: the change was passed on to billing.",
+    LINK_INVALID = shared.LINK_INVALID.worded(
         "Der Link ist ungültig oder wurde schon verwendet, oder die Änderung wurde bereits "
         "weitergegeben. Bitte wenden Sie sich an den Kundenservice.",
         "The link is invalid or was used already, or the change was passed on already. "
         "Please contact customer service.",
     )
-    REAUTHENTICATION_REQUIRED = REAUTHENTICATION
-    SECOND_FACTOR_REQUIRED = SECOND_FACTOR
+    REAUTHENTICATION_REQUIRED = shared.REAUTHENTICATION_REQUIRED
+    SECOND_FACTOR_REQUIRED = shared.SECOND_FACTOR_REQUIRED

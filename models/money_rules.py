@@ -54,7 +54,7 @@ def check_installment(cents: int, *, minimum: int, maximum: int, current: int) -
             {"minimumCents": minimum, "maximumCents": maximum},
         )
     if cents == current:
-        return Problem(MoneyErrorCode.AMOUNT_UNCHANGED)
+        return Problem(MoneyErrorCode.NOTHING_CHANGED)
     return None
 
 

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from models.errors import REAUTHENTICATION_REQUIRED as REAUTHENTICATION
-from models.errors import SECOND_FACTOR_REQUIRED as SECOND_FACTOR
+from models import errors as shared
 from models.errors import Declared, ErrorCode
 
 
 class SecondFactorErrorCode(ErrorCode):
     """What went wrong with a passkey, an authenticator app or a recovery code."""
 
-    VALUE_REQUIRED = Declared(
-        "The field must not be empty.",
-        "Bitte füllen Sie dieses Feld aus.",
-        "Please fill in this field.",
-    )
-    VALUE_TOO_LONG = Declared(
-        "The value is longer than allowed.",
-        "Bitte verwenden Sie höchstens {max} Zeichen.",
-        "Please use at most {max} characters.",
-    )
-    CHOICE_REQUIRED = Declared(
-        "Give exactly one of the alternative fields (code, recovery code, passkey).",
+    REQUIRED = shared.REQUIRED
+    TOO_LONG = shared.TOO_LONG
+    CHOICE_REQUIRED = shared.CHOICE_REQUIRED.worded(
         "Bitte geben Sie genau eines an: Code, Wiederherstellungscode oder Passkey.",
         "Please give exactly one: code, recovery code or passkey.",
     )
@@ -81,10 +71,9 @@ class SecondFactorErrorCode(ErrorCode):
         "Für Ihr Benutzerkonto ist kein zweiter Faktor eingerichtet.",
         "Your login has no second factor set up.",
     )
-    NOT_FOUND = Declared(
-        "No such passkey of this login.",
+    NOT_FOUND = shared.NOT_FOUND.worded(
         "Diesen Passkey gibt es nicht.",
         "There is no such passkey.",
     )
-    REAUTHENTICATION_REQUIRED = REAUTHENTICATION
-    SECOND_FACTOR_REQUIRED = SECOND_FACTOR
+    REAUTHENTICATION_REQUIRED = shared.REAUTHENTICATION_REQUIRED
+    SECOND_FACTOR_REQUIRED = shared.SECOND_FACTOR_REQUIRED

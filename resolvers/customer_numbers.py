@@ -101,7 +101,7 @@ async def add_customer_number(
     if not number.strip():
         problems.append(Problem(C.REQUIRED, ("input", "customerNumber")))
     if not (invoice_number or "").strip() and not (meter_number or "").strip():
-        problems.append(Problem(C.REQUIRED, ("input", "invoiceNumber")))
+        problems.append(Problem(C.PROOF_REQUIRED))
     if problems:
         return Outcome(problems=problems)
     guesses, who = Limits.claim_guesses(ctx.settings), caller(ctx, login)
@@ -113,17 +113,17 @@ async def add_customer_number(
     if customer is None:
         await throttle.failed(limiter(ctx), guesses, account, who)
         await audit(ctx, "customer.add", login.id, outcome="failure")
-        return Outcome(problems=[Problem(C.CLAIM_NOT_VERIFIED)])
+        return Outcome(problems=[Problem(C.CUSTOMER_NOT_VERIFIED)])
     holder = await current_holder(customer)
     if holder is not None:
-        code = C.ALREADY_ADDED if holder.id == login.id else C.TAKEN
+        code = C.ALREADY_ADDED if holder.id == login.id else C.CUSTOMER_NUMBER_TAKEN
         return Outcome(problems=[Problem(code, ("input", "customerNumber"))])
     try:
         async with in_transaction():
             await LoginCustomer.create(login_id=login.id, customer_id=customer.id)
             await audit(ctx, "customer.add", login.id, customer_id=customer.id)
     except IntegrityError:
-        return Outcome(problems=[Problem(C.TAKEN, ("input", "customerNumber"))])
+        return Outcome(problems=[Problem(C.CUSTOMER_NUMBER_TAKEN, ("input", "customerNumber"))])
     forget(customers_by_login(ctx), login.id)
     return Outcome(customer)
 

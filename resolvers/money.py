@@ -276,7 +276,7 @@ async def make_bank_change(
     if refusals:
         return refusals
     if await _is_current(customer, given, iban, settings):
-        return [Problem(MoneyErrorCode.UNCHANGED)]
+        return [Problem(MoneyErrorCode.NOTHING_CHANGED)]
     login = actor.login
     token = new_token()
     debit = given.method == PaymentMethod.DIRECT_DEBIT

@@ -85,7 +85,7 @@ def clean_forwarding_address(
         values[name] = value
     country = raw.country.strip().upper() or "DE"
     if not _COUNTRY.match(country):
-        problems.append(Problem(C.VALUE_INVALID, (*path, "country")))
+        problems.append(Problem(C.COUNTRY_INVALID, (*path, "country")))
     postal = values["postal_code"]
     if country == "DE" and postal and len(postal) <= 10 and not _GERMAN_POSTAL_CODE.match(postal):
         problems.append(Problem(C.POSTAL_CODE_INVALID, (*path, "postalCode")))
@@ -214,8 +214,6 @@ async def submit_final_reading(
     if not window.is_open(today):
         return Outcome.failed(
             C.OUTSIDE_FINAL_READING_WINDOW,
-            "input",
-            "value",
             startsOn=window.starts_on,
             endsOn=window.ends_on,
         )
@@ -223,7 +221,15 @@ async def submit_final_reading(
     if problem is not None:
         return Outcome(problems=[problem])
     return await store_reading(
-        ctx, customer, meter, amount, confirm_unusual, None, image=image, final_for=move_out
+        ctx,
+        customer,
+        meter,
+        amount,
+        confirm_unusual,
+        None,
+        meter_field=("input", "meterNumber"),
+        image=image,
+        final_for=move_out,
     )
 
 

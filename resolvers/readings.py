@@ -73,19 +73,22 @@ async def last_reading(ctx: Context, meter: Meter) -> MeterReading | None:
     return standing[0] if standing else None
 
 
-def window_problem(window: ReadingWindow) -> Problem | None:
+def window_problem(
+    window: ReadingWindow, meter_field: tuple[str, ...] | None = None
+) -> Problem | None:
     """The error for a meter that takes no reading now: why, and when it will
-    (what `Meter.reading_window` found)."""
+    (what `Meter.reading_window` found). A radio or removed meter is the meter the
+    client named (`meter_field`); a closed period is no input's fault."""
     dates = {"startsOn": window.starts_on, "endsOn": window.ends_on, "keyDate": window.key_date}
     match window.state:
         case WindowState.OPEN:
             return None
         case WindowState.RADIO:
-            return Problem(C.RADIO_METER, ("input", "meterId"), dates)
+            return Problem(C.RADIO_METER, meter_field, dates)
         case WindowState.REMOVED:
-            return Problem(C.METER_REMOVED, ("input", "meterId"))
+            return Problem(C.METER_REMOVED, meter_field)
         case _:
-            return Problem(C.OUTSIDE_READING_PERIOD, ("input", "value"), dates)
+            return Problem(C.OUTSIDE_READING_PERIOD, None, dates)
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,7 @@ def assess_reading(
     confirm_unusual: bool,
     factor: float,
     floor_m3: float,
+    meter_field: tuple[str, ...] | None = None,
 ) -> Assessment:
     """Whether the customer's `value` is taken now (pure, no database).
 
@@ -115,7 +119,7 @@ def assess_reading(
     sent in the open period is corrected, not added to: the new value is checked
     against the reading before it.
     """
-    if problem := window_problem(window):
+    if problem := window_problem(window, meter_field):
         return Assessment(problem)
     assert window.starts_on is not None and window.ends_on is not None
     standing = current_readings(history)
@@ -177,11 +181,12 @@ async def submit_reading(
     customer = await named_customer(ctx, choice)
     if customer is None:
         return Outcome.failed(C.NOT_FOUND, *choice.field)
+    meter_field = ("input", "meterId" if meter_pk is not None else "meterNumber")
     if (meter_pk is None) == (meter_number is None):
-        return Outcome(problems=[Problem(C.AMBIGUOUS, ("input", "meterId"))])
+        return Outcome(problems=[Problem(C.CHOICE_REQUIRED)])
     meter = await find_meter(ctx, customer, meter_pk, meter_number)
     if meter is None:
-        return Outcome(problems=[Problem(C.NOT_FOUND, ("input", "meterId"))])
+        return Outcome(problems=[Problem(C.NOT_FOUND, meter_field)])
     amount = parse_value(value)
     if amount is None:
         return Outcome(problems=[Problem(C.VALUE_INVALID, ("input", "value"))])
@@ -196,7 +201,7 @@ async def submit_reading(
         return Outcome(problems=[refused])
     try:
         outcome = await store_reading(
-            ctx, customer, meter, amount, confirm_unusual, key, image=image
+            ctx, customer, meter, amount, confirm_unusual, key, meter_field=meter_field, image=image
         )
     except IntegrityError:
         # The same key, sent for another meter at the same moment, won the race
@@ -233,14 +238,16 @@ async def store_reading(
     confirm_unusual: bool,
     key: str | None,
     *,
+    meter_field: tuple[str, ...],
     image: CleanImage | None = None,
     final_for: MoveOut | None = None,
 ) -> Outcome[Submitted]:
     """Check and store a customer's reading in one transaction that locks the meter.
 
-    `final_for`: the final reading of that move-out, taken in its window instead of a
-    reading period (the caller checked the window is open). `image`: a photo of the
-    meter, already re-encoded, stored with the reading.
+    `meter_field`: the input the client named the meter by (a radio or removed meter's
+    error points at it). `final_for`: the final reading of that move-out, taken in its
+    window instead of a reading period (the caller checked the window is open). `image`:
+    a photo of the meter, already re-encoded, stored with the reading.
     """
     login = require_login(ctx)
     settings = ctx.settings
@@ -270,6 +277,7 @@ async def store_reading(
             confirm_unusual=confirm_unusual,
             factor=settings.reading_confirm_factor,
             floor_m3=settings.reading_confirm_floor_m3,
+            meter_field=meter_field,
         )
         if assessment.problem is not None:
             return Outcome(problems=[assessment.problem])

@@ -19,7 +19,7 @@ from strawberry.scalars import JSON
 
 from models import FactorMethod
 from models.account_codes import AccountErrorCode
-from models.errors import Problem
+from models.contact_codes import ContactErrorCode
 from resolvers.accounts import contact as contact_ops
 from resolvers.accounts import email as email_ops
 from resolvers.accounts import password as password_ops
@@ -29,30 +29,26 @@ from resolvers.accounts import sessions as session_ops
 from resolvers.accounts.logins import customer_numbers_of
 from resolvers.second_factor.gate import SecondFactorNeeded
 from schema.context import Info
-from schema.errors import UserError, error_type, graphql_enum, payload
+from schema.errors import UserError, error_type, payload
 
 if TYPE_CHECKING:
     from models import Login as LoginRow
     from models import Session as SessionRow
 
 
-AccountErrorCodeEnum = graphql_enum(AccountErrorCode)
-
-
 @error_type(AccountErrorCode)
 @strawberry.type(description="An expected failure of an account operation.")
 class AccountError(UserError):
-    code: Enum = strawberry.field(
-        graphql_type=AccountErrorCodeEnum, description="Stable code to switch on."
-    )
+    pass
 
-    @classmethod
-    def from_problem(cls, problem: Problem, locale: str) -> AccountError:
-        return cls(
-            code=AccountErrorCodeEnum[problem.code.name],
-            field=list(problem.field) if problem.field else None,
-            message=problem.code.message(locale, **problem.params),
-        )
+
+@error_type(ContactErrorCode)
+@strawberry.type(
+    description="An expected failure of the public contact form, which anyone may use "
+    "without a login (so not an `AccountError`)."
+)
+class ContactError(UserError):
+    pass
 
 
 @strawberry.enum(description="Which department a contact message goes to.")
@@ -438,7 +434,7 @@ class DeleteProfilePayload:
 
 @strawberry.type(description="Result of `sendContactMessage`.")
 class SendContactMessagePayload:
-    errors: list[AccountError] = _errors()
+    errors: list[ContactError] = _errors()
     mailed_to: str | None = _mailed_to("The department's address the message went to, masked.")
     reference: int | None = strawberry.field(
         default=None, description="Number of the message, to quote in later contact."

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from enum import Enum
 from typing import Any
 
 import strawberry
@@ -13,20 +12,12 @@ import strawberry
 from models.customer_codes import NO_KEY_DATE_MESSAGE, NO_NEXT_PERIOD_MESSAGE, CustomerErrorCode
 from models.errors import Problem
 from resolvers import readings
-from schema.errors import UserError, error_type, graphql_enum
-
-# ----------------------------------------------------------------------- errors
-
-
-CustomerErrorCodeEnum = graphql_enum(CustomerErrorCode)
+from schema.errors import UserError, error_type, graphql_code
 
 
 @error_type(CustomerErrorCode)
 @strawberry.type(description="An expected failure of a customer, base data or reading operation.")
 class CustomerError(UserError):
-    code: Enum = strawberry.field(
-        graphql_type=CustomerErrorCodeEnum, description="What went wrong; switch on this."
-    )
     starts_on: dt.date | None = strawberry.field(
         default=None, description="OUTSIDE_READING_PERIOD: first day of the next period."
     )
@@ -60,7 +51,7 @@ class CustomerError(UserError):
     def from_problem(cls, problem: Problem, locale: str) -> CustomerError:
         p = problem.params
         return cls(
-            code=CustomerErrorCodeEnum[problem.code.name],
+            code=graphql_code(problem.code),
             field=list(problem.field) if problem.field else None,
             message=_message(problem, locale),
             starts_on=p.get("startsOn"),

@@ -1,11 +1,11 @@
 """Typed, translated errors that payloads carry as data, and the one adapter from an
 operation's `Outcome` to its payload.
 
-The GraphQL error enums are derived from the domain's `ErrorCode` enums
-(`models/*_codes.py`): names, descriptions and messages are declared there
-once. Every area has an error type implementing `UserError`; a front end
-switches on `code` and shows `message`, German by default and English when the
-request asks for it (`Accept-Language: en`).
+The GraphQL enum `ErrorCode` is derived from the domain's `ErrorCode` enums
+(`models/*_codes.py`, listed in `models.codes`): names, descriptions and
+messages are declared there once. Every area has an error type implementing
+`UserError`; a front end switches on `code` and shows `message`, German by
+default and English when the request asks for it (`Accept-Language: en`).
 """
 
 from __future__ import annotations
@@ -17,21 +17,41 @@ from typing import Any, TypeVar
 
 import strawberry
 
+from models.codes import AREAS, by_name, conflicts
 from models.errors import ErrorCode, Outcome, Problem
 
 P = TypeVar("P")
 
 
-def graphql_enum(codes: type[ErrorCode]) -> type[Enum]:
-    """The GraphQL enum of a domain enum: same name, member names and descriptions;
-    its description is the domain enum's docstring."""
+def error_code_enum(areas: tuple[type[ErrorCode], ...] = AREAS) -> type[Enum]:
+    """The one GraphQL enum of every code a client can meet, in a payload's `errors` or in
+    `errors[].extensions.code`: each name of every area's domain enum (`models.codes.AREAS`)
+    once, with its description. Refuses a name declared with two descriptions: one name,
+    one meaning."""
+    if clashes := conflicts(areas):
+        raise TypeError(f"error codes declared with different descriptions: {clashes}")
     members = [
-        (code.name, strawberry.enum_value(code.name, description=code.description))
-        for code in codes
+        (name, strawberry.enum_value(name, description=codes[0].description))
+        for name, codes in sorted(by_name(areas).items())
     ]
-    # Enum's functional API with a computed name, which mypy cannot follow.
-    derived = Enum(codes.__name__, members)  # type: ignore[misc]
-    return strawberry.enum(derived, description=codes.summary())
+    # Enum's functional API with computed members, which mypy cannot follow.
+    derived = Enum("ErrorCode", members)  # type: ignore[misc]
+    return strawberry.enum(
+        derived,
+        description="Every code a client can meet: in a payload's `errors[].code` (with "
+        "`field` and `message`) and in `errors[].extensions.code` of a response, for "
+        "failures of the request as a whole. One name has one meaning in every area; "
+        "switch on it, show `message`.",
+    )
+
+
+ErrorCodeEnum = error_code_enum()
+
+
+def graphql_code(code: ErrorCode) -> Enum:
+    """The GraphQL `ErrorCode` member of a domain code."""
+    member: Enum = ErrorCodeEnum[code.name]
+    return member
 
 
 @strawberry.interface(
@@ -39,12 +59,26 @@ def graphql_enum(codes: type[ErrorCode]) -> type[Enum]:
     "`code` is stable and meant to be switched on; `message` is for people."
 )
 class UserError:
+    code: Enum = strawberry.field(
+        graphql_type=ErrorCodeEnum, description="What went wrong; stable, switch on this."
+    )
     field: list[str] | None = strawberry.field(
-        description="Path of the input field the error concerns, null if it concerns the whole."
+        description="Path of the input the error concerns as the client sent it, starting "
+        'with the argument\'s name (e.g. `["input", "meterNumber"]`); null if no '
+        "single input is at fault."
     )
     message: str = strawberry.field(
         description="Human-readable explanation, German by default, English on request."
     )
+
+    @classmethod
+    def from_problem(cls, problem: Problem, locale: str) -> Any:
+        """The problem as this error type, its message from the code's declaration."""
+        return cls(
+            code=graphql_code(problem.code),
+            field=list(problem.field) if problem.field else None,
+            message=problem.code.message(locale, **problem.params),
+        )
 
 
 _ERROR_TYPES: dict[type[ErrorCode], Callable[[Problem, str], Any]] = {}

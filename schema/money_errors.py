@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-from enum import Enum
-
 import strawberry
 
 from models.errors import Problem
 from models.money_codes import MoneyErrorCode
 from models.money_rules import euros
-from schema.errors import UserError, error_type, graphql_enum
-
-MoneyErrorCodeEnum = graphql_enum(MoneyErrorCode)
+from schema.errors import UserError, error_type, graphql_code
 
 
 @error_type(MoneyErrorCode)
 @strawberry.type(description="An expected failure of a budget billing or payment operation.")
 class MoneyError(UserError):
-    code: Enum = strawberry.field(
-        graphql_type=MoneyErrorCodeEnum, description="What went wrong; switch on this."
-    )
     minimum_euros: int | None = strawberry.field(
         default=None, description="AMOUNT_OUT_OF_RANGE: the smallest allowed installment."
     )
@@ -35,7 +28,7 @@ class MoneyError(UserError):
             for key, value in p.items()
         }
         return cls(
-            code=MoneyErrorCodeEnum[problem.code.name],
+            code=graphql_code(problem.code),
             field=list(problem.field) if problem.field else None,
             message=problem.code.message(locale, **shown),
             minimum_euros=p["minimumCents"] // 100 if "minimumCents" in p else None,

@@ -7,11 +7,9 @@ from typing import Any
 
 import strawberry
 
-from models.request_codes import ApiErrorCode, PageErrorCode, RequestErrorCode
 from schema.accounts import AccountMutation, AccountQuery
 from schema.context import MarkMutations
 from schema.customers import CustomerMutation, CustomerQuery
-from schema.errors import graphql_enum
 from schema.meta import MetaQuery
 from schema.money import MoneyMutation, MoneyQuery
 from schema.moving import MovingMutation
@@ -19,14 +17,6 @@ from schema.nodes import NodeQuery
 from schema.privacy import PrivacyQuery
 from schema.scalars import SCALAR_OVERRIDES
 from schema.second_factor import SecondFactorMutation, SecondFactorQuery
-
-# The codes of `errors[].extensions.code` are returned by no field: listed as types, they are
-# part of the schema, so of GraphiQL's documentation and of schema.graphql.
-REQUEST_ERROR_CODES = [
-    graphql_enum(ApiErrorCode),
-    graphql_enum(RequestErrorCode),
-    graphql_enum(PageErrorCode),
-]
 
 
 @strawberry.type(description="Entry point for reading data.")
@@ -65,7 +55,6 @@ def build_schema(
     return schema_class(
         query=query,
         mutation=Mutation,
-        types=REQUEST_ERROR_CODES,
         scalar_overrides=SCALAR_OVERRIDES,
         extensions=[MarkMutations, *extensions],
     )

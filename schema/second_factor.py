@@ -11,7 +11,6 @@ README "Second factor" shows a front end calling them.
 from __future__ import annotations
 
 import datetime as dt
-from enum import Enum
 from typing import Annotated, Any
 
 import strawberry
@@ -19,16 +18,14 @@ from strawberry.scalars import JSON
 
 from models import AuthenticatorApp as AppRow
 from models import Passkey as PasskeyRow
-from models.errors import Outcome, Problem
+from models.errors import Outcome
 from models.second_factor_codes import SecondFactorErrorCode
 from resolvers.second_factor import login as login_ops
 from resolvers.second_factor import manage as manage_ops
 from resolvers.second_factor.common import FactorAnswer, Method
 from schema.accounts import AccountType, SecondFactorMethod
 from schema.context import Info
-from schema.errors import UserError, error_type, graphql_enum, payload
-
-SecondFactorErrorCodeEnum = graphql_enum(SecondFactorErrorCode)
+from schema.errors import UserError, error_type, payload
 
 
 def _arg(description: str) -> Any:
@@ -38,17 +35,7 @@ def _arg(description: str) -> Any:
 @strawberry.type(description="An expected failure of a second-factor operation.")
 @error_type(SecondFactorErrorCode)
 class SecondFactorError(UserError):
-    code: Enum = strawberry.field(
-        graphql_type=SecondFactorErrorCodeEnum, description="Stable code to switch on."
-    )
-
-    @classmethod
-    def from_problem(cls, problem: Problem, locale: str) -> SecondFactorError:
-        return cls(
-            code=SecondFactorErrorCodeEnum[problem.code.name],
-            field=list(problem.field) if problem.field else None,
-            message=problem.code.message(locale, **problem.params),
-        )
+    pass
 
 
 def _methods(methods: list[Method]) -> list[SecondFactorMethod]:

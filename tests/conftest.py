@@ -41,6 +41,7 @@ from tortoise.connection import connections
 import db
 from app import create_app
 from settings import Settings
+from tests.error_paths import answered_path_problems
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -238,6 +239,8 @@ async def gql(
         "/graphql", json={"query": query, "variables": variables or {}}, headers=sent
     )
     body = response.json()
+    wrong_paths = answered_path_problems(query, body.get("data"))
+    assert not wrong_paths, f"errors whose field names no input of the mutation: {wrong_paths}"
     return Result(body.get("data"), body.get("errors"), response)
 
 

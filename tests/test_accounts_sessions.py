@@ -86,7 +86,7 @@ async def test_sessions_of_another_login_cannot_be_found(client, mailbox):
     )
     max_session = (await gql(client, SESSIONS, token=max_)).data["sessions"][0]["id"]
     result = await gql(client, END, {"input": {"sessionId": max_session}}, token=erika)
-    assert codes(result.data["endSessions"]) == ["SESSION_NOT_FOUND"]
+    assert codes(result.data["endSessions"]) == ["NOT_FOUND"]
     assert (await gql(client, ME, token=max_)).data["me"] is not None
 
 

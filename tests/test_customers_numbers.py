@@ -122,7 +122,7 @@ async def test_wrong_claims_give_one_error_that_reveals_nothing(clock, client, s
     # then each gives the very same answer, and nothing was added
     assert all(a == answers[0] for a in answers), answers
     assert answers[0]["customer"] is None
-    assert [e["code"] for e in answers[0]["errors"]] == ["CLAIM_NOT_VERIFIED"]
+    assert [e["code"] for e in answers[0]["errors"]] == ["CUSTOMER_NOT_VERIFIED"]
     assert answers[0]["errors"][0]["field"] is None
     assert await LoginCustomer.filter(login_id=login.id).count() == 1
 
@@ -157,7 +157,9 @@ async def test_customer_number_of_another_login_is_taken(clock, client, settings
     )
 
     # then
-    assert [e["code"] for e in result.data["addCustomerNumber"]["errors"]] == ["TAKEN"]
+    assert [e["code"] for e in result.data["addCustomerNumber"]["errors"]] == [
+        "CUSTOMER_NUMBER_TAKEN"
+    ]
 
 
 async def test_customer_number_already_in_the_login(clock, client, settings):
@@ -179,9 +181,10 @@ async def test_add_customer_number_needs_an_invoice_or_meter_number(clock, clien
     result = await gql(client, ADD, {"input": {"customerNumber": "100002"}}, token=token)
     assert result.data["addCustomerNumber"]["errors"] == [
         {
-            "code": "REQUIRED",
-            "field": ["input", "invoiceNumber"],
-            "message": "Bitte füllen Sie dieses Feld aus.",
+            "code": "PROOF_REQUIRED",
+            "field": None,
+            "message": "Bitte geben Sie die Nummer Ihrer letzten Rechnung oder Ihres "
+            "Hauptzählers an.",
         }
     ]
 
@@ -193,7 +196,7 @@ async def test_guessing_customer_numbers_is_throttled(clock, client, settings):
     for n in range(settings.customer_claim_failures_per_client_of_login):
         wrong = {"customerNumber": f"9{n:05}", "invoiceNumber": "R-1"}
         result = await gql(client, ADD, {"input": wrong}, token=token)
-        assert result.data["addCustomerNumber"]["errors"][0]["code"] == "CLAIM_NOT_VERIFIED"
+        assert result.data["addCustomerNumber"]["errors"][0]["code"] == "CUSTOMER_NOT_VERIFIED"
 
     # when it then tries even a right one
     right_claim = {"customerNumber": "100002", "invoiceNumber": right.latest_invoice.number}

@@ -188,7 +188,7 @@ async def test_budget_change_request_is_confirmed_by_mail_and_shown_pending(
         ("6O", "NOT_AN_AMOUNT"),
         ("sechzig", "NOT_AN_AMOUNT"),
         ("60,50", "AMOUNT_NOT_WHOLE_EUROS"),
-        ("45", "AMOUNT_UNCHANGED"),
+        ("45", "NOTHING_CHANGED"),
     ],
 )
 async def test_bad_amount_is_refused_with_its_code_and_nothing_is_requested(
@@ -433,7 +433,7 @@ async def test_switch_to_transfer_needs_no_account_and_same_details_are_no_chang
         token=token,
     )
 
-    assert [e["code"] for e in same.data["changePaymentDetails"]["errors"]] == ["UNCHANGED"]
+    assert [e["code"] for e in same.data["changePaymentDetails"]["errors"]] == ["NOTHING_CHANGED"]
     assert await BankDetailsChange.all().count() == 0
 
 

@@ -53,7 +53,7 @@ def test_amount_outside_the_range_names_the_bounds():
 
 def test_the_current_amount_is_no_change():
     problem = check_installment(5000, minimum=3000, maximum=9000, current=5000)
-    assert problem == Problem(C.AMOUNT_UNCHANGED)
+    assert problem == Problem(C.NOTHING_CHANGED)
 
 
 def test_due_dates_follow_the_rhythm_and_keep_month_ends():

@@ -118,6 +118,7 @@ async def test_outside_the_period_the_error_says_when_the_next_one_is(clock, cli
     # then
     (error,) = result.data["submitReading"]["errors"]
     assert error["code"] == "OUTSIDE_READING_PERIOD"
+    assert error["field"] is None  # the period is the matter, not any input
     assert (error["startsOn"], error["endsOn"]) == ("2025-09-01", "2025-09-30")
     assert error["message"] == (
         "Zählerstände können nur innerhalb der Ableseperiode übermittelt werden. "
@@ -154,10 +155,23 @@ async def test_radio_meter_refuses_customer_reading_and_names_the_key_date(
     # then
     (error,) = result.data["submitReading"]["errors"]
     assert error["code"] == "RADIO_METER"
+    assert error["field"] == ["input", "meterId"]
     assert error["keyDate"] == "2025-03-30"
     assert "Funkzähler" in error["message"]
     assert "Stichtag 30.03.2025" in error["message"]
     assert await MeterReading.filter(meter_id=household.radio.id).count() == 1
+
+
+async def test_radio_meter_named_by_number_points_at_the_number(clock, client, settings, customer):
+    # given a radio meter, named by its number
+    radio = customer.household.radio
+
+    # when
+    result = await customer.gql(SUBMIT, {"input": {"meterNumber": radio.number, "value": "41"}})
+
+    # then the error names the input the client sent
+    (error,) = result.data["submitReading"]["errors"]
+    assert (error["code"], error["field"]) == ("RADIO_METER", ["input", "meterNumber"])
 
 
 async def test_reading_below_the_last_one_is_refused(clock, client, settings, customer):
@@ -301,8 +315,9 @@ async def test_another_logins_meter_takes_no_reading(clock, client, settings, by
     # when
     result = await customer.gql(SUBMIT, {"input": {**given, "value": "2000"}})
 
-    # then
-    assert _codes(result) == ["NOT_FOUND"]
+    # then the error points at the input the meter was named by
+    (error,) = result.data["submitReading"]["errors"]
+    assert (error["code"], error["field"]) == ("NOT_FOUND", ["input", f"meter{by.title()}"])
     assert result.data["submitReading"]["meter"] is None
     assert await MeterReading.filter(meter_id=meter.id).count() == 3
 
@@ -340,7 +355,7 @@ async def test_meter_must_be_named_once(clock, client, settings, customer):
         "value": "1050",
     }
     result = await customer.gql(SUBMIT, {"input": both})
-    assert _codes(result) == ["AMBIGUOUS"]
+    assert _codes(result) == ["CHOICE_REQUIRED"]
 
 
 async def test_removed_meter_takes_no_reading(clock, client, settings):

@@ -358,7 +358,7 @@ async def test_claim_guessing_with_a_stolen_session_does_not_block_the_owners_de
         async with client_at(app, address) as thief:
             for _ in range(tries):
                 result = await gql(thief, ADD, {"input": wrong}, token=session)
-                assert codes(result.data["addCustomerNumber"]) == ["CLAIM_NOT_VERIFIED"]
+                assert codes(result.data["addCustomerNumber"]) == ["CUSTOMER_NOT_VERIFIED"]
     async with client_at(app, "198.51.100.3") as thief:
         assert refused(await gql(thief, ADD, {"input": wrong}, token=session))
 

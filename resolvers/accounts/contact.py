@@ -9,7 +9,7 @@ from tortoise.transactions import in_transaction
 import clock
 from mailers import format_when, is_valid_email, mask_address, queue_mail
 from models import ContactMessage, ContactStatus
-from models.account_codes import AccountErrorCode
+from models.contact_codes import ContactErrorCode
 from models.errors import Outcome, Problem, problem
 from resolvers.accounts.addresses import clean_email
 from resolvers.auth import enforce
@@ -52,13 +52,11 @@ def _errors(ctx: Context, data: ContactRequest) -> list[Problem]:
     limits = {**LIMITS, "text": ctx.settings.contact_text_max_chars}
     for field, value in values.items():
         if not value and field != "customerNumber":
-            errors.append(problem(AccountErrorCode.VALUE_REQUIRED, "input", field))
+            errors.append(problem(ContactErrorCode.REQUIRED, "input", field))
         elif len(value) > limits[field]:
-            errors.append(
-                problem(AccountErrorCode.VALUE_TOO_LONG, "input", field, max=limits[field])
-            )
+            errors.append(problem(ContactErrorCode.TOO_LONG, "input", field, maximum=limits[field]))
     if not is_valid_email(clean_email(data.email)):
-        errors.append(problem(AccountErrorCode.INVALID_EMAIL, "input", "email"))
+        errors.append(problem(ContactErrorCode.EMAIL_INVALID, "input", "email"))
     return errors
 
 

@@ -42,9 +42,9 @@ async def change_email(ctx: Context, current_password: str | None, new_email: st
         return Outcome(problems=[refused])
     address = clean_email(new_email)
     if not is_valid_email(address):
-        return Outcome.failed(AccountErrorCode.INVALID_EMAIL, "input", "newEmail")
+        return Outcome.failed(AccountErrorCode.EMAIL_INVALID, "input", "newEmail")
     if email_key(address) == login.email_key:
-        return Outcome.failed(AccountErrorCode.EMAIL_UNCHANGED, "input", "newEmail")
+        return Outcome.failed(AccountErrorCode.NOTHING_CHANGED, "input", "newEmail")
     if await _in_use(address, login.id):
         return Outcome.failed(AccountErrorCode.EMAIL_IN_USE, "input", "newEmail")
     cooldown = dt.timedelta(minutes=settings.link_resend_minutes)

@@ -57,7 +57,7 @@ async def request_password_reset(ctx: Context, email: str) -> Outcome[Sent]:
     settings = ctx.settings
     address = clean_email(email)
     if not is_valid_email(address):
-        return Outcome.failed(AccountErrorCode.INVALID_EMAIL, "input", "email")
+        return Outcome.failed(AccountErrorCode.EMAIL_INVALID, "input", "email")
     cooldown = dt.timedelta(minutes=settings.link_resend_minutes)
     gate = await mail_gate(ctx, RESET_MAIL, address, cooldown)
     if not gate.allowed:

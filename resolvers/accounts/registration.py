@@ -159,13 +159,14 @@ async def purge_accounts(settings: Settings) -> dict[str, int]:
 def _input_errors(ctx: Context, data: Registration, email: str) -> list[Problem]:
     errors = []
     if not data.customer_number.strip():
-        errors.append(problem(AccountErrorCode.VALUE_REQUIRED, "input", "customerNumber"))
+        errors.append(problem(AccountErrorCode.REQUIRED, "input", "customerNumber"))
     elif len(data.customer_number.strip()) > 20:
         errors.append(problem(AccountErrorCode.CUSTOMER_NOT_VERIFIED, "input", "customerNumber"))
     if not (data.invoice_number or "").strip() and not (data.meter_number or "").strip():
-        errors.append(problem(AccountErrorCode.PROOF_REQUIRED, "input", "invoiceNumber"))
+        # Neither proof was given: no single input is at fault.
+        errors.append(problem(AccountErrorCode.PROOF_REQUIRED))
     if not is_valid_email(email):
-        errors.append(problem(AccountErrorCode.INVALID_EMAIL, "input", "email"))
+        errors.append(problem(AccountErrorCode.EMAIL_INVALID, "input", "email"))
     errors += password_errors(
         ctx,
         data.password,
@@ -228,7 +229,10 @@ async def register(ctx: Context, data: Registration) -> Outcome[Sent]:
         # Someone registered the same customer or address a moment ago.
         refused = await _customer_or_email_taken(ctx, customer, email)
         return Outcome(
-            problems=[refused or problem(AccountErrorCode.CUSTOMER_NUMBER_TAKEN, "input")]
+            problems=[
+                refused
+                or problem(AccountErrorCode.CUSTOMER_NUMBER_TAKEN, "input", "customerNumber")
+            ]
         )
     expires_at, resend_at = pin_times(settings, secret.created_at)
     device = remember_device(ctx.request, settings, login, secret.created_at)
@@ -321,7 +325,7 @@ async def resend_pin(ctx: Context, email: str) -> Outcome[Sent]:
     settings = ctx.settings
     address = clean_email(email)
     if not is_valid_email(address):
-        return Outcome.failed(AccountErrorCode.INVALID_EMAIL, "input", "email")
+        return Outcome.failed(AccountErrorCode.EMAIL_INVALID, "input", "email")
     login = await pending_login(address, settings)
     if login is not None:
         last = (

@@ -207,7 +207,7 @@ async def end_sessions_of_login(
         target = int(session_id) if session_id and str(session_id).isdigit() else 0
         ended = await Session.filter(id=target, login_id=login_row.id).delete()
         if not ended:
-            return Outcome.failed(AccountErrorCode.SESSION_NOT_FOUND, "input", "sessionId")
+            return Outcome.failed(AccountErrorCode.NOT_FOUND, "input", "sessionId")
         if target == ctx.session.id and ctx.response is not None:
             clear_session_cookie(ctx.response, ctx.settings)
     await audit(ctx, "sessions_ended", login_row.id, count=ended)

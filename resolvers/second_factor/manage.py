@@ -102,9 +102,9 @@ class Registered:
 def _clean_name(raw: str, path: tuple[str, ...]) -> Outcome[str]:
     name = " ".join("".join(c for c in raw if c.isprintable() or c.isspace()).split())
     if not name:
-        return Outcome.failed(Code.VALUE_REQUIRED, *path)
+        return Outcome.failed(Code.REQUIRED, *path)
     if len(name) > NAME_MAX:
-        return Outcome.failed(Code.VALUE_TOO_LONG, *path, max=NAME_MAX)
+        return Outcome.failed(Code.TOO_LONG, *path, maximum=NAME_MAX)
     return Outcome(name)
 
 
@@ -152,7 +152,7 @@ async def register_passkey(ctx: Context, name: str, credential: Any) -> Outcome[
         presented = read_credential(credential, registration=True)
     except PasskeyRefused as refused:
         return Outcome.failed(Code.PASSKEY_MALFORMED, "input", "credential", *refused.path)
-    if problem := await reauthentication_problem(ctx, None, Code, field=("input",)):
+    if problem := await reauthentication_problem(ctx, None, Code, field=()):
         return Outcome(problems=[problem])
     challenge = await challenges.take(
         ChallengePurpose.PASSKEY_REGISTRATION,
@@ -286,7 +286,7 @@ async def confirm_authenticator_app(ctx: Context, raw_code: str) -> Outcome[Regi
     code = totp.clean_code(raw_code)
     if code is None:
         return Outcome.failed(Code.CODE_FORMAT_INVALID, "input", "code")
-    if problem := await reauthentication_problem(ctx, None, Code, field=("input",)):
+    if problem := await reauthentication_problem(ctx, None, Code, field=()):
         return Outcome(problems=[problem])
     now = clock.now()
     app = await AuthenticatorApp.get_or_none(

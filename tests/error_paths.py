@@ -1,0 +1,92 @@
+"""Checks that every `field` a mutation's payload answers names an input the client can
+send to that mutation: a path from one of its arguments through the input types.
+
+Built from the schema, so it holds for whatever arguments a mutation takes. Every test
+that posts through `tests.conftest.gql` runs the check on its answers.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    GraphQLInputObjectType,
+    GraphQLInputType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLScalarType,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    parse,
+)
+from graphql.error import GraphQLSyntaxError
+
+from schema.root import build_schema
+
+OPAQUE_SCALARS = {"JSON"}
+"""Scalars whose members a path may go on into (a passkey's `credential` JSON)."""
+
+
+@cache
+def graphql_schema() -> GraphQLSchema:
+    return build_schema()._schema
+
+
+def path_problem(mutation: str, path: list[str] | tuple[str, ...]) -> str | None:
+    """Why `path` names no input of `mutation`, or None when it does."""
+    field = graphql_schema().mutation_type.fields.get(mutation)  # type: ignore[union-attr]
+    if field is None:
+        return f"no mutation {mutation}"
+    if not path:
+        return f"{mutation}: an empty path (null is the answer for no single input)"
+    argument = field.args.get(path[0])
+    if argument is None:
+        return f"{mutation} has no argument {path[0]!r} (path {list(path)})"
+    kind: GraphQLInputType = argument.type
+    for step in path[1:]:
+        while isinstance(kind, GraphQLNonNull | GraphQLList):
+            if isinstance(kind, GraphQLList) and step.isdigit():
+                break
+            kind = kind.of_type
+        if isinstance(kind, GraphQLList):
+            kind = kind.of_type
+            continue
+        if isinstance(kind, GraphQLScalarType) and kind.name in OPAQUE_SCALARS:
+            return None
+        if not isinstance(kind, GraphQLInputObjectType) or step not in kind.fields:
+            return f"{mutation}: {step!r} is not an input field at {list(path)}"
+        kind = kind.fields[step].type
+    return None
+
+
+def _mutation_fields(document: str) -> list[FieldNode]:
+    try:
+        parsed = parse(document)
+    except GraphQLSyntaxError:
+        return []
+    return [
+        selection
+        for definition in parsed.definitions
+        if isinstance(definition, OperationDefinitionNode)
+        and definition.operation == OperationType.MUTATION
+        for selection in definition.selection_set.selections
+        if isinstance(selection, FieldNode)
+    ]
+
+
+def answered_path_problems(document: str, data: Any) -> list[str]:
+    """The `field` paths in a mutation's answer that name no input of it."""
+    if not isinstance(data, dict):
+        return []
+    found = []
+    for node in _mutation_fields(document):
+        answer = data.get((node.alias or node.name).value)
+        errors = answer.get("errors") if isinstance(answer, dict) else None
+        for error in errors or []:
+            path = error.get("field") if isinstance(error, dict) else None
+            if path is not None and (problem := path_problem(node.name.value, path)):
+                found.append(f"{error.get('code')}: {problem}")
+    return found
