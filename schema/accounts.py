@@ -280,7 +280,8 @@ class SendContactMessageInput:
 # ----------------------------------------------------------------- payloads
 
 
-def _errors() -> list[AccountError]:
+def _errors() -> Any:
+    """The `errors` field every payload starts with."""
     return strawberry.field(
         default_factory=list, description="Why the operation failed; empty on success."
     )
