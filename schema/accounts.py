@@ -28,6 +28,7 @@ from resolvers.accounts.logins import customer_numbers_of
 from resolvers.second_factor.gate import SecondFactorNeeded
 from schema.context import Info
 from schema.errors import UserError, error_type, graphql_enum, payload
+from schema.ids import Node, decode_id, encode_id
 
 if TYPE_CHECKING:
     from models import Login as LoginRow
@@ -138,9 +139,15 @@ class LoginType:
         )
 
 
-@strawberry.type(name="Session", description="A client logged in to this login.")
-class SessionType:
-    id: strawberry.ID = strawberry.field(description="Identifies the session for `endSessions`.")
+@strawberry.type(
+    name="Session",
+    description="A client logged in to this login; `node(id:)` finds the login's own live "
+    "sessions.",
+)
+class SessionType(Node):
+    id: strawberry.ID = strawberry.field(
+        description="Opaque ID; identifies the session for `endSessions`."
+    )
     created_at: dt.datetime = strawberry.field(description="When the client logged in.")
     last_used_at: dt.datetime = strawberry.field(
         description="Last request of the client (to the minute)."
@@ -155,7 +162,7 @@ class SessionType:
     @classmethod
     def from_model(cls, row: SessionRow, current_id: int | None) -> SessionType:
         return cls(
-            id=strawberry.ID(str(row.id)),
+            id=encode_id("Session", row.id),
             created_at=row.created_at,
             last_used_at=row.last_used_at,
             expires_at=row.expires_at,
@@ -466,7 +473,8 @@ class AccountMutation:
         ] = None,
         all_others: Annotated[bool, _arg("End every session but the current one.")] = False,
     ) -> EndSessionsPayload:
-        outcome = await session_ops.end_sessions_of_login(info.context, session_id, all_others)
+        pk = None if session_id is None else decode_id(session_id, "Session") or 0
+        outcome = await session_ops.end_sessions_of_login(info.context, pk, all_others)
         return payload(
             EndSessionsPayload, outcome, info.context.locale, ended_sessions=outcome.value or 0
         )

@@ -75,7 +75,7 @@ LOGIN = """
 mutation Login($email: String!, $password: String!) {
   login(email: $email, password: $password) {
     errors { code field message }
-    token csrfToken sessionExpiresAt mailedTo
+    token csrfToken sessionExpiresAt mailedTo deviceToken
     login { email customerNumbers }
   }
 }
