@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from models import FactorMethod
+from models import FactorMethod, Language
 from models.account_codes import AccountErrorCode
 from models.errors import Problem
 from resolvers.accounts import contact as contact_ops
 from resolvers.accounts import email as email_ops
+from resolvers.accounts import language as language_ops
 from resolvers.accounts import password as password_ops
 from resolvers.accounts import profile as profile_ops
 from resolvers.accounts import registration as registration_ops
@@ -61,6 +62,12 @@ class ContactDepartment(Enum):
         description="Verbrauchsabrechnung: invoices, and requests to delete a login (R8).",
     )
     GENERAL = strawberry.enum_value("general", description="Customer service: everything else.")
+
+
+@strawberry.enum(name="Language", description="A language the portal writes in.")
+class LanguageEnum(Enum):
+    DE = strawberry.enum_value("de", description="German (Deutsch).")
+    EN = strawberry.enum_value("en", description="English.")
 
 
 # ------------------------------------------------------------------ objects
@@ -113,7 +120,10 @@ class SecondFactorChallenge:
 @strawberry.type(name="Login", description="The logged-in user account (Benutzerkonto).")
 class LoginType:
     email: str = strawberry.field(description="The login e-mail address.")
-    locale: str = strawberry.field(description="Language of mails: `de` or `en`.")
+    preferred_language: LanguageEnum = strawberry.field(
+        description="The language of every mail to this login: from the registration's "
+        "Accept-Language, then as set by `setPreferredLanguage`."
+    )
     created_at: dt.datetime = strawberry.field(description="When the login was registered.")
     confirmed_at: dt.datetime | None = strawberry.field(
         description="When the registration was confirmed with the PIN."
@@ -130,7 +140,7 @@ class LoginType:
     def from_model(cls, row: LoginRow, customer_numbers: list[str]) -> LoginType:
         return cls(
             email=row.email,
-            locale=row.locale,
+            preferred_language=LanguageEnum(row.preferred_language.value),
             created_at=row.created_at,
             confirmed_at=row.confirmed_at,
             last_login_at=row.last_login_at,
@@ -354,6 +364,21 @@ class DeleteProfilePayload:
     )
 
 
+@strawberry.input(description="The language for `setPreferredLanguage`.")
+class SetPreferredLanguageInput:
+    language: LanguageEnum = strawberry.field(
+        description="The language every mail to the login is written in from now on."
+    )
+
+
+@strawberry.type(description="Result of `setPreferredLanguage`.")
+class SetPreferredLanguagePayload:
+    errors: list[AccountError] = _errors()
+    preferred_language: LanguageEnum | None = strawberry.field(
+        default=None, description="The login's preferred language now."
+    )
+
+
 @strawberry.type(description="Result of `sendContactMessage`.")
 class SendContactMessagePayload:
     errors: list[AccountError] = _errors()
@@ -543,6 +568,24 @@ class AccountMutation:
     ) -> DeleteProfilePayload:
         outcome = await profile_ops.delete_profile(info.context, current_password)
         return payload(DeleteProfilePayload, outcome, info.context.locale)
+
+    @strawberry.mutation(
+        description="Set the language of every mail to the login (a login's Accept-Language no "
+        "longer changes it)."
+    )
+    async def set_preferred_language(
+        self,
+        info: Info,
+        input: Annotated[SetPreferredLanguageInput, _arg("The language.")],
+    ) -> SetPreferredLanguagePayload:
+        chosen = Language(str(input.language.value))
+        outcome = await language_ops.set_preferred_language(info.context, chosen)
+        return payload(
+            SetPreferredLanguagePayload,
+            outcome,
+            info.context.locale,
+            preferred_language=LanguageEnum(outcome.value.value) if outcome.value else None,
+        )
 
     @strawberry.mutation(
         description="Send a message to a department, e.g. a deletion request to billing (R8)."

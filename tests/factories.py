@@ -24,6 +24,7 @@ from models import (
     Customer,
     Invoice,
     InvoiceKind,
+    Language,
     Login,
     LoginCustomer,
     LoginState,
@@ -265,7 +266,7 @@ async def make_login(
         password_hash=await hash_password(password),
         state=LoginState.ACTIVE,
         confirmed_at=clock.now(),
-        locale=locale,
+        preferred_language=Language(locale),
     )
     for customer in customers:
         await LoginCustomer.create(login=login, customer=customer)

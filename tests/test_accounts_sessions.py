@@ -164,14 +164,6 @@ async def test_notice_does_not_carry_links_a_client_put_in_its_user_agent(client
     assert "Urgent: secure your account at bnow/b (203.0.113.7)" in text
 
 
-async def test_new_client_notice_in_the_logins_language(client, mailbox):
-    customer = await make_customer_with_proofs()
-    await register(client, mailbox, customer)
-    await log_in(client, headers={**PHONE, "Accept-Language": "en"})
-    mail = (await mailbox.wait_for("erika@example.org", 2))[-1]
-    assert mail["Subject"] == "New login to your account"
-
-
 # -------------------------------------------------------------------- re-authentication
 
 

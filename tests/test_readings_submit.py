@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from models import MeterKind, MeterReading, OutboxMail
+from models import Language, MeterKind, MeterReading, OutboxMail
 from schema.ids import encode_id
 from tests.conftest import gql
 from tests.factories import (
@@ -89,8 +89,8 @@ async def test_reading_by_meter_number_is_mailed_in_the_logins_language(
     clock, client, settings, mailbox, customer
 ):
     household = customer.household
-    customer.login.locale = "en"
-    await customer.login.save(update_fields=["locale"])
+    customer.login.preferred_language = Language.EN
+    await customer.login.save(update_fields=["preferred_language"])
 
     result = await customer.gql(
         SUBMIT, {"input": {"meterNumber": household.main.number, "value": "1034.5"}}

@@ -14,6 +14,7 @@ import clock
 from mailers import is_valid_email, mask_address, queue_mail
 from models import (
     Customer,
+    Language,
     Login,
     LoginCustomer,
     LoginState,
@@ -219,7 +220,7 @@ async def register(ctx: Context, data: Registration) -> Outcome[Sent]:
                 email=email,
                 email_key=email_key(email),
                 password_hash=password_hash,
-                locale=ctx.locale,
+                preferred_language=Language(ctx.locale),
             )
             await LoginCustomer.create(login=login, customer=customer)
             secret = await send_pin(login, settings)

@@ -155,8 +155,7 @@ async def start_logged_in(
             second_factor=second_factor,
         )
         row.last_login_at = session.created_at
-        row.locale = ctx.locale
-        await row.save(update_fields=["last_login_at", "locale"])
+        await row.save(update_fields=["last_login_at"])
         fingerprint = client_key(ctx)
         device = remember_device(ctx.request, settings, row, session.created_at)
         mailed_to = None
