@@ -21,6 +21,8 @@ import httpx
 
 import clock
 from models import (
+    BankAccount,
+    BudgetPlan,
     Customer,
     Invoice,
     InvoiceKind,
@@ -32,9 +34,12 @@ from models import (
     MeterKind,
     MeterReading,
     MoveOut,
+    PaymentMethod,
     ReadingPeriod,
     ReadingSource,
+    Rhythm,
 )
+from security.bankdata import cipher_for
 from security.passwords import PasswordHasher
 from security.sessions import start_session
 from settings import Settings
@@ -377,4 +382,33 @@ async def reported_move_out(
         forwarding_postal_code="54321",
         forwarding_city="Anderswo",
         reported_at=at or clock.now(),
+    )
+
+
+async def make_budget_plan(customer: Customer, **fields: object) -> BudgetPlan:
+    """A monthly plan of 45 euros from 15 January 2025, 20 to 1,200 euros allowed."""
+    plan: dict[str, object] = {
+        "amount_cents": 4500,
+        "rhythm": Rhythm.MONTHLY,
+        "first_due_on": dt.date(2025, 1, 15),
+        "calculated_cents": 4500,
+        "minimum_cents": 2000,
+        "maximum_cents": 120000,
+        "consumption_m3": Decimal("110"),
+        "price_per_m3": Decimal("4.5"),
+    }
+    return await BudgetPlan.create(customer=customer, **{**plan, **fields})
+
+
+async def make_direct_debit(
+    customer: Customer, settings: Settings, **fields: object
+) -> BankAccount:
+    """Payment by direct debit from the sample IBAN, as billing's import stores it."""
+    return await BankAccount.create(
+        customer=customer,
+        method=PaymentMethod.DIRECT_DEBIT,
+        iban_encrypted=cipher_for(settings).encrypt("DE89370400440532013000"),
+        iban_masked="DE89 **** **** **** **30 00",
+        holder="Erika Mustermann",
+        **fields,
     )
