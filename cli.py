@@ -631,6 +631,9 @@ def serve(args: argparse.Namespace) -> int:
     settings.check_for_production()
     if args.migrate:
         asyncio.run(db.migrate(settings.database_url))
+    scheme = "https" if args.certfile else "http"
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"Serving the API at {scheme}://{host}:{args.port}/graphql", file=sys.stderr, flush=True)
     uvicorn.run(
         "app:create_app",
         factory=True,

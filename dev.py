@@ -2,7 +2,7 @@
 """Set-up from nothing but Python 3.11+: a virtual environment from the hashed lock file.
 
 python3 dev.py serve           install, fetch GraphiQL, migrate SQLite, load demo data,
-                              serve :8000/graphql
+                              serve /graphql (port 8000 unless --port N; prints the URL)
 python3 dev.py test            install, run the whole test suite with coverage
 python3 dev.py check           ruff (lint, format), mypy and the import contracts (lint-imports)
 python3 dev.py schema          write the schema's SDL to schema.graphql

@@ -173,27 +173,38 @@ class PersistedQueries:
 # ---------------------------------------------------------------- extension
 
 
+# Why `extensions.persistedQuery` is refused, in German and English: the message (and
+# `extensions.reason`) speak the request's language throughout.
+_NOT_AN_OBJECT = ("muss ein Objekt sein", "must be an object")
+_WRONG_VERSION = ("version muss 1 sein", "version must be 1")
+_BAD_HASH = (
+    "sha256Hash muss aus 64 Hexadezimalziffern bestehen, allein oder als sha256:<hex>",
+    "sha256Hash must be 64 hex digits, bare or as sha256:<hex>",
+)
+
+
+def _invalid(reason: tuple[str, str], locale: str) -> GraphQLError:
+    german, english = reason
+    return request_error(
+        ApiErrorCode.PERSISTED_QUERY_INVALID,
+        locale,
+        reason=english if locale == "en" else german,
+    )
+
+
 def _persisted_query(extensions: dict[str, Any], locale: str) -> str | None:
     """The APQ hash the request names, checked for form; None when it names none."""
     pq = extensions.get("persistedQuery")
     if pq is None:
         return None
     if not isinstance(pq, dict):
-        raise request_error(
-            ApiErrorCode.PERSISTED_QUERY_INVALID, locale, reason="must be an object"
-        )
+        raise _invalid(_NOT_AN_OBJECT, locale)
     if pq.get("version") != 1:
-        raise request_error(
-            ApiErrorCode.PERSISTED_QUERY_INVALID, locale, reason="version must be 1"
-        )
+        raise _invalid(_WRONG_VERSION, locale)
     sha = pq.get("sha256Hash")
     digest = sha256_of_hash(sha) if isinstance(sha, str) else None
     if digest is None:
-        raise request_error(
-            ApiErrorCode.PERSISTED_QUERY_INVALID,
-            locale,
-            reason="sha256Hash must be 64 hex digits, bare or as sha256:<hex>",
-        )
+        raise _invalid(_BAD_HASH, locale)
     return digest
 
 

@@ -16,6 +16,13 @@ class LoginState(StrEnum):
     ACTIVE = "active"
 
 
+class Language(StrEnum):
+    """A language the portal writes in: mails, messages."""
+
+    DE = "de"
+    EN = "en"
+
+
 class SecretPurpose(StrEnum):
     PIN = "pin"
     PASSWORD_RESET = "password_reset"
@@ -31,7 +38,9 @@ class Login(Model):
     email_key = fields.CharField(max_length=254, unique=True)
     password_hash = fields.CharField(max_length=100)
     state = fields.CharEnumField(LoginState, max_length=10, default=LoginState.PENDING)
-    locale = fields.CharField(max_length=2, default="de")
+    preferred_language = fields.CharEnumField(Language, max_length=2, default=Language.DE)
+    """The language of every mail to this login: taken from the registration's
+    Accept-Language, then set by the customer (`setPreferredLanguage`), never by a login."""
     created_at = fields.DatetimeField(auto_now_add=True)
     confirmed_at = fields.DatetimeField(null=True)
     password_changed_at = fields.DatetimeField(null=True)
@@ -39,12 +48,18 @@ class Login(Model):
 
     customer_links: fields.ReverseRelation[LoginCustomer]
 
+    @property
+    def locale(self) -> str:
+        """The locale of mails and messages for this login: its preferred language."""
+        return self.preferred_language.value
+
     class Meta:
         table = "login"
         constraints = [
             CheckConstraint(check="email_key = lower(email)", name="ck_login_email_key"),
             CheckConstraint(check="state IN ('pending', 'active')", name="ck_login_state"),
-            CheckConstraint(check="locale IN ('de', 'en')", name="ck_login_locale"),
+            # The column was `locale` until 0009 renamed it; the check kept its name.
+            CheckConstraint(check="preferred_language IN ('de', 'en')", name="ck_login_locale"),
             CheckConstraint(
                 check="state = 'pending' OR confirmed_at IS NOT NULL",
                 name="ck_login_active_confirmed",

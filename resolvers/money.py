@@ -418,7 +418,7 @@ async def money_data_export(login: Login, customer_ids: list[int]) -> dict[str, 
             {
                 "customerNumber": p.customer.number,
                 "amountCents": p.amount_cents,
-                "rhythm": str(p.rhythm),
+                "rhythm": p.rhythm.name,
                 "firstDueOn": p.first_due_on.isoformat(),
                 "minimumCents": p.minimum_cents,
                 "maximumCents": p.maximum_cents,
@@ -430,7 +430,7 @@ async def money_data_export(login: Login, customer_ids: list[int]) -> dict[str, 
                 "customerNumber": r.customer.number,
                 "amountCents": r.amount_cents,
                 "effectiveOn": r.effective_on.isoformat(),
-                "status": str(r.status),
+                "status": r.status.name,
                 "reason": r.reason,
                 "createdAt": r.created_at.isoformat(),
             }
@@ -439,7 +439,7 @@ async def money_data_export(login: Login, customer_ids: list[int]) -> dict[str, 
         "paymentDetails": [
             {
                 "customerNumber": a.customer.number,
-                "method": str(a.method),
+                "method": a.method.name,
                 "iban": a.iban_masked,
                 "accountHolder": a.holder,
                 "mandateReference": a.mandate_reference,
@@ -450,7 +450,7 @@ async def money_data_export(login: Login, customer_ids: list[int]) -> dict[str, 
         "paymentDetailsChanges": [
             {
                 "customerNumber": c.customer.number,
-                "method": str(c.method),
+                "method": c.method.name,
                 "iban": c.iban_masked,
                 "accountHolder": c.holder,
                 "mandateReference": c.mandate_reference,
@@ -458,7 +458,7 @@ async def money_data_export(login: Login, customer_ids: list[int]) -> dict[str, 
                 "mandateAcceptedAt": c.mandate_accepted_at.isoformat()
                 if c.mandate_accepted_at
                 else None,
-                "status": str(c.status),
+                "status": c.status.name,
                 "createdAt": c.created_at.isoformat(),
             }
             for c in changes

@@ -6,13 +6,22 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from models import BaseDataChange, BudgetChangeRequest, Customer, Invoice, Meter, MeterReading
+from models import (
+    BaseDataChange,
+    BudgetChangeRequest,
+    Customer,
+    Invoice,
+    Meter,
+    MeterReading,
+    Session,
+)
+from resolvers.accounts.sessions import live_sessions
 from resolvers.auth import require_login
 from resolvers.context import Context
 from resolvers.customer_context import linked_customers
 from resolvers.loaders import invoices_by_customer, meters_by_customer
 
-NodeRow = Customer | Meter | Invoice | MeterReading | BaseDataChange | BudgetChangeRequest
+NodeRow = Customer | Meter | Invoice | MeterReading | BaseDataChange | BudgetChangeRequest | Session
 
 
 async def _customer(ctx: Context, pk: int) -> Customer | None:
@@ -59,6 +68,11 @@ async def _budget_change_request(ctx: Context, pk: int) -> BudgetChangeRequest |
     return await BudgetChangeRequest.filter(id=pk, customer_id__in=ids).first()
 
 
+async def _session(ctx: Context, pk: int) -> Session | None:
+    found = await live_sessions(ctx, pk)
+    return found[0] if found else None
+
+
 FINDERS: dict[str, Callable[[Context, int], Awaitable[NodeRow | None]]] = {
     "Customer": _customer,
     "Meter": _meter,
@@ -66,6 +80,7 @@ FINDERS: dict[str, Callable[[Context, int], Awaitable[NodeRow | None]]] = {
     "Reading": _reading,
     "BaseDataChange": _base_data_change,
     "BudgetChangeRequest": _budget_change_request,
+    "Session": _session,
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 import clock
@@ -27,18 +28,44 @@ from resolvers.money import money_data_export
 from resolvers.second_factor.manage import export_second_factor
 
 
+def camel(name: str) -> str:
+    """A column name as the export's key: camelCase, as everywhere in the API."""
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def upper_snake(value: str) -> str:
+    """A stored code (`direct_debit`, `bank_details.change`) as the API writes enum values."""
+    return value.upper().replace(".", "_")
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
-    if hasattr(value, "value") and not isinstance(value, str | int | float | bool):
-        return value.value
+    if isinstance(value, Enum):
+        return value.name
     return value
 
 
-def _row(model: Any, fields: list[str]) -> dict[str, Any]:
-    return {name: _plain(getattr(model, name)) for name in fields}
+def _row(model: Any, fields: list[str], codes: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The `fields` of `model` under camelCase keys; enum members by name, and the plain
+    strings in `codes` (stored codes that are no enum column) in the same UPPER_SNAKE form."""
+    row = {camel(name): _plain(getattr(model, name)) for name in fields}
+    for name in codes:
+        value = getattr(model, name)
+        row[camel(name)] = upper_snake(value) if isinstance(value, str) else value
+    return row
+
+
+def _changes(changes: dict[str, Any]) -> list[dict[str, Any]]:
+    """A base data change's fields, as `BaseDataChange.changes` answers them: the field as
+    the `BaseDataField` enum value, the values typed (text, or true/false for the consent)."""
+    return [
+        {"field": upper_snake(name), "old": diff["old"], "new": diff["new"]}
+        for name, diff in changes.items()
+    ]
 
 
 def _photo(photo: MeterPhoto | None) -> dict[str, Any] | None:
@@ -98,7 +125,7 @@ async def export_login_data(login: Login) -> dict[str, Any]:
             [
                 "email",
                 "state",
-                "locale",
+                "preferred_language",
                 "created_at",
                 "confirmed_at",
                 "password_changed_at",
@@ -164,26 +191,22 @@ async def export_login_data(login: Login) -> dict[str, Any]:
         "baseDataChangeRequests": [
             {
                 "customerNumber": customer_numbers.get(ch.customer_id),
-                **_row(ch, ["changes", "created_at", "expires_at", "confirmed_at"]),
+                "changes": _changes(ch.changes),
+                **_row(ch, ["created_at", "expires_at", "confirmed_at"]),
             }
             for ch in changes
         ],
         "contactMessages": [
             _row(
                 m,
-                [
-                    "department",
-                    "name",
-                    "customer_number",
-                    "subject",
-                    "text",
-                    "status",
-                    "created_at",
-                ],
+                ["name", "customer_number", "subject", "text", "status", "created_at"],
+                codes=("department",),
             )
             for m in messages
         ],
-        "securityEvents": [_row(e, ["at", "action", "client_address", "outcome"]) for e in audit],
+        "securityEvents": [
+            _row(e, ["at", "client_address"], codes=("action", "outcome")) for e in audit
+        ],
         "meterNumbers": sorted(meter_numbers.values()),
         "money": await money_data_export(login, customer_ids),
     }

@@ -20,12 +20,12 @@ from tortoise.transactions import in_transaction
 
 import clock
 from documents.store import open_store
-from mailers import mask_address
 from models import (
     Customer,
     FinalReading,
     Login,
     Meter,
+    MeterPhoto,
     MeterReading,
     MoveOut,
     ReadingPeriod,
@@ -216,7 +216,8 @@ async def submit_reading(
 async def _replay(
     login: Login, key: str, meter: Meter, value: Decimal, conn: Any = None
 ) -> Outcome[Submitted] | None:
-    """A retried submission with the same idempotency key: the first answer again, no new row."""
+    """A retried submission with the same idempotency key: the first answer again, no new row
+    and no mail (so `mailedTo` is None: nothing was mailed this time)."""
     earlier = (
         await MeterReading.filter(submitted_by_id=login.id, idempotency_key=key)
         .using_db(conn)
@@ -226,8 +227,30 @@ async def _replay(
         return None
     if earlier.meter_id != meter.id or Decimal(earlier.value) != value:
         return Outcome(problems=[Problem(C.IDEMPOTENCY_KEY_REUSED, ("input", "idempotencyKey"))])
+    return await _answered_again(earlier, meter, conn)
+
+
+async def _answered_again(earlier: MeterReading, meter: Meter, conn: Any) -> Outcome[Submitted]:
+    """The answer for a reading already taken: what it corrected then; nothing mailed now."""
     corrected = await MeterReading.filter(replaced_by_id=earlier.id).using_db(conn).first()
-    return Outcome(Submitted(earlier, corrected, meter), mailed_to=mask_address(login.email))
+    return Outcome(Submitted(earlier, corrected, meter))
+
+
+def same_reading_today(
+    history: Sequence[MeterReading], value: Decimal, today: dt.date
+) -> MeterReading | None:
+    """The customer's standing reading of today with exactly this value: a second sending of
+    it (a double tap, a retry without an idempotency key) is that reading, not a correction."""
+    return next(
+        (
+            r
+            for r in current_readings(history)
+            if r.source == ReadingSource.CUSTOMER
+            and r.read_on == today
+            and Decimal(r.value) == value
+        ),
+        None,
+    )
 
 
 async def store_reading(
@@ -268,6 +291,15 @@ async def store_reading(
         else:
             final = final_for.reading_window(days=settings.final_reading_window_days)
             window = ReadingWindow(WindowState.OPEN, final.starts_on, final.ends_on)
+        same = same_reading_today(history, value, today) if final_for is None else None
+        if same is not None and window_problem(window) is None:
+            has_photo = await MeterPhoto.filter(reading_id=same.id).using_db(conn).exists()
+            if image is None or not has_photo:
+                # The photo of a second sending is kept when the reading had none yet;
+                # a second photo for a photographed reading is a correction (below).
+                if image is not None:
+                    await attach_photo(open_store(settings), same, image, login.id, conn)
+                return await _answered_again(same, meter, conn)
         assessment = assess_reading(
             meter,
             window,

@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 
-from models import FactorMethod
+from models import FactorMethod, Language
 from models.account_codes import AccountErrorCode
 from models.contact_codes import ContactErrorCode
 from resolvers.accounts import contact as contact_ops
 from resolvers.accounts import email as email_ops
+from resolvers.accounts import language as language_ops
 from resolvers.accounts import password as password_ops
 from resolvers.accounts import profile as profile_ops
 from resolvers.accounts import registration as registration_ops
@@ -30,6 +31,7 @@ from resolvers.accounts.logins import customer_numbers_of
 from resolvers.second_factor.gate import SecondFactorNeeded
 from schema.context import Info
 from schema.errors import UserError, error_type, payload
+from schema.ids import Node, decode_id, encode_id
 
 if TYPE_CHECKING:
     from models import Login as LoginRow
@@ -58,6 +60,12 @@ class ContactDepartment(Enum):
         description="Verbrauchsabrechnung: invoices, and requests to delete a login (R8).",
     )
     GENERAL = strawberry.enum_value("general", description="Customer service: everything else.")
+
+
+@strawberry.enum(name="Language", description="A language the portal writes in.")
+class LanguageEnum(Enum):
+    DE = strawberry.enum_value("de", description="German (Deutsch).")
+    EN = strawberry.enum_value("en", description="English.")
 
 
 # ------------------------------------------------------------------ objects
@@ -110,7 +118,10 @@ class SecondFactorChallenge:
 @strawberry.type(name="Account", description="The logged-in user account (Benutzerkonto).")
 class AccountType:
     email: str = strawberry.field(description="The login e-mail address.")
-    locale: str = strawberry.field(description="Language of mails: `de` or `en`.")
+    preferred_language: LanguageEnum = strawberry.field(
+        description="The language of every mail to this login: from the registration's "
+        "Accept-Language, then as set by `setPreferredLanguage`."
+    )
     created_at: dt.datetime = strawberry.field(description="When the login was registered.")
     confirmed_at: dt.datetime | None = strawberry.field(
         description="When the registration was confirmed with the PIN."
@@ -127,7 +138,7 @@ class AccountType:
     def from_model(cls, row: LoginRow, customer_numbers: list[str]) -> AccountType:
         return cls(
             email=row.email,
-            locale=row.locale,
+            preferred_language=LanguageEnum(row.preferred_language.value),
             created_at=row.created_at,
             confirmed_at=row.confirmed_at,
             last_login_at=row.last_login_at,
@@ -136,9 +147,15 @@ class AccountType:
         )
 
 
-@strawberry.type(name="Session", description="A client logged in to this login.")
-class SessionType:
-    id: strawberry.ID = strawberry.field(description="Identifies the session for `endSessions`.")
+@strawberry.type(
+    name="Session",
+    description="A client logged in to this login; `node(id:)` finds the login's own live "
+    "sessions.",
+)
+class SessionType(Node):
+    id: strawberry.ID = strawberry.field(
+        description="Opaque ID; identifies the session for `endSessions`."
+    )
     created_at: dt.datetime = strawberry.field(description="When the client logged in.")
     last_used_at: dt.datetime = strawberry.field(
         description="Last request of the client (to the minute)."
@@ -153,7 +170,7 @@ class SessionType:
     @classmethod
     def from_model(cls, row: SessionRow, current_id: int | None) -> SessionType:
         return cls(
-            id=strawberry.ID(str(row.id)),
+            id=encode_id("Session", row.id),
             created_at=row.created_at,
             last_used_at=row.last_used_at,
             expires_at=row.expires_at,
@@ -433,6 +450,21 @@ class DeleteProfilePayload:
     mailed_to: str | None = _mailed_to("The address sent the confirmation of deletion, masked.")
 
 
+@strawberry.input(description="The language for `setPreferredLanguage`.")
+class SetPreferredLanguageInput:
+    language: LanguageEnum = strawberry.field(
+        description="The language every mail to the login is written in from now on."
+    )
+
+
+@strawberry.type(description="Result of `setPreferredLanguage`.")
+class SetPreferredLanguagePayload:
+    errors: list[AccountError] = _errors()
+    preferred_language: LanguageEnum | None = strawberry.field(
+        default=None, description="The login's preferred language now."
+    )
+
+
 @strawberry.type(description="Result of `sendContactMessage`.")
 class SendContactMessagePayload:
     errors: list[ContactError] = _errors()
@@ -535,9 +567,9 @@ class AccountMutation:
     async def end_sessions(
         self, info: Info, input: Annotated[EndSessionsInput, _input("Which sessions.")]
     ) -> EndSessionsPayload:
-        outcome = await session_ops.end_sessions_of_login(
-            info.context, input.session_id or None, bool(input.all_others)
-        )
+        session_id = input.session_id or None
+        pk = None if session_id is None else decode_id(session_id, "Session") or 0
+        outcome = await session_ops.end_sessions_of_login(info.context, pk, bool(input.all_others))
         return payload(
             EndSessionsPayload, outcome, info.context.locale, ended_sessions=outcome.value or 0
         )
@@ -617,6 +649,24 @@ class AccountMutation:
     ) -> DeleteProfilePayload:
         outcome = await profile_ops.delete_profile(info.context, input.current_password)
         return payload(DeleteProfilePayload, outcome, info.context.locale)
+
+    @strawberry.mutation(
+        description="Set the language of every mail to the login (a login's Accept-Language no "
+        "longer changes it)."
+    )
+    async def set_preferred_language(
+        self,
+        info: Info,
+        input: Annotated[SetPreferredLanguageInput, _input("The language.")],
+    ) -> SetPreferredLanguagePayload:
+        chosen = Language(str(input.language.value))
+        outcome = await language_ops.set_preferred_language(info.context, chosen)
+        return payload(
+            SetPreferredLanguagePayload,
+            outcome,
+            info.context.locale,
+            preferred_language=LanguageEnum(outcome.value.value) if outcome.value else None,
+        )
 
     @strawberry.mutation(
         description="Send a message to a department, e.g. a deletion request to billing (R8)."

@@ -475,21 +475,33 @@ class CustomerType(Node):
         return MeterType.from_model(row)
 
 
-@strawberry.type(description="One field of a base data change: the value now and the new one.")
+@strawberry.type(
+    description="One field of a base data change: the value now and the new one, typed by the "
+    "field's kind. Exactly one pair is set: `oldBoolean`/`newBoolean` for ONLINE_CONSENT, "
+    "`oldText`/`newText` for every other field (an empty text: no value, e.g. no phone)."
+)
 class FieldChange:
     field: BaseDataFieldEnum = strawberry.field(description="The field that changes.")
-    old_value: str = strawberry.field(
-        description="Value now; `true`/`false` for the online consent."
+    old_text: str | None = strawberry.field(
+        description="Text now; null when the field is a yes/no field (ONLINE_CONSENT)."
     )
-    new_value: str = strawberry.field(
-        description="Value after confirmation; `true`/`false` for the online consent."
+    new_text: str | None = strawberry.field(
+        description="Text after confirmation; null when the field is a yes/no field."
+    )
+    old_boolean: bool | None = strawberry.field(
+        description="Yes/no now (ONLINE_CONSENT); null for text fields."
+    )
+    new_boolean: bool | None = strawberry.field(
+        description="Yes/no after confirmation (ONLINE_CONSENT); null for text fields."
     )
 
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+    @classmethod
+    def of(cls, name: Any, old: Any, new: Any) -> FieldChange:
+        """From a stored change: text fields hold strings, the consent a boolean."""
+        field = BaseDataFieldEnum(name)
+        if field is BaseDataFieldEnum.ONLINE_CONSENT:
+            return cls(field=field, old_text=None, new_text=None, old_boolean=old, new_boolean=new)
+        return cls(field=field, old_text=old, new_text=new, old_boolean=None, new_boolean=None)
 
 
 @strawberry.type(
@@ -511,11 +523,7 @@ class BaseDataChangeType(Node):
             id=encode_id("BaseDataChange", row.id),
             customer_number=customer_number,
             changes=[
-                FieldChange(
-                    field=BaseDataFieldEnum(name),
-                    old_value=_text(row.changes[name]["old"]),
-                    new_value=_text(row.changes[name]["new"]),
-                )
+                FieldChange.of(name, row.changes[name]["old"], row.changes[name]["new"])
                 for name in order
                 if name in row.changes
             ],

@@ -14,6 +14,7 @@ from models.request_codes import MAX_PAGE_SIZE, PageErrorCode
 from resolvers import nodes
 from resolvers.context import Context
 from resolvers.customer_context import linked_customers
+from schema.accounts import SessionType
 from schema.context import Info
 from schema.customer_types import (
     BaseDataChangeType,
@@ -35,6 +36,10 @@ async def _base_data_change(ctx: Context, row: Any) -> BaseDataChangeType:
     return BaseDataChangeType.from_model(row, await _customer_number(ctx, row))
 
 
+async def _session(ctx: Context, row: Any) -> SessionType:
+    return SessionType.from_model(row, ctx.session.id if ctx.session else None)
+
+
 def _plain(from_model: Callable[[Any], Node]) -> Callable[[Context, Any], Any]:
     async def convert(ctx: Context, row: Any) -> Node:
         return from_model(row)
@@ -49,6 +54,7 @@ TYPES: dict[str, Callable[[Context, Any], Any]] = {
     "Reading": _plain(ReadingType.from_model),
     "BaseDataChange": _base_data_change,
     "BudgetChangeRequest": _plain(BudgetChangeRequestType.from_model),
+    "Session": _session,
 }
 
 

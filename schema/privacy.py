@@ -15,7 +15,8 @@ class PrivacyQuery:
     @strawberry.field(
         description="All data held about the logged-in login and its customer numbers, as one "
         "JSON document (GDPR right of access and portability). Contains no password hash, "
-        "token or PIN."
+        "token or PIN. Its shape is the JSON Schema docs/my-data-export.schema.json: camelCase "
+        "keys, enum values UPPER_SNAKE as in this API."
     )
     async def my_data_export(self, info: Info) -> JSON:
         # strawberry's JSON scalar is typed as a NewType of object; a dict is what it carries.

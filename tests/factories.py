@@ -21,9 +21,12 @@ import httpx
 
 import clock
 from models import (
+    BankAccount,
+    BudgetPlan,
     Customer,
     Invoice,
     InvoiceKind,
+    Language,
     Login,
     LoginCustomer,
     LoginState,
@@ -31,9 +34,12 @@ from models import (
     MeterKind,
     MeterReading,
     MoveOut,
+    PaymentMethod,
     ReadingPeriod,
     ReadingSource,
+    Rhythm,
 )
+from security.bankdata import cipher_for
 from security.passwords import PasswordHasher
 from security.sessions import start_session
 from settings import Settings
@@ -75,7 +81,7 @@ LOGIN = """
 mutation Login($email: String!, $password: String!) {
   login(input: { email: $email, password: $password }) {
     errors { code field message }
-    token csrfToken sessionExpiresAt mailedTo
+    token csrfToken sessionExpiresAt mailedTo deviceToken
     account { email customerNumbers }
   }
 }
@@ -265,7 +271,7 @@ async def make_login(
         password_hash=await hash_password(password),
         state=LoginState.ACTIVE,
         confirmed_at=clock.now(),
-        locale=locale,
+        preferred_language=Language(locale),
     )
     for customer in customers:
         await LoginCustomer.create(login=login, customer=customer)
@@ -376,4 +382,33 @@ async def reported_move_out(
         forwarding_postal_code="54321",
         forwarding_city="Anderswo",
         reported_at=at or clock.now(),
+    )
+
+
+async def make_budget_plan(customer: Customer, **fields: object) -> BudgetPlan:
+    """A monthly plan of 45 euros from 15 January 2025, 20 to 1,200 euros allowed."""
+    plan: dict[str, object] = {
+        "amount_cents": 4500,
+        "rhythm": Rhythm.MONTHLY,
+        "first_due_on": dt.date(2025, 1, 15),
+        "calculated_cents": 4500,
+        "minimum_cents": 2000,
+        "maximum_cents": 120000,
+        "consumption_m3": Decimal("110"),
+        "price_per_m3": Decimal("4.5"),
+    }
+    return await BudgetPlan.create(customer=customer, **{**plan, **fields})
+
+
+async def make_direct_debit(
+    customer: Customer, settings: Settings, **fields: object
+) -> BankAccount:
+    """Payment by direct debit from the sample IBAN, as billing's import stores it."""
+    return await BankAccount.create(
+        customer=customer,
+        method=PaymentMethod.DIRECT_DEBIT,
+        iban_encrypted=cipher_for(settings).encrypt("DE89370400440532013000"),
+        iban_masked="DE89 **** **** **** **30 00",
+        holder="Erika Mustermann",
+        **fields,
     )

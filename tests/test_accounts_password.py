@@ -197,9 +197,10 @@ async def test_change_password_needs_the_current_password(client, mailbox):
 
 
 async def test_change_password_ends_the_other_sessions_and_tells_the_owner(client, mailbox):
-    # given two sessions
+    # given two sessions (the second on another device, which is told: PIN, notice)
     token = await register_and_login(client, mailbox)
     other = (await log_in(client))["token"]
+    await mailbox.wait_for("erika@example.org", 2)
 
     # when the password is changed in the first
     result = await gql(client, CHANGE, {"current": PASSWORD, "password": NEW_PASSWORD}, token=token)
@@ -209,7 +210,7 @@ async def test_change_password_ends_the_other_sessions_and_tells_the_owner(clien
     assert (await gql(client, ME, token=other)).data["me"] is None
     me = (await gql(client, ME, token=token)).data["me"]
     assert me["passwordChangedAt"] is not None
-    notice = (await mailbox.wait_for("erika@example.org", 2))[-1]
+    notice = (await mailbox.wait_for("erika@example.org", 3))[-1]
     assert notice["Subject"] == "Ihr Passwort wurde geändert"
     await log_in(client, password=NEW_PASSWORD)
 

@@ -15,6 +15,7 @@ from schema import Mutation, Query
 from schema.context import Info
 from tests.conftest import gql
 from tests.factories import (
+    LOGIN,
     PASSWORD,
     codes,
     log_in,
@@ -105,13 +106,13 @@ async def test_end_sessions_needs_exactly_one_choice(client, mailbox):
 # ------------------------------------------------------------------ new-client notices
 
 
-async def test_login_from_a_new_client_is_told_to_the_address(client, mailbox, settings):
-    # given a login registered, and logged in, from this computer
-    await register_and_login(client, mailbox)
-    assert (await log_in(client))["mailedTo"] is None
+async def test_login_from_a_new_device_is_told_to_the_address(client, mailbox, settings):
+    # given a login registered, and logged in, from this computer, which keeps its device token
+    await register(client, mailbox, await make_customer_with_proofs())
+    computer = {"X-Device-Token": (await log_in(client))["deviceToken"]}
     assert await OutboxMail.filter(kind="new_client_login").count() == 0
 
-    # when it logs in from a phone
+    # when it logs in from a phone (a device without the computer's token)
     payload = await log_in(client, headers=PHONE)
     assert payload["mailedTo"] == "e***a@example.org"
 
@@ -123,8 +124,35 @@ async def test_login_from_a_new_client_is_told_to_the_address(client, mailbox, s
     assert "Zeitpunkt: " in text
     assert f"{settings.portal_url}/forgot-password" in text
 
-    # and a second login from the phone is not news
-    assert (await log_in(client, headers=PHONE))["mailedTo"] is None
+    # and a second login from the phone (with its device token) is not news
+    phone = {**PHONE, "X-Device-Token": payload["deviceToken"]}
+    assert (await log_in(client, headers=phone))["mailedTo"] is None
+    assert (await log_in(client, headers=computer))["mailedTo"] is None
+    assert await OutboxMail.filter(kind="new_client_login").count() == 1
+
+
+async def test_a_browser_update_is_no_new_device(client, mailbox):
+    # given a login that logged in from this browser (its device cookie)
+    await register(client, mailbox, await make_customer_with_proofs())
+    await gql(client, LOGIN, {"email": "erika@example.org", "password": PASSWORD})
+    assert client.cookies.get("kp_device")
+
+    # when the browser, updated, sends a new User-Agent with the same device cookie
+    updated = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Firefox/140.0"}
+    result = await gql(
+        client, LOGIN, {"email": "erika@example.org", "password": PASSWORD}, headers=updated
+    )
+
+    # then no notice is mailed
+    assert result.data["login"]["mailedTo"] is None
+    assert await OutboxMail.filter(kind="new_client_login").count() == 0
+
+    # but a login from another device (no device cookie), the same User-Agent, is told once
+    client.cookies.clear()
+    other = await gql(
+        client, LOGIN, {"email": "erika@example.org", "password": PASSWORD}, headers=updated
+    )
+    assert other.data["login"]["mailedTo"] == "e***a@example.org"
     assert await OutboxMail.filter(kind="new_client_login").count() == 1
 
 
@@ -139,14 +167,6 @@ async def test_notice_does_not_carry_links_a_client_put_in_its_user_agent(client
     assert "evil.example" not in html
     assert "<b>" not in html
     assert "Urgent: secure your account at bnow/b (203.0.113.7)" in text
-
-
-async def test_new_client_notice_in_the_logins_language(client, mailbox):
-    customer = await make_customer_with_proofs()
-    await register(client, mailbox, customer)
-    await log_in(client, headers={**PHONE, "Accept-Language": "en"})
-    mail = (await mailbox.wait_for("erika@example.org", 2))[-1]
-    assert mail["Subject"] == "New login to your account"
 
 
 # -------------------------------------------------------------------- re-authentication

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from models import BaseDataChange, BudgetChangeRequest, MeterReading
+from models import BaseDataChange, BudgetChangeRequest, MeterReading, Session
 from schema.ids import encode_id
 from tests.conftest import gql
 from tests.factories import NOW, TODAY, logged_in, make_household
@@ -22,6 +22,7 @@ query Node($id: ID!) {
     ... on Reading { value }
     ... on BaseDataChange { customerNumber }
     ... on BudgetChangeRequest { amountCents }
+    ... on Session { current }
   }
 }
 """
@@ -47,6 +48,8 @@ async def _everything_of(household, login):
         effective_on=TODAY + dt.timedelta(days=30),
         created_at=NOW,
     )
+    session = await Session.filter(login_id=login.id).first()
+    assert session is not None
     return [
         ("Customer", customer.id, {"number": customer.number}),
         ("Meter", household.main.id, {"number": household.main.number}),
@@ -54,6 +57,7 @@ async def _everything_of(household, login):
         ("Reading", reading.id, {"value": f"{reading.value:.3f}"}),
         ("BaseDataChange", change.id, {"customerNumber": customer.number}),
         ("BudgetChangeRequest", request.id, {"amountCents": 4500}),
+        ("Session", session.id, {"current": True}),
     ]
 
 

@@ -268,6 +268,30 @@ async def test_a_malformed_persisted_query_extension_is_refused(servers, persist
     assert response.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_INVALID"
 
 
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("de", "extensions.persistedQuery ist ungültig: version muss 1 sein"),
+        ("en", "extensions.persistedQuery is invalid: version must be 1"),
+    ],
+)
+async def test_a_malformed_persisted_query_is_explained_in_the_requests_language(
+    servers, language, expected
+):
+    async with httpx.AsyncClient(
+        transport=servers.transport(), base_url="https://testserver"
+    ) as client:
+        response = await client.post(
+            "/graphql",
+            json={
+                "query": ABOUT,
+                "extensions": {"persistedQuery": {"version": 2, "sha256Hash": sha256(ABOUT)}},
+            },
+            headers={"Accept-Language": language},
+        )
+    assert response.json()["errors"][0]["message"] == expected
+
+
 async def test_an_invalid_document_is_not_registered(servers):
     document = "query Broken { noSuchField }"
     async with httpx.AsyncClient(

@@ -15,7 +15,7 @@ from tests.factories import NOW, PASSWORD, logged_in, make_customer, make_login
 REQUEST = """
 mutation Request($input: RequestBaseDataChangeInput!) {
   requestBaseDataChange(input: $input) {
-    change { id customerNumber changes { field oldValue newValue } expiresAt }
+    change { id customerNumber changes { field oldText newText oldBoolean newBoolean } expiresAt }
     errors { code field message }
   }
 }
@@ -50,6 +50,11 @@ mutation Switch($number: String!) {
 BASE_DATA = "query { customer { baseData { name street postalCode city phone email } } }"
 
 
+def _text(old: str, new: str) -> dict[str, object]:
+    """A text field's change as the API answers it: typed, no yes/no values."""
+    return {"oldText": old, "newText": new, "oldBoolean": None, "newBoolean": None}
+
+
 async def _user(settings, **fields):
     customer = await make_customer("100001", **fields)
     login, token = await logged_in(settings, customer, email="erika@example.org")
@@ -73,8 +78,8 @@ async def test_request_shows_the_change_and_changes_nothing(clock, client, setti
     assert payload["errors"] == []
     assert payload["change"]["customerNumber"] == "100001"
     assert payload["change"]["changes"] == [
-        {"field": "STREET", "oldValue": "Hauptstraße 1", "newValue": "Ringweg 4"},
-        {"field": "POSTAL_CODE", "oldValue": "12345", "newValue": "54321"},
+        {"field": "STREET", **_text("Hauptstraße 1", "Ringweg 4")},
+        {"field": "POSTAL_CODE", **_text("12345", "54321")},
     ]
     expires_at = dt.datetime.fromisoformat(payload["change"]["expiresAt"])
     assert abs(expires_at - (NOW + dt.timedelta(minutes=30))) < dt.timedelta(seconds=30)
@@ -353,7 +358,13 @@ async def test_consent_through_the_base_data_flow_is_mailed_with_the_changes(
     customer, login, token = await _user(settings)
     requested = await gql(client, REQUEST, {"input": {"onlineConsent": True}}, token=token)
     assert requested.data["requestBaseDataChange"]["change"]["changes"] == [
-        {"field": "ONLINE_CONSENT", "oldValue": "false", "newValue": "true"}
+        {
+            "field": "ONLINE_CONSENT",
+            "oldText": None,
+            "newText": None,
+            "oldBoolean": False,
+            "newBoolean": True,
+        }
     ]
     assert (await Customer.get(id=customer.id)).online_consent is False
 

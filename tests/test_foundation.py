@@ -187,6 +187,15 @@ def test_real_uvicorn_process_serves_graphql(real_server):
         assert answer.json() == {"data": {"apiVersion": "1"}}
 
 
+def test_serve_prints_the_address_it_serves_on(real_server):
+    # given `serve --port N` on a port other than the default
+    with real_server() as server:
+        # then it names that port, not 8000
+        assert server.port != 8000
+        assert f"Serving the API at {server.url}/graphql" in server.output()
+        assert ":8000" not in server.output()
+
+
 def test_graceful_shutdown_lets_in_flight_requests_finish(real_server):
     """SIGTERM while a slow login (bcrypt cost 14) runs: the client still gets its answer."""
     import threading

@@ -9,7 +9,6 @@ import hashlib
 import io
 import random
 import re
-from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
@@ -28,7 +27,6 @@ from models import (
     OutboxMail,
     PaymentMethod,
     RequestStatus,
-    Rhythm,
     Session,
 )
 from security.bankdata import cipher_for
@@ -37,7 +35,9 @@ from tests.factories import (
     NOW,
     PASSWORD,
     logged_in,
+    make_budget_plan,
     make_customer,
+    make_direct_debit,
     make_invoice,
 )
 from tests.test_customers_dataloaders import count_sql  # noqa: F401  (a fixture)
@@ -112,17 +112,7 @@ GOOD_IBAN = "DE89 3704 0044 0532 0130 00"
 
 async def _plan_customer(settings, **login_fields):
     customer = await make_customer("100001", name="Erika Mustermann")
-    await BudgetPlan.create(
-        customer=customer,
-        amount_cents=4500,
-        rhythm=Rhythm.MONTHLY,
-        first_due_on=dt.date(2025, 1, 15),
-        calculated_cents=4500,
-        minimum_cents=2000,
-        maximum_cents=120000,
-        consumption_m3=Decimal("110"),
-        price_per_m3=Decimal("4.5"),
-    )
+    await make_budget_plan(customer)
     login, token = await logged_in(settings, customer, email="erika@example.org", **login_fields)
     return customer, login, token
 
@@ -664,15 +654,7 @@ async def test_money_on_the_dashboard_costs_the_same_statements_for_1_and_5_cust
         customers = []
         for n in range(count):
             customer = await make_customer(f"{prefix}{n:04}")
-            await BudgetPlan.create(
-                customer=customer,
-                amount_cents=4500,
-                rhythm=Rhythm.MONTHLY,
-                first_due_on=dt.date(2025, 1, 15),
-                calculated_cents=4500,
-                minimum_cents=2000,
-                maximum_cents=9000,
-            )
+            await make_budget_plan(customer, maximum_cents=9000)
             await BankAccount.create(customer=customer, method=PaymentMethod.TRANSFER)
             await _with_pdf(settings, customer, f"R-{prefix}{n:04}")
             customers.append(customer)
@@ -745,13 +727,7 @@ async def test_switch_from_debit_to_transfer_needs_no_mandate_and_is_noticed(
     clock, client, settings, mailbox
 ):
     customer, _, token = await _plan_customer(settings)
-    await BankAccount.create(
-        customer=customer,
-        method=PaymentMethod.DIRECT_DEBIT,
-        iban_encrypted=cipher_for(settings).encrypt("DE89370400440532013000"),
-        iban_masked="DE89 **** **** **** **30 00",
-        holder="Erika Mustermann",
-    )
+    await make_direct_debit(customer, settings)
 
     result = await gql(
         client,

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from models import MeterKind, MeterReading, OutboxMail
+from models import Language, MeterKind, MeterReading, OutboxMail
 from schema.ids import encode_id
 from tests.conftest import gql
 from tests.factories import (
@@ -91,8 +91,8 @@ async def test_reading_by_meter_number_is_mailed_in_the_logins_language(
     clock, client, settings, mailbox, customer
 ):
     household = customer.household
-    customer.login.locale = "en"
-    await customer.login.save(update_fields=["locale"])
+    customer.login.preferred_language = Language.EN
+    await customer.login.save(update_fields=["preferred_language"])
 
     result = await customer.gql(
         SUBMIT, {"input": {"meterNumber": household.main.number, "value": "1034.5"}}
@@ -275,9 +275,43 @@ async def test_retried_submission_with_the_same_idempotency_key_is_a_no_op(
     assert again.data["submitReading"]["errors"] == []
     assert again.data["submitReading"]["reading"] == first.data["submitReading"]["reading"]
     assert again.data["submitReading"]["correctedReading"] is None
-    assert again.data["submitReading"]["mailedTo"] == "e***a@example.org"
+    assert again.data["submitReading"]["mailedTo"] is None
     assert await MeterReading.filter(meter_id=household.main.id).count() == 4
     assert await OutboxMail.filter(kind="reading_received").count() == 1
+
+
+async def test_the_same_value_sent_twice_the_same_day_is_one_reading_and_one_mail(
+    clock, client, settings, customer
+):
+    # given a reading sent without an idempotency key
+    household = customer.household
+    first = await customer.gql(SUBMIT, _input(household.main, "1050"))
+
+    # when the client sends the identical value again the same day (a double tap)
+    again = await customer.gql(SUBMIT, _input(household.main, "1050"))
+
+    # then it is answered as that reading: nothing corrected, stored or mailed again
+    payload = again.data["submitReading"]
+    assert payload["errors"] == []
+    assert payload["reading"] == first.data["submitReading"]["reading"]
+    assert payload["reading"]["corrected"] is False
+    assert payload["correctedReading"] is None
+    assert payload["mailedTo"] is None
+    assert await MeterReading.filter(meter_id=household.main.id).count() == 4
+    assert await OutboxMail.filter(kind="reading_received").count() == 1
+
+
+async def test_a_different_value_the_same_day_is_still_a_correction(
+    clock, client, settings, customer
+):
+    household = customer.household
+    await customer.gql(SUBMIT, _input(household.main, "1050"))
+
+    again = await customer.gql(SUBMIT, _input(household.main, "1050.001"))
+
+    assert again.data["submitReading"]["correctedReading"]["value"] == "1050.000"
+    assert again.data["submitReading"]["mailedTo"] == "e***a@example.org"
+    assert await OutboxMail.filter(kind="reading_received").count() == 2
 
 
 async def test_concurrent_retries_store_one_reading(clock, client, settings, customer):

@@ -1,7 +1,7 @@
 """The account area's operations: the whole life of a login (R1–R8, R16–R19).
 
 One module per family: `registration`, `sessions`, `password`, `email`,
-`profile`, `contact`; shared pieces in `common`, `links`, `notices`; the request
+`profile`, `contact`, `language`; shared pieces in `common`, `links`, `notices`; the request
 guards (login, rate limits, re-authentication) in `resolvers.auth`. The schema
 binds them in `schema/accounts.py`.
 """

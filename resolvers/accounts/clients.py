@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from resolvers.context import Context
+from security.devices import device_id
 from security.tokens import hash_secret
 
 
@@ -34,3 +35,16 @@ def client_key(ctx: Context) -> str:
     """
     seen = f"{user_agent(ctx)}|{ctx.client_address}"
     return hash_secret(seen, ctx.settings.secret_key, scope="client")[:16]
+
+
+def device_fingerprint(ctx: Context, device: str) -> str:
+    """A keyed fingerprint of a device token's stable id, kept in audit details."""
+    return hash_secret(device, ctx.settings.secret_key, scope="device")[:16]
+
+
+def device_key(ctx: Context) -> str | None:
+    """The fingerprint of the device behind the request (its cookie `kp_device` or header
+    `X-Device-Token`), for "has this login seen this device?"; None when the request
+    carries no valid device token."""
+    found = device_id(ctx.request, ctx.settings)
+    return device_fingerprint(ctx, found) if found else None

@@ -14,6 +14,7 @@ import clock
 from mailers import is_valid_email, mask_address, queue_mail
 from models import (
     Customer,
+    Language,
     Login,
     LoginCustomer,
     LoginState,
@@ -24,7 +25,7 @@ from models import (
 from models.account_codes import AccountErrorCode
 from models.errors import Outcome, Problem, problem
 from resolvers.accounts.addresses import clean_email, email_key
-from resolvers.accounts.clients import client_key
+from resolvers.accounts.clients import client_key, device_key
 from resolvers.accounts.mails import Sent, available_at, mail_gate, resend_refused
 from resolvers.accounts.new_password import hash_password, password_errors
 from resolvers.auth import caller, enforce, limiter, refuse_rate_limited
@@ -220,11 +221,13 @@ async def register(ctx: Context, data: Registration) -> Outcome[Sent]:
                 email=email,
                 email_key=email_key(email),
                 password_hash=password_hash,
-                locale=ctx.locale,
+                preferred_language=Language(ctx.locale),
             )
             await LoginCustomer.create(login=login, customer=customer)
             secret = await send_pin(login, settings)
-            await audit(ctx, "register", login.id, client_key=client_key(ctx))
+            await audit(
+                ctx, "register", login.id, client_key=client_key(ctx), device_key=device_key(ctx)
+            )
     except IntegrityError:
         # Someone registered the same customer or address a moment ago.
         refused = await _customer_or_email_taken(ctx, customer, email)

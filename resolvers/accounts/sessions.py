@@ -17,7 +17,12 @@ from models import AuditEvent, Login, LoginState, Session
 from models.account_codes import AccountErrorCode
 from models.errors import Outcome
 from resolvers.accounts.addresses import clean_email, email_key
-from resolvers.accounts.clients import client_key, user_agent
+from resolvers.accounts.clients import (
+    client_key,
+    device_fingerprint,
+    device_key,
+    user_agent,
+)
 from resolvers.accounts.logins import customer_numbers_of
 from resolvers.accounts.notices import notify_new_client
 from resolvers.auth import caller, check_password, limiter, refuse_rate_limited, require_login
@@ -67,12 +72,20 @@ async def count_login_failure(ctx: Context, key: str, login: Login | None) -> No
         await audit(ctx, "lockout", login_id, actor="system", outcome="refused", minutes=minutes)
 
 
-async def is_new_client(login: Login, fingerprint: str, history: int = 500) -> bool:
-    """Has this login never registered or logged in from this client before? (Then its
+async def is_new_device(
+    login: Login, device: str | None, fingerprint: str, history: int = 500
+) -> bool:
+    """Has this login never registered or logged in from this device before? (Then its
     owner is told, so that a login by someone else does not go unnoticed.)
 
-    Clients are compared by the keyed fingerprint the audit trail keeps of
-    User-Agent and address. A login with no history at all is not told.
+    A device is the stable id of its device token (`security.devices`: the cookie of a
+    browser, the `X-Device-Token` an app sends back), compared by the keyed `device`
+    fingerprint the audit trail keeps; a new User-Agent of the same browser (an update)
+    is no new device. A request without a device token is a new device: a browser with
+    cleared cookies, an app that does not keep its `deviceToken`, or someone else. A login
+    with no history at all is not told. Until a login's history names a device (events
+    from before device fingerprints were kept), the client's User-Agent and address
+    (`fingerprint`) decide as they did then.
     """
     seen = (
         await AuditEvent.filter(
@@ -82,11 +95,12 @@ async def is_new_client(login: Login, fingerprint: str, history: int = 500) -> b
         .limit(history)
         .values_list("details", flat=True)
     )
-    keys: set[object] = set()
-    for details in seen:
-        if isinstance(details, dict):
-            keys.add(details.get("client_key"))
-    return bool(keys) and fingerprint not in keys
+    details = [cast(dict[str, object], d) for d in seen if isinstance(d, dict)]
+    devices = {d.get("device_key") for d in details} - {None}
+    if devices:
+        return device not in devices
+    clients = {d.get("client_key") for d in details}
+    return bool(clients) and fingerprint not in clients
 
 
 async def login(ctx: Context, email: str, password: str) -> Outcome[LoggedIn | SecondFactorNeeded]:
@@ -141,14 +155,20 @@ async def start_logged_in(
             second_factor=second_factor,
         )
         row.last_login_at = session.created_at
-        row.locale = ctx.locale
-        await row.save(update_fields=["last_login_at", "locale"])
+        await row.save(update_fields=["last_login_at"])
         fingerprint = client_key(ctx)
+        device = remember_device(ctx.request, settings, row, session.created_at)
         mailed_to = None
-        if await is_new_client(row, fingerprint):
+        if await is_new_device(row, device_key(ctx), fingerprint):
             mailed_to = await notify_new_client(ctx, row)
-        await audit(ctx, "login", row.id, client_key=fingerprint, method=method)
-    device = remember_device(ctx.request, settings, row, session.created_at)
+        await audit(
+            ctx,
+            "login",
+            row.id,
+            client_key=fingerprint,
+            device_key=device_fingerprint(ctx, device.device.device_id),
+            method=method,
+        )
     if remember:
         await remember_this_device(ctx, row, device.device.device_id)
     if ctx.response is not None:
@@ -181,22 +201,26 @@ async def logout(ctx: Context, all_sessions: bool) -> Outcome[int]:
     return Outcome(ended)
 
 
-async def live_sessions(ctx: Context) -> list[Session]:
-    """The login's live sessions, the newest first."""
+async def live_sessions(ctx: Context, pk: int | None = None) -> list[Session]:
+    """The login's live sessions, the newest first (only the one with primary key `pk`
+    when given: another login's session is not found)."""
     login_row = require_login(ctx)
     now = clock.now()
-    rows = await Session.filter(
+    rows = Session.filter(
         login_id=login_row.id,
         expires_at__gt=now,
         last_used_at__gt=now - dt.timedelta(minutes=ctx.settings.session_idle_minutes),
-    ).order_by("-created_at", "-id")
-    return list(rows)
+    )
+    if pk is not None:
+        rows = rows.filter(id=pk)
+    return list(await rows.order_by("-created_at", "-id"))
 
 
 async def end_sessions_of_login(
-    ctx: Context, session_id: str | None, all_others: bool
+    ctx: Context, session_id: int | None, all_others: bool
 ) -> Outcome[int]:
-    """End one session of the login (e.g. a lost phone), or all but this one."""
+    """End one session of the login (e.g. a lost phone), or all but this one. `session_id`:
+    the session's primary key (0 for an ID that names no session)."""
     login_row = require_login(ctx)
     assert ctx.session is not None
     if (session_id is None) == (not all_others):
@@ -204,7 +228,7 @@ async def end_sessions_of_login(
     if all_others:
         ended = await end_sessions(login_row.id, keep=ctx.session)
     else:
-        target = int(session_id) if session_id and str(session_id).isdigit() else 0
+        target = session_id or 0
         ended = await Session.filter(id=target, login_id=login_row.id).delete()
         if not ended:
             return Outcome.failed(AccountErrorCode.NOT_FOUND, "input", "sessionId")
