@@ -14,7 +14,7 @@ DASHBOARD = """query Dashboard {
     number
     isActive
     baseData { name city }
-    invoices(limit: 3) { totalCount items { id number date kind amountCents } }
+    invoices(first: 3) { totalCount edges { node { id number date kind amountCents } } }
     meters {
       id
       number

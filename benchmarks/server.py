@@ -43,13 +43,14 @@ from models import Customer, Invoice, Login, Meter, MeterReading, ReadingPeriod,
 from resolvers.accounts.logins import customer_numbers_of
 from resolvers.loaders import (
     _customers_by_login,
-    _invoices_by_customer,
+    _invoice_pages,
+    _last_readings_by_meter,
     _meters_by_customer,
     _periods_by_meter,
-    _readings_by_meter,
     period_key,
 )
-from resolvers.readings import current_readings, submit_reading
+from resolvers.pages import Slice
+from resolvers.readings import submit_reading
 from schema.errors import user_errors
 from schema.ids import encode_id
 from security.sessions import authenticate
@@ -172,10 +173,10 @@ def dashboard_json(
     session: Session,
     numbers: list[str],
     customers: list[Customer],
-    invoices: list[list[Invoice]],
+    invoices: list[Slice[Invoice]],
     meters: list[list[Meter]],
     periods: dict[int, list[ReadingPeriod]],
-    readings: dict[int, list[MeterReading]],
+    readings: dict[int, MeterReading | None],
     settings: Settings,
 ) -> dict[str, Any]:
     """What `benchmarks.documents.DASHBOARD` answers, built by hand."""
@@ -187,7 +188,6 @@ def dashboard_json(
         meter_list = []
         for meter in own_meters:
             window = meter.reading_window(periods[meter.id], today)
-            standing = current_readings(readings[meter.id])
             meter_list.append(
                 {
                     "id": encode_id("Meter", meter.id),
@@ -200,7 +200,7 @@ def dashboard_json(
                         "endsOn": _date(window.ends_on),
                         "acceptsReadings": window.accepts_readings,
                     },
-                    "lastReading": _reading(standing[0] if standing else None),
+                    "lastReading": _reading(readings[meter.id]),
                 }
             )
         shown.append(
@@ -210,16 +210,18 @@ def dashboard_json(
                 "isActive": customer.id == active,
                 "baseData": {"name": customer.name, "city": customer.city},
                 "invoices": {
-                    "totalCount": len(own_invoices),
-                    "items": [
+                    "totalCount": own_invoices.total,
+                    "edges": [
                         {
-                            "id": encode_id("Invoice", invoice.id),
-                            "number": invoice.number,
-                            "date": invoice.date.isoformat(),
-                            "kind": str(invoice.kind).upper(),
-                            "amountCents": invoice.amount_cents,
+                            "node": {
+                                "id": encode_id("Invoice", invoice.id),
+                                "number": invoice.number,
+                                "date": invoice.date.isoformat(),
+                                "kind": str(invoice.kind).upper(),
+                                "amountCents": invoice.amount_cents,
+                            }
                         }
-                        for invoice in own_invoices[:3]
+                        for invoice in own_invoices.rows
                     ],
                 },
                 "meters": meter_list,
@@ -238,16 +240,16 @@ async def dashboard(request: Request) -> Response:
     numbers = await customer_numbers_of(login)
     (customers,) = await _customers_by_login([login.id])
     ids = [c.id for c in customers]
-    invoices = await _invoices_by_customer(ids) if ids else []
+    invoices = await _invoice_pages([(i, 3, None) for i in ids]) if ids else []
     meters = await _meters_by_customer(ids) if ids else []
     every = [m for own in meters for m in own]
     periods: dict[int, list[ReadingPeriod]] = {}
-    readings: dict[int, list[MeterReading]] = {}
+    readings: dict[int, MeterReading | None] = {}
     if every:
         found = await _periods_by_meter([period_key(m) for m in every])
         periods = {m.id: p for m, p in zip(every, found, strict=True)}
-        history = await _readings_by_meter([m.id for m in every])
-        readings = {m.id: r for m, r in zip(every, history, strict=True)}
+        last = await _last_readings_by_meter([m.id for m in every])
+        readings = {m.id: r for m, r in zip(every, last, strict=True)}
     body = dashboard_json(
         login, session, numbers, customers, invoices, meters, periods, readings, settings
     )

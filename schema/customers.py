@@ -18,7 +18,7 @@ from schema.context import Info
 from schema.customer_errors import CustomerError
 from schema.customer_types import BaseDataChangeType, CustomerType, MeterType, ReadingType
 from schema.errors import payload
-from schema.ids import decode_id
+from schema.ids import CustomerRef, decode_id
 from schema.uploads import read_upload
 
 # ---------------------------------------------------------------------- inputs
@@ -172,18 +172,25 @@ class CustomerQuery:
         ]
 
     @strawberry.field(
-        description="One customer number's view: the given one if it is the login's (else a "
-        "NOT_FOUND error and no data), without a number the active one (R10). Null if the "
+        description="One customer number's view: the one named if it is the login's (else a "
+        "NOT_FOUND error and no data), without `ref` the session's active one (R10). A tab "
+        "that names its customer is not affected by `switchCustomer` in another. Null if the "
         "login holds no customer number."
     )
     async def customer(
         self,
         info: Info,
-        number: Annotated[
-            str | None, strawberry.argument(description="Customer number; default the active one.")
+        ref: Annotated[
+            CustomerRef | None,
+            strawberry.argument(description="The customer number; default the active one."),
         ] = None,
     ) -> CustomerType | None:
-        row = await customer_context.customer_in_context(info.context, number)
+        if ref is None:
+            row = await customer_context.active_customer(info.context)
+        else:
+            # An empty id or number names no customer; it does not mean the active one.
+            pk = ref.pk() if ref.id else -1
+            row = await customer_context.chosen_customer(info.context, pk, ref.customer_number())
         return CustomerType.from_model(row) if row else None
 
 
