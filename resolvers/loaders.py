@@ -40,6 +40,7 @@ from models import (
     RequestStatus,
 )
 from resolvers.context import Context
+from resolvers.dashboard import customer_tree, tree_wanted
 from resolvers.pages import Keyset, Slice, newest_first_pages
 
 K = TypeVar("K", bound=Hashable)
@@ -153,7 +154,21 @@ async def _last_readings_by_meter(meter_ids: list[int]) -> list[MeterReading | N
 
 
 def customers_by_login(ctx: Context) -> DataLoader[int, list[Customer]]:
-    return _loader(ctx, "customers.by_login", _customers_by_login)
+    """The login's customers; with the whole dashboard tree in one statement when the request
+    asked for it (`resolvers.dashboard.want_tree`) and the database is PostgreSQL."""
+
+    async def load(login_ids: list[int]) -> list[list[Customer]]:
+        first = tree_wanted(ctx)
+        if first is not None and len(login_ids) == 1 and _dialect() == "postgres":
+            return [await customer_tree(ctx, login_ids[0], first)]
+        return await _customers_by_login(login_ids)
+
+    return _loader(ctx, "customers.by_login", load)
+
+
+def _dialect() -> str:
+    dialect: str = Customer._meta.db.capabilities.dialect
+    return dialect
 
 
 def meters_by_customer(ctx: Context) -> DataLoader[int, list[Meter]]:

@@ -10,10 +10,13 @@ from typing import Annotated
 
 import strawberry
 from strawberry.file_uploads import Upload
+from strawberry.types.nodes import FragmentSpread, InlineFragment, Selection
 
 from models import Customer
 from models.errors import Outcome
-from resolvers import base_data, customer_context, customer_numbers, readings
+from models.request_codes import MAX_PAGE_SIZE
+from resolvers import base_data, customer_context, customer_numbers, dashboard, readings
+from schema.connections import DEFAULT_PAGE_SIZE
 from schema.context import Info
 from schema.customer_errors import CustomerError
 from schema.customer_types import BaseDataChangeType, CustomerType, MeterType, ReadingType
@@ -160,12 +163,38 @@ PasswordArgument = Annotated[
 ]
 
 
+def _wish_tree(info: Info) -> None:
+    """Look ahead: when the customers' invoices or meters are asked for, let the login's
+    customers come with the whole dashboard tree (`resolvers.dashboard`)."""
+    wanted, first = _looked_ahead(info.selected_fields[0].selections)
+    if wanted:
+        dashboard.want_tree(info.context, first)
+
+
+def _looked_ahead(selections: list[Selection]) -> tuple[bool, int]:
+    wanted, first = False, 0
+    for selection in selections:
+        if isinstance(selection, FragmentSpread | InlineFragment):
+            more, most = _looked_ahead(selection.selections)
+            wanted, first = wanted or more, max(first, most)
+        elif selection.name == "meters":
+            wanted = True
+        elif selection.name == "invoices":
+            wanted = True
+            # A literal comes as its text, a variable as its value.
+            asked = str(selection.arguments.get("first", DEFAULT_PAGE_SIZE))
+            if selection.arguments.get("after") is None and asked.isdigit():
+                first = max(first, min(int(asked), MAX_PAGE_SIZE))
+    return wanted, first
+
+
 @strawberry.type
 class CustomerQuery:
     @strawberry.field(
         description="The login's customer numbers with their data, first added first."
     )
     async def customers(self, info: Info) -> list[CustomerType]:
+        _wish_tree(info)
         return [
             CustomerType.from_model(c)
             for c in await customer_context.linked_customers(info.context)
@@ -185,6 +214,7 @@ class CustomerQuery:
             strawberry.argument(description="The customer number; default the active one."),
         ] = None,
     ) -> CustomerType | None:
+        _wish_tree(info)
         if ref is None:
             row = await customer_context.active_customer(info.context)
         else:
