@@ -6,11 +6,18 @@ in `schema.customer_errors`."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLResolveInfo,
+    InlineFragmentNode,
+    SelectionSetNode,
+    value_from_ast_untyped,
+)
 from strawberry.file_uploads import Upload
-from strawberry.types.nodes import FragmentSpread, InlineFragment, Selection
 
 from models import Customer
 from models.errors import Outcome
@@ -165,27 +172,45 @@ PasswordArgument = Annotated[
 
 def _wish_tree(info: Info) -> None:
     """Look ahead: when the customers' invoices or meters are asked for, let the login's
-    customers come with the whole dashboard tree (`resolvers.dashboard`)."""
-    wanted, first = _looked_ahead(info.selected_fields[0].selections)
+    customers come with the whole dashboard tree (`resolvers.dashboard`). Reads the
+    document's nodes one level down (strawberry's `selected_fields` converts the whole
+    subtree, a quarter of a millisecond per dashboard)."""
+    raw = info._raw_info
+    wanted, first = _looked_ahead(raw.field_nodes[0].selection_set, raw)
     if wanted:
         dashboard.want_tree(info.context, first)
 
 
-def _looked_ahead(selections: list[Selection]) -> tuple[bool, int]:
+def _looked_ahead(
+    selection_set: SelectionSetNode | None, raw: GraphQLResolveInfo
+) -> tuple[bool, int]:
     wanted, first = False, 0
-    for selection in selections:
-        if isinstance(selection, FragmentSpread | InlineFragment):
-            more, most = _looked_ahead(selection.selections)
-            wanted, first = wanted or more, max(first, most)
-        elif selection.name == "meters":
-            wanted = True
-        elif selection.name == "invoices":
-            wanted = True
-            # A literal comes as its text, a variable as its value.
-            asked = str(selection.arguments.get("first", DEFAULT_PAGE_SIZE))
-            if selection.arguments.get("after") is None and asked.isdigit():
-                first = max(first, min(int(asked), MAX_PAGE_SIZE))
+    for node in selection_set.selections if selection_set else ():
+        if isinstance(node, FragmentSpreadNode):
+            fragment = raw.fragments.get(node.name.value)
+            more, most = _looked_ahead(fragment.selection_set if fragment else None, raw)
+        elif isinstance(node, InlineFragmentNode):
+            more, most = _looked_ahead(node.selection_set, raw)
+        elif isinstance(node, FieldNode) and node.name.value in ("meters", "invoices"):
+            more, most = True, _first_invoices(node, raw.variable_values)
+        else:
+            continue
+        wanted, first = wanted or more, max(first, most)
     return wanted, first
+
+
+def _first_invoices(node: FieldNode, variables: Any) -> int:
+    """The `first` of an `invoices` field that starts at the top of the list, else 0."""
+    if node.name.value != "invoices":
+        return 0
+    given = {
+        argument.name.value: value_from_ast_untyped(argument.value, variables)
+        for argument in node.arguments or ()
+    }
+    asked = given.get("first", DEFAULT_PAGE_SIZE)
+    if given.get("after") is not None or not isinstance(asked, int):
+        return 0
+    return min(max(asked, 0), MAX_PAGE_SIZE)
 
 
 @strawberry.type
