@@ -5,8 +5,9 @@
 `create_app` is `app.create_app` (same settings, middleware, lifespan, GraphQL view)
 with three routes added, for the benchmark only:
 
-- `GET /bench/dashboard`: the dashboard query's database reads (the same loader
-  batch functions, one statement each), answered with the same JSON as the
+- `GET /bench/dashboard`: the dashboard query's database reads (on PostgreSQL the
+  same one statement, `resolvers.dashboard.read_tree`; else the same loader batch
+  functions, one statement each), answered with the same JSON as the
   GraphQL query `benchmarks.documents.DASHBOARD`, without GraphQL. Its
   throughput is the ceiling the GraphQL dashboard is measured against.
 - `POST /bench/submit`: takes the `submitReading` request body and runs the same
