@@ -26,19 +26,6 @@ DASHBOARD = """query Dashboard {
   }
 }"""
 
-# The same before invoices became a connection (`invoices(limit:)` with `items`): the
-# benchmark sends it to a schema that has no `invoices(first:)` yet.
-DASHBOARD_PAGED = DASHBOARD.replace(
-    "invoices(first: 3) { totalCount edges { node { id number date kind amountCents } } }",
-    "invoices(limit: 3) { totalCount items { id number date kind amountCents } }",
-)
-
-
-def dashboard_for(shape: str) -> str:
-    """The dashboard document for the schema's invoice list shape (`connection` or `page`)."""
-    return DASHBOARD if shape == "connection" else DASHBOARD_PAGED
-
-
 SUBMIT_READING = """mutation SubmitReading($input: SubmitReadingInput!) {
   submitReading(input: $input) {
     errors { code field message }
@@ -116,7 +103,4 @@ CHANGE_PAYMENT_DETAILS = """mutation ChangePaymentDetails($input: ChangePaymentD
 # The download link of the newest invoice's PDF (the PDF mix fetches these first).
 INVOICE_PDF_LINK = """query InvoicePdf {
   customer { invoices(first: 1) { edges { node { number document { url size } } } } }
-}"""
-INVOICE_PDF_LINK_PAGED = """query InvoicePdf {
-  customer { invoices(limit: 1) { items { number document { url size } } } }
 }"""

@@ -777,12 +777,6 @@ def server_env(args: argparse.Namespace, population: Population, relay: Relay) -
     return env
 
 
-def invoice_list_shape(base: str) -> str:
-    """`connection` or `page`: how the served schema lists invoices (`GET /bench/shape`)."""
-    shape: str = httpx.get(base + "/bench/shape", timeout=30).json()["invoices"]
-    return shape
-
-
 def check_answers(
     report: Report, base: str, single: Account, multi: Account, run_id: str, dashboard: str
 ) -> None:
@@ -926,14 +920,10 @@ def make_population(args: argparse.Namespace, work: Path) -> Population:
     return population
 
 
-def pdf_links(
-    base: str, accounts: list[Account], shape: str, work: Path
-) -> tuple[Path | None, int, str]:
+def pdf_links(base: str, accounts: list[Account], work: Path) -> tuple[Path | None, int, str]:
     """Download links of the PDF accounts' newest invoices, as a wrk data file: each row
     holds the token, the link's path and the size. (file or None, links, first problem)"""
-    document = (
-        documents.INVOICE_PDF_LINK if shape == "connection" else documents.INVOICE_PDF_LINK_PAGED
-    )
+    document = documents.INVOICE_PDF_LINK
     lines, problem = [], ""
     for account in accounts:
         try:
@@ -1004,7 +994,6 @@ def run_mixes(args: argparse.Namespace, report: Report, population: Population, 
     seconds, conns, threads = args.seconds, args.connections, args.threads
     run_id = uuid.uuid4().hex[:8]
     results: dict[str, MixResult] = {}
-    shape = "connection"
 
     def measure(
         name: str,
@@ -1101,8 +1090,7 @@ def run_mixes(args: argparse.Namespace, report: Report, population: Population, 
     try:
         with step("service: 1 process"):
             server.wait_ready()
-            shape = invoice_list_shape(server.base)
-            dashboard = documents.dashboard_for(shape)
+            dashboard = documents.DASHBOARD
             check_answers(
                 report, server.base, singles[0], multis[0] if multis else singles[1], run_id,
                 dashboard,
@@ -1122,7 +1110,7 @@ def run_mixes(args: argparse.Namespace, report: Report, population: Population, 
                 gql(server.base, "{ sepaMandate { version } }", token=singles[0].token).json()
                 .get("data", {}).get("sepaMandate", {}).get("version", "")
             )  # fmt: skip
-            log(f"  answers checked: ceilings give the same JSON ({shape}); SQL counted")
+            log("  answers checked: ceilings give the same JSON; SQL counted")
         with step(f"mixes, {seconds:.0f} s each, {conns} connections"):
             warm = wrk(
                 server, "dashboard", seconds=min(3, seconds), connections=conns, threads=threads,
@@ -1210,7 +1198,7 @@ def run_mixes(args: argparse.Namespace, report: Report, population: Population, 
                     "payment details change (bcrypt)", args.login_clients, "no SEPA mandate version"
                 )
             pdf_accounts = [a for a in singles if a.login_id in pdf_logins]
-            links, count, problem = pdf_links(server.base, pdf_accounts, shape, work)
+            links, count, problem = pdf_links(server.base, pdf_accounts, work)
             name = f"invoice PDF download ({PDF_MB} MB)"
             if links is None:
                 results[name] = failed_mix(name, args.pdf_clients, problem or "no PDF accounts")

@@ -351,7 +351,7 @@ async def build_population(
             singles = [a for a in population.accounts if len(a.customers) == 1]
             population.document_dir = str(document_dir)
             population.pdf_logins = await _attach_pdfs(
-                folder, document_dir, singles[-pdf_logins:], pdf_files,
+                folder, document_dir, singles[len(singles) - pdf_logins :], pdf_files,
                 Settings(_env_file=None, env="test", document_dir=document_dir),
             )  # fmt: skip
             log(

@@ -5,8 +5,9 @@
 `create_app` is `app.create_app` (same settings, middleware, lifespan, GraphQL view)
 with three routes added, for the benchmark only:
 
-- `GET /bench/dashboard`: the dashboard query's database reads (the same loader
-  batch functions, one statement each), answered with the same JSON as the
+- `GET /bench/dashboard`: the dashboard query's database reads (on PostgreSQL the
+  same one statement, `resolvers.dashboard.read_tree`; else the same loader batch
+  functions, one statement each), answered with the same JSON as the
   GraphQL query `benchmarks.documents.DASHBOARD`, without GraphQL. Its
   throughput is the ceiling the GraphQL dashboard is measured against.
 - `POST /bench/submit`: takes the `submitReading` request body and runs the same
@@ -49,17 +50,18 @@ import app as product
 import clock
 import db
 import schema  # noqa: F401  (registers each area's error type)
-from models import Meter, MeterKind, MeterReading, ReadingPeriod
+from models import Customer, Meter, MeterKind, MeterReading, ReadingPeriod
 from resolvers.accounts.logins import customer_numbers_of
+from resolvers.dashboard import read_tree
 from resolvers.loaders import (
     _customers_by_login,
-    _invoices_by_customer,
+    _invoice_pages,
+    _last_readings_by_meter,
     _meters_by_customer,
     _periods_by_meter,
-    _readings_by_meter,
     period_key,
 )
-from resolvers.readings import current_readings, submit_reading
+from resolvers.readings import submit_reading
 from schema.errors import user_errors
 from schema.ids import encode_id
 from security.sessions import TOUCH_EVERY, authenticate, presented_token, token_hash
@@ -147,11 +149,6 @@ class CountStatements:
                 totals["statements"] += counter[0]
 
 
-async def shape(request: Request) -> Response:
-    """How this schema lists invoices, so the benchmark sends the matching document."""
-    return JSONResponse({"invoices": INVOICE_LIST["shape"]})
-
-
 async def sql_counts(request: Request) -> Response:
     body = {path: dict(totals) for path, totals in _totals.items()}
     if request.query_params.get("reset"):
@@ -160,20 +157,6 @@ async def sql_counts(request: Request) -> Response:
 
 
 # ------------------------------------------------------------------ ceilings
-
-# How `Customer.invoices` answers: "connection" (`first`, `edges { node }`) or, in a
-# schema from before connections, "page" (`limit`, `items`). Set by `create_app`.
-INVOICE_LIST = {"shape": "connection"}
-
-
-def invoice_list_shape() -> str:
-    """The shape of `Customer.invoices` in the schema this checkout serves."""
-    from schema import build_schema
-
-    graphql_schema = build_schema()._schema
-    customer: Any = graphql_schema.type_map["Customer"]
-    arguments = customer.fields["invoices"].args
-    return "connection" if "first" in arguments else "page"
 
 
 def _unauthenticated() -> Response:
@@ -197,8 +180,7 @@ def _date(value: Any) -> str | None:
 
 
 def invoices_json(total: int, latest: list[Any]) -> dict[str, Any]:
-    """`invoices(first: 3)` as a connection, or `invoices(limit: 3)` as a page: the shape
-    the running schema has (`INVOICE_LIST`)."""
+    """`invoices(first: 3) { totalCount edges { node } }`."""
     nodes = [
         {
             "id": encode_id("Invoice", invoice.id),
@@ -209,8 +191,6 @@ def invoices_json(total: int, latest: list[Any]) -> dict[str, Any]:
         }
         for invoice in latest[:3]
     ]
-    if INVOICE_LIST["shape"] == "page":
-        return {"totalCount": total, "items": nodes}
     return {"totalCount": total, "edges": [{"node": node} for node in nodes]}
 
 
@@ -222,7 +202,7 @@ def dashboard_json(
     invoices: list[tuple[int, list[Any]]],
     meters: list[list[Meter]],
     periods: dict[int, list[ReadingPeriod]],
-    readings: dict[int, list[Any]],
+    readings: dict[int, Any],
     settings: Settings,
 ) -> dict[str, Any]:
     """What `benchmarks.documents.DASHBOARD` answers, built by hand: customers with
@@ -236,7 +216,6 @@ def dashboard_json(
         meter_list = []
         for meter in own_meters:
             window = meter.reading_window(periods[meter.id], today)
-            standing = current_readings(readings[meter.id])
             meter_list.append(
                 {
                     "id": encode_id("Meter", meter.id),
@@ -249,7 +228,7 @@ def dashboard_json(
                         "endsOn": _date(window.ends_on),
                         "acceptsReadings": window.accepts_readings,
                     },
-                    "lastReading": _reading(standing[0] if standing else None),
+                    "lastReading": _reading(readings[meter.id]),
                 }
             )
         shown.append(
@@ -272,25 +251,42 @@ async def dashboard(request: Request) -> Response:
     if session is None:
         return _unauthenticated()
     login = session.login
+    if Customer._meta.db.capabilities.dialect == "postgres":
+        # The same one statement the GraphQL dashboard reads on PostgreSQL.
+        tree = await read_tree(login.id, 3)
+        numbers = [c.number for c in tree.customers]
+        pages = [tree.invoice_page(c.id, 3) for c in tree.customers]
+        body = dashboard_json(
+            login.email,
+            session.active_customer_id,
+            numbers,
+            tree.customers,
+            [(page.total, page.rows) for page in pages],
+            [tree.meters[c.id] for c in tree.customers],
+            tree.periods,
+            tree.last,
+            settings,
+        )
+        return JSONResponse(body)
     numbers = await customer_numbers_of(login)
     (customers,) = await _customers_by_login([login.id])
     ids = [c.id for c in customers]
-    invoices = await _invoices_by_customer(ids) if ids else []
+    invoices = await _invoice_pages([(i, 3, None) for i in ids]) if ids else []
     meters = await _meters_by_customer(ids) if ids else []
     every = [m for own in meters for m in own]
     periods: dict[int, list[ReadingPeriod]] = {}
-    readings: dict[int, list[MeterReading]] = {}
+    readings: dict[int, MeterReading | None] = {}
     if every:
         found = await _periods_by_meter([period_key(m) for m in every])
         periods = {m.id: p for m, p in zip(every, found, strict=True)}
-        history = await _readings_by_meter([m.id for m in every])
-        readings = {m.id: r for m, r in zip(every, history, strict=True)}
+        last = await _last_readings_by_meter([m.id for m in every])
+        readings = {m.id: r for m, r in zip(every, last, strict=True)}
     body = dashboard_json(
         login.email,
         session.active_customer_id,
         numbers,
         customers,
-        [(len(own), own) for own in invoices],
+        [(page.total, page.rows) for page in invoices],
         meters,
         periods,
         readings,
@@ -498,7 +494,6 @@ async def submit(request: Request) -> Response:
 def create_app(settings: Settings | None = None) -> ASGIApp:
     settings = settings or get_settings()
     count_statements()
-    INVOICE_LIST["shape"] = invoice_list_shape()
     starlette: Starlette = product.create_app(settings)
     starlette.router.routes.extend(
         [
@@ -506,7 +501,6 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             Route("/bench/dashboard/physical", dashboard_physical, methods=["GET"]),
             Route("/bench/submit", submit, methods=["POST"]),
             Route("/bench/sql", sql_counts, methods=["GET"]),
-            Route("/bench/shape", shape, methods=["GET"]),
         ]
     )
     return CountStatements(starlette)

@@ -140,17 +140,23 @@ class ApiErrorCode(ErrorCode):
 
 
 MAX_PAGE_SIZE = 100
-"""The most items a page of a list holds (`schema.pagination`)."""
+"""The most items a page of a list holds (`first`, `schema.connections`)."""
 
 
 class PageErrorCode(ErrorCode):
     """Codes of errors in the arguments of a paginated field."""
 
     INVALID_PAGE = Declared(
-        f"`limit` is not between 1 and {MAX_PAGE_SIZE}, or `offset` is negative.",
-        "Die Seitenangabe ist ungültig: höchstens {maximum} Einträge pro Seite, "
-        "Versatz nicht negativ.",
-        "Invalid page: at most {maximum} items per page and a non-negative offset.",
+        f"`first` is not between 0 and {MAX_PAGE_SIZE}.",
+        "Die Seitenangabe ist ungültig: höchstens {maximum} Einträge pro Seite.",
+        "Invalid page: at most {maximum} items per page.",
+    )
+    INVALID_CURSOR = Declared(
+        "`after` is no cursor of this list: malformed, or taken from another list. Use "
+        "`pageInfo.endCursor` or an edge's `cursor` of the same field, or leave it out to "
+        "start from the beginning.",
+        "Die Position in der Liste ist ungültig. Bitte laden Sie die Liste neu.",
+        "Invalid cursor. Please load the list from the start.",
     )
     TOO_MANY_IDS = Declared(
         f"`nodes(ids:)` was given more than {MAX_PAGE_SIZE} IDs.",

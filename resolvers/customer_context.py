@@ -43,18 +43,6 @@ async def active_customer(ctx: Context) -> Customer | None:
     return customers[0] if customers else None
 
 
-async def customer_in_context(ctx: Context, number: str | None) -> Customer | None:
-    """The customer a query shows: the given number if it is the login's (else a
-    NOT_FOUND error and no data), without a number the active one."""
-    if number is None:
-        return await active_customer(ctx)
-    wanted = number.strip()
-    for customer in await linked_customers(ctx):
-        if customer.number == wanted:
-            return customer
-    raise PublicError(C.NOT_FOUND, ctx.locale)
-
-
 @dataclass(frozen=True)
 class CustomerChoice:
     """The customer an operation names (by primary key or number), or neither: then the

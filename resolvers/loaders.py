@@ -5,11 +5,12 @@ needs it, so nothing is cached across requests or users. Each batch runs one
 `filter(<key>__in=keys)` and returns results in key order: a dashboard with
 twenty customer numbers costs the same number of SQL statements as one.
 
-The lists loaded per parent (a customer's invoices, a meter's readings and
-periods) are whole lists, newest first. They grow by a few rows a year, so one
-query for a batch's whole lists, cut into pages in Python, is cheaper than a
-query per page and parent; the same list serves the page, the last reading, the
-yearly consumption and the checks of a new reading.
+The pages of the lists clients page through (a customer's invoices, a meter's
+readings) are cut and counted by the database, one statement per batch of parents
+asking for the same page (`resolvers.pages`). A meter's whole reading history is
+loaded only where a rule needs all of it (the yearly consumption, the checks of a
+new reading); its last reading and its reading periods come one statement per
+batch, the last reading picked by the database.
 """
 
 from __future__ import annotations
@@ -39,11 +40,15 @@ from models import (
     RequestStatus,
 )
 from resolvers.context import Context
+from resolvers.dashboard import customer_tree, tree_wanted
+from resolvers.pages import Keyset, Slice, newest_first_pages
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 PeriodKey = tuple[int, str | None]
+PageKey = tuple[int, int, Keyset | None]
+"""A parent's id, `first` and the position to start after."""
 
 
 class SharedLoader(DataLoader[K, V]):
@@ -101,11 +106,6 @@ async def _meters_by_customer(customer_ids: list[int]) -> list[list[Meter]]:
     return _grouped(rows, lambda m: m.customer_id, customer_ids)
 
 
-async def _invoices_by_customer(customer_ids: list[int]) -> list[list[Invoice]]:
-    rows = await Invoice.filter(customer_id__in=customer_ids).order_by("-date", "-id")
-    return _grouped(rows, lambda i: i.customer_id, customer_ids)
-
-
 async def _readings_by_meter(meter_ids: list[int]) -> list[list[MeterReading]]:
     rows = await MeterReading.filter(meter_id__in=meter_ids).order_by("-read_on", "-id")
     return _grouped(rows, lambda r: r.meter_id, meter_ids)
@@ -124,20 +124,71 @@ async def _periods_by_meter(keys: list[PeriodKey]) -> list[list[ReadingPeriod]]:
     ]
 
 
+async def _invoice_pages(keys: list[PageKey]) -> list[Slice[Invoice]]:
+    return await _pages(Invoice, "customer_id", "date", keys)
+
+
+async def _reading_pages(keys: list[PageKey]) -> list[Slice[MeterReading]]:
+    return await _pages(MeterReading, "meter_id", "read_on", keys)
+
+
+async def _pages(model: Any, parent: str, sort: str, keys: list[PageKey]) -> list[Slice[Any]]:
+    """One statement per distinct page asked for (`first`, `after`), for all its parents."""
+    found: dict[PageKey, Slice[Any]] = {}
+    wanted: dict[tuple[int, Keyset | None], list[int]] = defaultdict(list)
+    for parent_id, first, after in keys:
+        wanted[(first, after)].append(parent_id)
+    for (first, after), parent_ids in wanted.items():
+        slices = await newest_first_pages(model, parent, sort, parent_ids, first, after)
+        for parent_id, one in zip(parent_ids, slices, strict=True):
+            found[(parent_id, first, after)] = one
+    return [found[key] for key in keys]
+
+
+async def _last_readings_by_meter(meter_ids: list[int]) -> list[MeterReading | None]:
+    """Each meter's newest reading that stands (not replaced by a correction)."""
+    pages = await newest_first_pages(
+        MeterReading, "meter_id", "read_on", meter_ids, 1, None, standing_only=True
+    )
+    return [page.rows[0] if page.rows else None for page in pages]
+
+
 def customers_by_login(ctx: Context) -> DataLoader[int, list[Customer]]:
-    return _loader(ctx, "customers.by_login", _customers_by_login)
+    """The login's customers; with the whole dashboard tree in one statement when the request
+    asked for it (`resolvers.dashboard.want_tree`) and the database is PostgreSQL."""
+
+    async def load(login_ids: list[int]) -> list[list[Customer]]:
+        first = tree_wanted(ctx)
+        if first is not None and len(login_ids) == 1 and _dialect() == "postgres":
+            return [await customer_tree(ctx, login_ids[0], first)]
+        return await _customers_by_login(login_ids)
+
+    return _loader(ctx, "customers.by_login", load)
+
+
+def _dialect() -> str:
+    dialect: str = Customer._meta.db.capabilities.dialect
+    return dialect
 
 
 def meters_by_customer(ctx: Context) -> DataLoader[int, list[Meter]]:
     return _loader(ctx, "customers.meters_by_customer", _meters_by_customer)
 
 
-def invoices_by_customer(ctx: Context) -> DataLoader[int, list[Invoice]]:
-    return _loader(ctx, "customers.invoices_by_customer", _invoices_by_customer)
-
-
 def readings_by_meter(ctx: Context) -> DataLoader[int, list[MeterReading]]:
     return _loader(ctx, "customers.readings_by_meter", _readings_by_meter)
+
+
+def invoice_pages(ctx: Context) -> DataLoader[PageKey, Slice[Invoice]]:
+    return _loader(ctx, "customers.invoice_pages", _invoice_pages)
+
+
+def reading_pages(ctx: Context) -> DataLoader[PageKey, Slice[MeterReading]]:
+    return _loader(ctx, "customers.reading_pages", _reading_pages)
+
+
+def last_readings_by_meter(ctx: Context) -> DataLoader[int, MeterReading | None]:
+    return _loader(ctx, "customers.last_readings_by_meter", _last_readings_by_meter)
 
 
 def periods_by_meter(

@@ -59,6 +59,7 @@ from resolvers.loaders import (
     pending_requests_by_customer,
     plans_by_customer,
 )
+from resolvers.pages import Keyset, Slice, newest_first_page
 from security.audit import actor_for_login, record_audit
 from security.bankdata import cipher_for
 from security.ratelimit import Limits
@@ -108,8 +109,12 @@ async def pending_budget_request(customer_id: int) -> BudgetChangeRequest | None
     ).first()
 
 
-async def budget_requests(customer_id: int) -> list[BudgetChangeRequest]:
-    return await BudgetChangeRequest.filter(customer_id=customer_id).order_by("-created_at", "-id")
+async def budget_requests(
+    customer_id: int, first: int, after: Keyset | None
+) -> Slice[BudgetChangeRequest]:
+    """A page of the customer's change requests, newest first (a plan is read alone)."""
+    query = BudgetChangeRequest.filter(customer_id=customer_id)
+    return await newest_first_page(query, "created_at", first, after)
 
 
 async def make_budget_request(

@@ -19,7 +19,7 @@ from resolvers.accounts.sessions import live_sessions
 from resolvers.auth import require_login
 from resolvers.context import Context
 from resolvers.customer_context import linked_customers
-from resolvers.loaders import invoices_by_customer, meters_by_customer
+from resolvers.loaders import meters_by_customer
 
 NodeRow = Customer | Meter | Invoice | MeterReading | BaseDataChange | BudgetChangeRequest | Session
 
@@ -45,7 +45,8 @@ async def _meter(ctx: Context, pk: int) -> NodeRow | None:
 
 
 async def _invoice(ctx: Context, pk: int) -> NodeRow | None:
-    return await _among_customers(ctx, invoices_by_customer, pk)
+    ids = await _customer_ids(ctx)
+    return await Invoice.filter(id=pk, customer_id__in=ids).first()
 
 
 async def _customer_ids(ctx: Context) -> list[int]:

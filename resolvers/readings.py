@@ -44,7 +44,14 @@ from resolvers.customer_context import (
     named_customer,
 )
 from resolvers.customer_mail import confirm_by_mail
-from resolvers.loaders import forget, period_key, periods_by_meter, readings_by_meter
+from resolvers.loaders import (
+    forget,
+    last_readings_by_meter,
+    period_key,
+    periods_by_meter,
+    reading_pages,
+    readings_by_meter,
+)
 from resolvers.photos import attach_photo, checked_photo
 from security.images import CleanImage
 
@@ -69,8 +76,8 @@ async def reading_history(ctx: Context, meter: Meter) -> list[MeterReading]:
 
 
 async def last_reading(ctx: Context, meter: Meter) -> MeterReading | None:
-    standing = current_readings(await reading_history(ctx, meter))
-    return standing[0] if standing else None
+    """The newest reading that stands, picked by the database (one statement per batch)."""
+    return await last_readings_by_meter(ctx).load(meter.id)
 
 
 def window_problem(
@@ -210,6 +217,8 @@ async def submit_reading(
             return replay
         raise
     forget(readings_by_meter(ctx), meter.id)
+    forget(last_readings_by_meter(ctx), meter.id)
+    reading_pages(ctx).clear_all()
     return outcome
 
 

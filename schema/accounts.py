@@ -20,6 +20,7 @@ from strawberry.scalars import JSON
 from models import FactorMethod, Language
 from models.account_codes import AccountErrorCode
 from models.contact_codes import ContactErrorCode
+from resolvers import customer_context
 from resolvers.accounts import contact as contact_ops
 from resolvers.accounts import email as email_ops
 from resolvers.accounts import language as language_ops
@@ -27,7 +28,6 @@ from resolvers.accounts import password as password_ops
 from resolvers.accounts import profile as profile_ops
 from resolvers.accounts import registration as registration_ops
 from resolvers.accounts import sessions as session_ops
-from resolvers.accounts.logins import customer_numbers_of
 from resolvers.second_factor.gate import SecondFactorNeeded
 from schema.context import Info
 from schema.errors import UserError, error_type, payload
@@ -488,7 +488,9 @@ class AccountQuery:
         login = info.context.login
         if login is None:
             return None
-        return AccountType.from_model(login, await customer_numbers_of(login))
+        # Through the loader the customer queries share (one statement for both).
+        customers = await customer_context.linked_customers(info.context)
+        return AccountType.from_model(login, [c.number for c in customers])
 
     @strawberry.field(description="The logged-in login's live sessions, newest first.")
     async def sessions(self, info: Info) -> list[SessionType]:

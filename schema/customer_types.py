@@ -21,12 +21,20 @@ from models import Customer, Invoice, Meter, MeterReading, MoveOut
 from models.customer_codes import CustomerErrorCode
 from models.errors import PublicError
 from resolvers import customer_context, moving, readings
-from resolvers.loaders import invoices_by_customer, meters_by_customer
+from resolvers.loaders import invoice_pages, meters_by_customer, reading_pages
 from schema import money_types
+from schema.connections import (
+    DEFAULT_PAGE_SIZE,
+    INVOICES,
+    READINGS,
+    After,
+    Connection,
+    First,
+    page_request,
+)
 from schema.context import Info
-from schema.ids import Node, decode_id, encode_id
+from schema.ids import InvoiceRef, MeterRef, Node, encode_id
 from schema.money_types import BudgetPlanType, InvoiceDocumentType, PaymentDetails
-from schema.pagination import DEFAULT_PAGE_SIZE, Page, PageLimit, PageOffset, page_window
 
 # ------------------------------------------------------------------------ enums
 
@@ -237,11 +245,11 @@ class MeterType(Node):
         description="Reading history, newest first; corrected values stay in it, marked."
     )
     async def readings(
-        self, info: Info, limit: PageLimit = DEFAULT_PAGE_SIZE, offset: PageOffset = 0
-    ) -> Page[ReadingType]:
-        window = page_window(limit, offset, info.context.locale)
-        rows = await readings.reading_history(info.context, self.row)
-        return Page.of(rows, window, ReadingType.from_model)
+        self, info: Info, first: First = DEFAULT_PAGE_SIZE, after: After = None
+    ) -> Connection[ReadingType]:
+        page = page_request(READINGS, first, after, info.context.locale)
+        found = await reading_pages(info.context).load((self.row.id, page.first, page.after))
+        return Connection.of(found, page, ReadingType.from_model)
 
     @strawberry.field(description="Water used per calendar year, oldest year first, for charts.")
     async def yearly_consumption(self, info: Info) -> list[YearlyConsumption]:
@@ -332,14 +340,6 @@ class DueMeter:
     )
 
 
-IdArgument = Annotated[
-    strawberry.ID | None, strawberry.argument(description="Opaque ID; give this or `number`.")
-]
-NumberArgument = Annotated[
-    str | None, strawberry.argument(description="The number; give this or `id`.")
-]
-
-
 @strawberry.type(
     name="Customer",
     description="One customer number of the login and everything under it. All fields "
@@ -392,23 +392,22 @@ class CustomerType(Node):
 
     @strawberry.field(description="Invoices, newest first.")
     async def invoices(
-        self, info: Info, limit: PageLimit = DEFAULT_PAGE_SIZE, offset: PageOffset = 0
-    ) -> Page[InvoiceType]:
-        window = page_window(limit, offset, info.context.locale)
-        rows = await invoices_by_customer(info.context).load(self.row.id)
-        return Page.of(rows, window, InvoiceType.from_model)
+        self, info: Info, first: First = DEFAULT_PAGE_SIZE, after: After = None
+    ) -> Connection[InvoiceType]:
+        page = page_request(INVOICES, first, after, info.context.locale)
+        found = await invoice_pages(info.context).load((self.row.id, page.first, page.after))
+        return Connection.of(found, page, InvoiceType.from_model)
 
     @strawberry.field(
         description="One invoice of this customer by ID or number; NOT_FOUND error if it is "
         "not this customer's."
     )
     async def invoice(
-        self, info: Info, id: IdArgument = None, number: NumberArgument = None
+        self,
+        info: Info,
+        ref: Annotated[InvoiceRef, strawberry.argument(description="The invoice.")],
     ) -> InvoiceType | None:
-        if id is not None:
-            row = await customer_context.find_invoice(self.row, decode_id(id, "Invoice"), None)
-        else:
-            row = await customer_context.find_invoice(self.row, None, number)
+        row = await customer_context.find_invoice(self.row, ref.pk(), ref.given_number())
         if row is None:
             raise PublicError(CustomerErrorCode.NOT_FOUND, info.context.locale)
         return InvoiceType.from_model(row)
@@ -462,14 +461,13 @@ class CustomerType(Node):
         "this customer's."
     )
     async def meter(
-        self, info: Info, id: IdArgument = None, number: NumberArgument = None
+        self,
+        info: Info,
+        ref: Annotated[MeterRef, strawberry.argument(description="The meter.")],
     ) -> MeterType | None:
-        if id is not None:
-            row = await customer_context.find_meter(
-                info.context, self.row, decode_id(id, "Meter"), None
-            )
-        else:
-            row = await customer_context.find_meter(info.context, self.row, None, number)
+        row = await customer_context.find_meter(
+            info.context, self.row, ref.pk(), ref.given_number()
+        )
         if row is None:
             raise PublicError(CustomerErrorCode.NOT_FOUND, info.context.locale)
         return MeterType.from_model(row)

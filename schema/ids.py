@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import ClassVar
 
 import strawberry
 
@@ -20,13 +21,20 @@ def encode_id(type_name: str, pk: int) -> strawberry.ID:
     return strawberry.ID(base64.urlsafe_b64encode(raw).decode().rstrip("="))
 
 
-def decode_any_id(value: str | None) -> tuple[str, int] | None:
-    """The type name and primary key inside `value`, or None if it is no ID of ours."""
-    if not value or len(value) > 100:
+def unbase64(value: str | None, longest: int) -> str | None:
+    """The text inside unpadded URL-safe base64 of at most `longest` characters, or None."""
+    if not value or len(value) > longest:
         return None
     try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+
+
+def decode_any_id(value: str | None) -> tuple[str, int] | None:
+    """The type name and primary key inside `value`, or None if it is no ID of ours."""
+    raw = unbase64(value, 100)
+    if raw is None:
         return None
     prefix, _, pk = raw.partition(":")
     if not prefix or not pk.isascii() or not pk.isdigit() or len(pk) > 18:
@@ -93,3 +101,50 @@ def customer_choice(ref: CustomerRef | None) -> CustomerChoice:
     if not ref:
         return ACTIVE
     return CustomerChoice(ref.pk(), ref.customer_number())
+
+
+class _ChildRef:
+    """What `MeterRef` and `InvoiceRef` share: the primary key inside `id` (-1 for an ID of
+    another type, so nothing matches; an empty string is no ID of ours either), or the
+    number as given."""
+
+    type_name: ClassVar[str]
+    id: strawberry.ID | None
+    number: str | None
+
+    def pk(self) -> int | None:
+        if not isinstance(self.id, str):
+            return None
+        found = decode_id(self.id, self.type_name)
+        return -1 if found is None else found
+
+    def given_number(self) -> str | None:
+        return self.number if isinstance(self.number, str) else None
+
+
+@strawberry.input(
+    one_of=True,
+    description="Which of the customer's meters: exactly one of `id` or `number`.",
+)
+class MeterRef(_ChildRef):
+    type_name: ClassVar[str] = "Meter"
+    id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="The meter's ID (`Meter.id`)."
+    )
+    number: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The meter number (Zählernummer)."
+    )
+
+
+@strawberry.input(
+    one_of=True,
+    description="Which of the customer's invoices: exactly one of `id` or `number`.",
+)
+class InvoiceRef(_ChildRef):
+    type_name: ClassVar[str] = "Invoice"
+    id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="The invoice's ID (`Invoice.id`)."
+    )
+    number: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The invoice number (Rechnungsnummer)."
+    )

@@ -23,9 +23,16 @@ from models import (
     Invoice,
 )
 from resolvers import money as ops
+from schema.connections import (
+    BUDGET_REQUESTS,
+    DEFAULT_PAGE_SIZE,
+    After,
+    Connection,
+    First,
+    page_request,
+)
 from schema.context import Info
 from schema.ids import Node, encode_id
-from schema.pagination import DEFAULT_PAGE_SIZE, Page, PageLimit, PageOffset, page_window
 
 # ------------------------------------------------------------------------ enums
 
@@ -173,11 +180,11 @@ class BudgetPlanType:
 
     @strawberry.field(description="The customer's change requests, newest first.")
     async def requests(
-        self, info: Info, limit: PageLimit = DEFAULT_PAGE_SIZE, offset: PageOffset = 0
-    ) -> Page[BudgetChangeRequestType]:
-        window = page_window(limit, offset, info.context.locale)
-        rows = await ops.budget_requests(self.row.customer_id)
-        return Page.of(rows, window, BudgetChangeRequestType.from_model)
+        self, info: Info, first: First = DEFAULT_PAGE_SIZE, after: After = None
+    ) -> Connection[BudgetChangeRequestType]:
+        page = page_request(BUDGET_REQUESTS, first, after, info.context.locale)
+        found = await ops.budget_requests(self.row.customer_id, page.first, page.after)
+        return Connection.of(found, page, BudgetChangeRequestType.from_model)
 
 
 @strawberry.type(

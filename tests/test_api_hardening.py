@@ -84,7 +84,7 @@ async def test_a_lone_surrogate_escape_is_a_400(client, where):
 
 
 async def test_huge_numbers_and_wrong_types_in_variables_are_4xx(client):
-    document = "query Page($n: Int!) { customer { invoices(limit: $n) { totalCount } } }"
+    document = "query Page($n: Int!) { customer { invoices(first: $n) { totalCount } } }"
     digits = '{"query": "' + document + '", "variables": {"n": 1' + "0" * 5000 + "}}"
     many_digits = await client.post("/graphql", content=digits, headers={**JSON_BODY, **SPEC})
     assert refusal(many_digits) == "BAD_REQUEST"
@@ -130,8 +130,8 @@ async def test_ordinary_repetition_and_fragments_stay_within_the_budget(client):
 SHARED_LOADER = """
 query Dashboard($id: ID!) {
   customer {
-    meters { number lastReading { value } readings(limit: -5) { totalCount } }
-    meter(id: $id) { number lastReading { value } }
+    meters { number lastReading { value } readings(first: -5) { totalCount } }
+    meter(ref: {id: $id}) { number lastReading { value } }
   }
 }
 """

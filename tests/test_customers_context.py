@@ -28,8 +28,8 @@ CUSTOMERS = """
 query { customers { number isActive baseData { name street postalCode city phone email } } }
 """
 CUSTOMER = """
-query Customer($number: String) {
-  customer(number: $number) {
+query Customer($ref: CustomerRef) {
+  customer(ref: $ref) {
     id number isActive
     baseData { name }
     onlineConsent { given changedAt wordingVersion }
@@ -44,22 +44,24 @@ mutation Switch($number: String!) {
 }
 """
 INVOICES = """
-query Invoices($limit: Int!, $offset: Int!) {
+query Invoices($first: Int!, $after: String) {
   customer {
-    invoices(limit: $limit, offset: $offset) {
-      items { id number date kind amountCents } totalCount hasNextPage limit offset
+    invoices(first: $first, after: $after) {
+      edges { cursor node { id number date kind amountCents } }
+      pageInfo { hasNextPage endCursor }
+      totalCount
     }
   }
 }
 """
 INVOICE = """
-query Invoice($id: ID, $number: String) {
-  customer { number invoice(id: $id, number: $number) { number amountCents } }
+query Invoice($ref: InvoiceRef!) {
+  customer { number invoice(ref: $ref) { number amountCents } }
 }
 """
 METER = """
-query Meter($id: ID, $number: String) {
-  customer { number meter(id: $id, number: $number) { number lastReading { value } } }
+query Meter($ref: MeterRef!) {
+  customer { number meter(ref: $ref) { number lastReading { value } } }
 }
 """
 METERS = """
@@ -75,12 +77,14 @@ query Meters {
 }
 """
 READINGS = """
-query Readings($limit: Int!, $offset: Int!) {
+query Readings($first: Int!, $after: String) {
   customer {
     meters {
       number
-      readings(limit: $limit, offset: $offset) {
-        items { value readOn source corrected } totalCount hasNextPage
+      readings(first: $first, after: $after) {
+        edges { node { value readOn source corrected } }
+        pageInfo { hasNextPage endCursor }
+        totalCount
       }
     }
   }
@@ -168,7 +172,7 @@ async def test_customer_by_number_of_another_login_yields_an_error_and_no_data(
     _, token = await logged_in(settings, await make_customer("100001"))
 
     # when
-    result = await gql(client, CUSTOMER, {"number": "999999"}, token=token)
+    result = await gql(client, CUSTOMER, {"ref": {"number": "999999"}}, token=token)
 
     # then
     assert result.data == {"customer": None}
@@ -185,7 +189,7 @@ async def test_customer_by_own_number_shows_that_customer_without_switching(
     )
 
     # when
-    result = await gql(client, CUSTOMER, {"number": "100002"}, token=token)
+    result = await gql(client, CUSTOMER, {"ref": {"number": "100002"}}, token=token)
 
     # then it is shown, but the session still works on the first number
     assert result.data["customer"]["baseData"]["name"] == "Max"
@@ -200,39 +204,114 @@ async def test_anonymous_caller_gets_unauthenticated(client, document):
     assert error_code(result) == "UNAUTHENTICATED"
 
 
-async def test_invoices_are_paginated_newest_first_with_totals(clock, client, settings):
-    # given five invoices of the customer
+def _numbers(connection) -> list[str]:
+    return [edge["node"]["number"] for edge in connection["edges"]]
+
+
+async def test_invoices_are_paged_newest_first_with_totals_and_cursors(clock, client, settings):
+    # given six invoices of the customer
     customer = await make_customer("100001")
     for year in (2020, 2021, 2022, 2023, 2024):
         await make_invoice(customer, f"R-{year}", date=dt.date(year, 1, 20))
     await make_invoice(customer, "A-2024-7", date=dt.date(2024, 6, 1), kind=InvoiceKind.OTHER)
     _, token = await logged_in(settings, customer)
 
-    # when the first two pages of two are asked for, and the last
-    first = await gql(client, INVOICES, {"limit": 2, "offset": 0}, token=token)
-    last = await gql(client, INVOICES, {"limit": 2, "offset": 4}, token=token)
+    # when pages of two are asked for, each after the page before's end cursor
+    pages = []
+    after = None
+    for _ in range(3):
+        result = await gql(client, INVOICES, {"first": 2, "after": after}, token=token)
+        assert result.errors is None
+        pages.append(result.data["customer"]["invoices"])
+        after = pages[-1]["pageInfo"]["endCursor"]
 
     # then
-    page = first.data["customer"]["invoices"]
-    assert [i["number"] for i in page["items"]] == ["A-2024-7", "R-2024"]
-    assert page["items"][0]["kind"] == "OTHER"
-    assert (page["totalCount"], page["hasNextPage"], page["limit"], page["offset"]) == (
-        6,
-        True,
-        2,
-        0,
-    )
-    page = last.data["customer"]["invoices"]
-    assert [i["number"] for i in page["items"]] == ["R-2021", "R-2020"]
-    assert page["hasNextPage"] is False
+    assert [_numbers(page) for page in pages] == [
+        ["A-2024-7", "R-2024"],
+        ["R-2023", "R-2022"],
+        ["R-2021", "R-2020"],
+    ]
+    assert pages[0]["edges"][0]["node"]["kind"] == "OTHER"
+    assert [page["totalCount"] for page in pages] == [6, 6, 6]
+    assert [page["pageInfo"]["hasNextPage"] for page in pages] == [True, True, False]
+    assert pages[0]["pageInfo"]["endCursor"] == pages[0]["edges"][-1]["cursor"]
+    after_last = await gql(client, INVOICES, {"first": 2, "after": after}, token=token)
+    assert after_last.data["customer"]["invoices"] == {
+        "edges": [],
+        "pageInfo": {"hasNextPage": False, "endCursor": None},
+        "totalCount": 6,
+    }
 
 
-@pytest.mark.parametrize(("limit", "offset"), [(0, 0), (101, 0), (10, -1)])
-async def test_a_page_out_of_bounds_is_refused(clock, client, settings, limit, offset):
+async def test_a_new_invoice_between_two_pages_neither_repeats_nor_skips_one(
+    clock, client, settings
+):
+    # given four invoices and the first page of two read
+    customer = await make_customer("100001")
+    for year in (2021, 2022, 2023, 2024):
+        await make_invoice(customer, f"R-{year}", date=dt.date(year, 1, 20))
+    _, token = await logged_in(settings, customer)
+    first = (await gql(client, INVOICES, {"first": 2}, token=token)).data["customer"]["invoices"]
+
+    # when a newer invoice arrives and the second page is asked for with the cursor
+    await make_invoice(customer, "R-2025", date=dt.date(2025, 1, 20))
+    after = first["pageInfo"]["endCursor"]
+    second = await gql(client, INVOICES, {"first": 2, "after": after}, token=token)
+
+    # then the second page goes on where the first ended; the total counts the new one
+    page = second.data["customer"]["invoices"]
+    assert _numbers(first) == ["R-2024", "R-2023"]
+    assert _numbers(page) == ["R-2022", "R-2021"]
+    assert page["totalCount"] == 5
+    assert page["pageInfo"]["hasNextPage"] is False
+
+
+@pytest.mark.parametrize("first", [-1, 101])
+async def test_a_page_size_out_of_bounds_is_refused(clock, client, settings, first):
     _, token = await logged_in(settings, await make_customer())
-    result = await gql(client, INVOICES, {"limit": limit, "offset": offset}, token=token)
+    result = await gql(client, INVOICES, {"first": first}, token=token)
     assert error_code(result) == "INVALID_PAGE"
     assert result.data["customer"] is None
+
+
+async def test_first_zero_answers_the_total_only(clock, client, settings):
+    customer = await make_customer()
+    await make_invoice(customer, "R-1")
+    _, token = await logged_in(settings, customer)
+    result = await gql(client, INVOICES, {"first": 0}, token=token)
+    page = result.data["customer"]["invoices"]
+    assert (page["edges"], page["totalCount"], page["pageInfo"]["hasNextPage"]) == ([], 1, True)
+
+
+READING_CURSOR = "UmVhZGluZzoyMDI0LTEyLTAxOjE"  # "Reading:2024-12-01:1": another list's
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "",
+        "not base64 !",
+        READING_CURSOR,
+        "SW52b2ljZTp5ZXN0ZXJkYXk6MQ",  # "Invoice:yesterday:1"
+        "SW52b2ljZToyMDI0LTAxLTIwOng",  # "Invoice:2024-01-20:x"
+        "A" * 300,
+    ],
+)
+async def test_a_malformed_or_foreign_cursor_is_refused(clock, client, settings, cursor):
+    # given
+    customer = await make_customer()
+    await make_invoice(customer, "R-1")
+    _, token = await logged_in(settings, customer)
+
+    # when
+    result = await gql(client, INVOICES, {"first": 2, "after": cursor}, token=token)
+
+    # then a typed request error, in the request's language
+    assert error_code(result) == "INVALID_CURSOR"
+    assert result.data["customer"] is None
+    assert result.errors[0]["message"] == (
+        "Die Position in der Liste ist ungültig. Bitte laden Sie die Liste neu."
+    )
 
 
 async def _someone_elses_invoice_and_meter():
@@ -251,10 +330,10 @@ async def test_another_logins_invoice_yields_an_error_and_no_data(clock, client,
     mine = await make_customer("100001")
     await make_invoice(mine, "R-MINE")
     _, token = await logged_in(settings, mine)
-    variables = {"id": encode_id("Invoice", invoice.id)} if by == "id" else {"number": "R-SECRET"}
+    ref = {"id": encode_id("Invoice", invoice.id)} if by == "id" else {"number": "R-SECRET"}
 
     # when
-    result = await gql(client, INVOICE, variables, token=token)
+    result = await gql(client, INVOICE, {"ref": ref}, token=token)
 
     # then
     assert result.data == {"customer": {"number": "100001", "invoice": None}}
@@ -267,10 +346,10 @@ async def test_another_logins_meter_yields_an_error_and_no_data(clock, client, s
     # given
     _, meter = await _someone_elses_invoice_and_meter()
     _, token = await logged_in(settings, await make_customer("100001"))
-    variables = {"id": encode_id("Meter", meter.id)} if by == "id" else {"number": "Z-SECRET"}
+    ref = {"id": encode_id("Meter", meter.id)} if by == "id" else {"number": "Z-SECRET"}
 
     # when
-    result = await gql(client, METER, variables, token=token)
+    result = await gql(client, METER, {"ref": ref}, token=token)
 
     # then
     assert result.data == {"customer": {"number": "100001", "meter": None}}
@@ -285,7 +364,7 @@ async def test_an_id_of_another_type_does_not_find_a_meter(clock, client, settin
     _, token = await logged_in(settings, customer)
 
     # when the meter is asked for with an invoice ID carrying the meter's key
-    result = await gql(client, METER, {"id": encode_id("Invoice", meter.id)}, token=token)
+    result = await gql(client, METER, {"ref": {"id": encode_id("Invoice", meter.id)}}, token=token)
 
     # then
     assert error_code(result) == "NOT_FOUND"
@@ -298,8 +377,10 @@ async def test_own_invoice_and_meter_are_found_by_id_and_number(clock, client, s
     await make_reading(meter, "10.5", dt.date(2024, 12, 1))
     _, token = await logged_in(settings, customer)
 
-    by_id = await gql(client, INVOICE, {"id": encode_id("Invoice", invoice.id)}, token=token)
-    by_number = await gql(client, METER, {"number": "Z-1"}, token=token)
+    by_id = await gql(
+        client, INVOICE, {"ref": {"id": encode_id("Invoice", invoice.id)}}, token=token
+    )
+    by_number = await gql(client, METER, {"ref": {"number": "Z-1"}}, token=token)
 
     assert by_id.data["customer"]["invoice"] == {"number": "R-1", "amountCents": 12345}
     assert by_number.data["customer"]["meter"] == {
@@ -378,7 +459,7 @@ async def test_meter_shows_last_reading_and_yearly_consumption(clock, client, se
     ]
 
 
-async def test_reading_history_is_paginated_newest_first(clock, client, settings):
+async def test_reading_history_is_paged_newest_first(clock, client, settings):
     customer = await make_customer("100001")
     meter = await make_meter(customer, "Z-1", main=True)
     for year in range(2015, 2025):
@@ -386,13 +467,74 @@ async def test_reading_history_is_paginated_newest_first(clock, client, settings
     await make_reading(meter, "1001", dt.date(2025, 1, 5), source=ReadingSource.ESTIMATE)
     _, token = await logged_in(settings, customer)
 
-    result = await gql(client, READINGS, {"limit": 3, "offset": 0}, token=token)
+    result = await gql(client, READINGS, {"first": 3}, token=token)
 
     page = result.data["customer"]["meters"][0]["readings"]
     assert page["totalCount"] == 11
-    assert page["hasNextPage"] is True
-    assert [r["readOn"] for r in page["items"]] == ["2025-01-05", "2024-12-01", "2023-12-01"]
-    assert page["items"][0]["source"] == "ESTIMATE"
+    assert page["pageInfo"]["hasNextPage"] is True
+    shown = [edge["node"] for edge in page["edges"]]
+    assert [r["readOn"] for r in shown] == ["2025-01-05", "2024-12-01", "2023-12-01"]
+    assert shown[0]["source"] == "ESTIMATE"
+
+
+async def test_a_new_reading_between_two_pages_neither_repeats_nor_skips_one(
+    clock, client, settings
+):
+    # given five readings, the first page of two read
+    customer = await make_customer("100001")
+    meter = await make_meter(customer, "Z-1", main=True)
+    for year in range(2020, 2025):
+        await make_reading(meter, str(100 * (year - 2019)), dt.date(year, 12, 1))
+    _, token = await logged_in(settings, customer)
+    first = await gql(client, READINGS, {"first": 2}, token=token)
+    page_one = first.data["customer"]["meters"][0]["readings"]
+
+    # when a newer reading arrives and the next pages are asked for with the cursors
+    await make_reading(meter, "600", dt.date(2025, 1, 5), source=ReadingSource.ESTIMATE)
+    after = page_one["pageInfo"]["endCursor"]
+    second = await gql(client, READINGS, {"first": 2, "after": after}, token=token)
+    page_two = second.data["customer"]["meters"][0]["readings"]
+    after = page_two["pageInfo"]["endCursor"]
+    third = await gql(client, READINGS, {"first": 2, "after": after}, token=token)
+    page_three = third.data["customer"]["meters"][0]["readings"]
+
+    # then every reading of the first list shows exactly once, in order
+    seen = [e["node"]["readOn"] for p in (page_one, page_two, page_three) for e in p["edges"]]
+    assert seen == ["2024-12-01", "2023-12-01", "2022-12-01", "2021-12-01", "2020-12-01"]
+    assert page_three["totalCount"] == 6
+    assert page_three["pageInfo"]["hasNextPage"] is False
+
+
+async def test_a_tab_naming_its_customer_is_not_moved_by_another_sessions_switch(
+    clock, client, settings
+):
+    # given a login with two customer numbers, in two sessions (two devices)
+    first = await make_customer("100001")
+    second = await make_customer("100002", name="Max Mustermann")
+    login, token = await logged_in(settings, first, second)
+    tab = await session_token(login, settings)
+    named = {"ref": {"id": encode_id("Customer", first.id)}}
+    before = await gql(client, CUSTOMER, named, token=tab)
+
+    # when the other session switches to the second number, and this one too
+    await gql(client, SWITCH, {"number": "100002"}, token=token)
+    await gql(client, SWITCH, {"number": "100002"}, token=tab)
+
+    # then the tab that names its customer still shows the one it named
+    after = await gql(client, CUSTOMER, named, token=tab)
+    assert before.data["customer"]["number"] == after.data["customer"]["number"] == "100001"
+    assert after.data["customer"]["isActive"] is False
+    unnamed = await gql(client, CUSTOMER, token=tab)
+    assert unnamed.data["customer"]["number"] == "100002"
+
+
+async def test_a_reference_naming_both_id_and_number_is_refused(clock, client, settings):
+    customer = await make_customer("100001")
+    _, token = await logged_in(settings, customer)
+    both = {"ref": {"id": encode_id("Customer", customer.id), "number": "100001"}}
+    result = await gql(client, CUSTOMER, both, token=token)
+    assert result.data is None
+    assert "exactly one" in result.errors[0]["message"]
 
 
 async def test_errors_are_english_on_request(clock, client, settings):
@@ -411,7 +553,7 @@ async def test_malformed_ids_find_nothing(clock, client, settings, garbage):
     _, token = await logged_in(settings, customer)
 
     # when
-    result = await gql(client, METER, {"id": garbage}, token=token)
+    result = await gql(client, METER, {"ref": {"id": garbage}}, token=token)
 
     # then
     assert error_code(result) == "NOT_FOUND"

@@ -118,7 +118,7 @@ def test_invalid_operations_get_readable_errors(server, document):
 
 # ------------------------------------------------------------ malformed shapes
 
-_DOCUMENT = "query Page($n: Int!) { customer { invoices(limit: $n) { totalCount } } }"
+_DOCUMENT = "query Page($n: Int!) { customer { invoices(first: $n) { totalCount } } }"
 
 
 def _nested(depth: int, kind: str) -> str:

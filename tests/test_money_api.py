@@ -50,7 +50,7 @@ query Plan($amount: Int) {
       nextDueDates { dueOn amountCents }
       projection(amountEuros: $amount) { expectedCostCents paidCents balanceCents }
       pendingRequest { id amountCents effectiveOn status }
-      requests(limit: 5) { items { amountCents status } totalCount }
+      requests(first: 5) { edges { node { amountCents status } } totalCount }
     }
   }
 }
@@ -104,7 +104,7 @@ mutation Stop($input: StopPaymentDetailsChangeInput!) {
 """
 DOCUMENT = """
 query Doc($number: String!) {
-  customer { invoice(number: $number) { number document { url expiresAt size fileName } } }
+  customer { invoice(ref: {number: $number}) { number document { url expiresAt size fileName } } }
 }
 """
 GOOD_IBAN = "DE89 3704 0044 0532 0130 00"
@@ -166,7 +166,7 @@ async def test_budget_change_request_is_confirmed_by_mail_and_shown_pending(
     plan = (await gql(client, PLAN, token=token)).data["customer"]["budgetPlan"]
     assert plan["pendingRequest"]["amountCents"] == 6000
     assert plan["requests"] == {
-        "items": [{"amountCents": 6000, "status": "PENDING"}],
+        "edges": [{"node": {"amountCents": 6000, "status": "PENDING"}}],
         "totalCount": 1,
     }
     assert await AuditEvent.filter(action="budget.request").count() == 1
@@ -636,7 +636,7 @@ query {
     number
     budgetPlan { amountCents pendingRequest { amountCents } }
     paymentDetails { method iban pendingChange { status } }
-    invoices(limit: 3, offset: 0) { items { number document { size } } }
+    invoices(first: 3) { edges { node { number document { size } } } }
   }
 }
 """
@@ -668,7 +668,9 @@ async def test_money_on_the_dashboard_costs_the_same_statements_for_1_and_5_cust
     assert one.errors is None
     assert five.errors is None
     assert len(five.data["customers"]) == 5
-    assert all(c["invoices"]["items"][0]["document"]["size"] > 0 for c in five.data["customers"])
+    assert all(
+        c["invoices"]["edges"][0]["node"]["document"]["size"] > 0 for c in five.data["customers"]
+    )
     assert len(one_sql) == len(five_sql), "\n".join(five_sql)
 
 

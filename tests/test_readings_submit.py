@@ -38,9 +38,9 @@ mutation Submit($input: SubmitReadingInput!) {
 HISTORY = """
 query History($number: String!) {
   customer {
-    meter(number: $number) {
+    meter(ref: {number: $number}) {
       lastReading { value }
-      readings(limit: 10, offset: 0) { items { value source corrected } totalCount }
+      readings(first: 10) { edges { node { value source corrected } } totalCount }
     }
   }
 }
@@ -240,7 +240,7 @@ async def test_correction_within_the_period_keeps_the_earlier_value(
     meter = history.data["customer"]["meter"]
     assert meter["lastReading"] == {"value": "1005.000"}
     assert meter["readings"]["totalCount"] == 5
-    assert meter["readings"]["items"][:2] == [
+    assert [edge["node"] for edge in meter["readings"]["edges"][:2]] == [
         {"value": "1005.000", "source": "CUSTOMER", "corrected": False},
         {"value": "1010.000", "source": "CUSTOMER", "corrected": True},
     ]
