@@ -131,3 +131,27 @@ def test_each_rule_links_the_function_that_names_it_and_a_test_that_exists(rule)
         module = path or module
         assert (ROOT / module).is_file(), f"{rule}: there is no {module}"
         assert test in defined_names(ROOT / module), f"{rule}: {module} has no {test}"
+
+
+def test_the_benchmark_documents_are_valid_against_the_schema():
+    """The benchmark sends what a client would: every GraphQL document in
+    `benchmarks/documents.py` passes validation against the schema served."""
+    from graphql import parse, validate
+
+    from benchmarks import documents
+
+    texts = {
+        name: value
+        for name, value in vars(documents).items()
+        if name.isupper() and isinstance(value, str)
+        and value.lstrip().startswith(("query", "mutation", "{"))
+    }  # fmt: skip
+    graphql_schema = build_schema()._schema
+
+    problems = {
+        name: [e.message for e in validate(graphql_schema, parse(text))]
+        for name, text in texts.items()
+    }
+
+    assert "DASHBOARD" in texts
+    assert {name: found for name, found in problems.items() if found} == {}
