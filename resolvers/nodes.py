@@ -13,6 +13,8 @@ from models import (
     Invoice,
     Meter,
     MeterReading,
+    MoveOut,
+    Passkey,
     Session,
 )
 from resolvers.accounts.sessions import live_sessions
@@ -21,7 +23,17 @@ from resolvers.context import Context
 from resolvers.customer_context import linked_customers
 from resolvers.loaders import meters_by_customer
 
-NodeRow = Customer | Meter | Invoice | MeterReading | BaseDataChange | BudgetChangeRequest | Session
+NodeRow = (
+    Customer
+    | Meter
+    | Invoice
+    | MeterReading
+    | BaseDataChange
+    | BudgetChangeRequest
+    | Session
+    | MoveOut
+    | Passkey
+)
 
 
 async def _customer(ctx: Context, pk: int) -> Customer | None:
@@ -74,6 +86,16 @@ async def _session(ctx: Context, pk: int) -> Session | None:
     return found[0] if found else None
 
 
+async def _move_out(ctx: Context, pk: int) -> MoveOut | None:
+    ids = await _customer_ids(ctx)
+    return await MoveOut.filter(id=pk, customer_id__in=ids).first()
+
+
+async def _passkey(ctx: Context, pk: int) -> Passkey | None:
+    login = require_login(ctx)
+    return await Passkey.filter(id=pk, login_id=login.id).first()
+
+
 FINDERS: dict[str, Callable[[Context, int], Awaitable[NodeRow | None]]] = {
     "Customer": _customer,
     "Meter": _meter,
@@ -82,6 +104,8 @@ FINDERS: dict[str, Callable[[Context, int], Awaitable[NodeRow | None]]] = {
     "BaseDataChange": _base_data_change,
     "BudgetChangeRequest": _budget_change_request,
     "Session": _session,
+    "MoveOut": _move_out,
+    "Passkey": _passkey,
 }
 
 

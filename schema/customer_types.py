@@ -281,7 +281,7 @@ class FinalReadingType:
     name="MoveOut",
     description="A reported move-out (Auszug): date, forwarding address, final readings.",
 )
-class MoveOutType:
+class MoveOutType(Node):
     id: strawberry.ID = strawberry.field(description="Opaque ID of the move-out.")
     move_out_on: dt.date = strawberry.field(description="The move-out date.")
     reported_at: dt.datetime = strawberry.field(description="When it was reported (UTC).")

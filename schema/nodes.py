@@ -21,10 +21,12 @@ from schema.customer_types import (
     CustomerType,
     InvoiceType,
     MeterType,
+    MoveOutType,
     ReadingType,
 )
 from schema.ids import Node, decode_any_id
 from schema.money_types import BudgetChangeRequestType
+from schema.second_factor import PasskeyType
 
 
 async def _customer_number(ctx: Context, row: Any) -> str:
@@ -47,6 +49,10 @@ def _plain(from_model: Callable[[Any], Node]) -> Callable[[Context, Any], Any]:
     return convert
 
 
+async def _move_out(ctx: Context, row: Any) -> MoveOutType:
+    return MoveOutType.from_model(row, ctx.settings.final_reading_window_days)
+
+
 TYPES: dict[str, Callable[[Context, Any], Any]] = {
     "Customer": _plain(CustomerType.from_model),
     "Meter": _plain(MeterType.from_model),
@@ -55,6 +61,8 @@ TYPES: dict[str, Callable[[Context, Any], Any]] = {
     "BaseDataChange": _base_data_change,
     "BudgetChangeRequest": _plain(BudgetChangeRequestType.from_model),
     "Session": _session,
+    "MoveOut": _move_out,
+    "Passkey": _plain(PasskeyType.from_model),
 }
 
 

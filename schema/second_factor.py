@@ -26,6 +26,7 @@ from resolvers.second_factor.common import FactorAnswer, Method
 from schema.accounts import AccountType, SecondFactorMethod
 from schema.context import Info
 from schema.errors import UserError, error_type, payload
+from schema.ids import Node, decode_id, encode_id
 
 
 def _arg(description: str) -> Any:
@@ -42,9 +43,14 @@ def _methods(methods: list[Method]) -> list[SecondFactorMethod]:
     return SecondFactorMethod.of(methods)
 
 
-@strawberry.type(description="A passkey of the login. Its key stays on the person's device.")
-class PasskeyType:
-    id: strawberry.ID = strawberry.field(description="Identifies the passkey for `removePasskey`.")
+@strawberry.type(
+    name="Passkey",
+    description="A passkey of the login. Its key stays on the person's device.",
+)
+class PasskeyType(Node):
+    id: strawberry.ID = strawberry.field(
+        description="Opaque ID; identifies the passkey for `removePasskey` and `node(id:)`."
+    )
     name: str = strawberry.field(description="The name the person gave it.")
     created_at: dt.datetime = strawberry.field(description="When it was added.")
     last_used_at: dt.datetime | None = strawberry.field(description="When it was last used.")
@@ -55,7 +61,7 @@ class PasskeyType:
     @classmethod
     def from_model(cls, row: PasskeyRow) -> PasskeyType:
         return cls(
-            id=strawberry.ID(str(row.id)),
+            id=encode_id("Passkey", row.id),
             name=row.name,
             created_at=row.created_at,
             last_used_at=row.last_used_at,
@@ -63,7 +69,7 @@ class PasskeyType:
         )
 
 
-@strawberry.type(description="The login's authenticator app.")
+@strawberry.type(name="AuthenticatorApp", description="The login's authenticator app.")
 class AuthenticatorAppType:
     created_at: dt.datetime = strawberry.field(description="When it was set up.")
     last_used_at: dt.datetime | None = strawberry.field(description="When a code was last used.")
@@ -73,7 +79,9 @@ class AuthenticatorAppType:
         return cls(created_at=row.confirmed_at or row.created_at, last_used_at=row.last_used_at)
 
 
-@strawberry.type(description="The login's second factor, as its settings page shows it.")
+@strawberry.type(
+    name="SecondFactor", description="The login's second factor, as its settings page shows it."
+)
 class SecondFactorType:
     enabled: bool = strawberry.field(
         description="On once a passkey or an authenticator app is set up: then a new device "
@@ -426,7 +434,8 @@ class SecondFactorMutation:
     async def remove_passkey(
         self, info: Info, input: Annotated[RemovePasskeyInput, _arg("Which passkey.")]
     ) -> RemovePasskeyPayload:
-        outcome = await manage_ops.remove_passkey(info.context, input.id, input.current_password)
+        passkey_pk = decode_id(input.id, "Passkey") or 0
+        outcome = await manage_ops.remove_passkey(info.context, passkey_pk, input.current_password)
         return payload(
             RemovePasskeyPayload, outcome, info.context.locale, second_factor_enabled=outcome.value
         )

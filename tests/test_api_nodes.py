@@ -7,10 +7,10 @@ import datetime as dt
 
 import pytest
 
-from models import BaseDataChange, BudgetChangeRequest, MeterReading, Session
+from models import BaseDataChange, BudgetChangeRequest, MeterReading, Passkey, Session
 from schema.ids import encode_id
 from tests.conftest import gql
-from tests.factories import NOW, TODAY, logged_in, make_household
+from tests.factories import NOW, TODAY, logged_in, make_household, reported_move_out
 
 NODE = """
 query Node($id: ID!) {
@@ -23,6 +23,8 @@ query Node($id: ID!) {
     ... on BaseDataChange { customerNumber }
     ... on BudgetChangeRequest { amountCents }
     ... on Session { current }
+    ... on MoveOut { moveOutOn }
+    ... on Passkey { name }
   }
 }
 """
@@ -50,6 +52,15 @@ async def _everything_of(household, login):
     )
     session = await Session.filter(login_id=login.id).first()
     assert session is not None
+    move_out = await reported_move_out(customer, TODAY + dt.timedelta(days=20), at=NOW)
+    passkey = await Passkey.create(
+        login=login,
+        name=f"Telefon {customer.number}",
+        credential_id=f"credential-{customer.number}",
+        public_key="pQECAyYgASFYIA",
+        user_handle=f"handle-{login.id}",
+        created_at=NOW,
+    )
     return [
         ("Customer", customer.id, {"number": customer.number}),
         ("Meter", household.main.id, {"number": household.main.number}),
@@ -58,6 +69,8 @@ async def _everything_of(household, login):
         ("BaseDataChange", change.id, {"customerNumber": customer.number}),
         ("BudgetChangeRequest", request.id, {"amountCents": 4500}),
         ("Session", session.id, {"current": True}),
+        ("MoveOut", move_out.id, {"moveOutOn": move_out.move_out_on.isoformat()}),
+        ("Passkey", passkey.id, {"name": f"Telefon {customer.number}"}),
     ]
 
 

@@ -37,6 +37,10 @@ registration. Re-authentication is `currentPassword`, a new password `newPasswor
 ACTION_NAMED_TYPES = {"Login", "Logout", "Register", "Registration", "Submit", "Change"}
 """Type names that name an action where a thing is meant (the account is `Account`)."""
 
+CODE_SUFFIXES = ("Type", "Enum", "Model", "Row", "Obj")
+"""Suffixes of Python class names that must not leak into the schema (`Passkey`, not
+`PasskeyType`)."""
+
 PASCAL = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 CAMEL = re.compile(r"^[a-z][A-Za-z0-9]*$")
 UPPER_SNAKE = re.compile(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$")
@@ -128,6 +132,8 @@ def naming_offenders(schema: GraphQLSchema) -> list[str]:
             found.append(f"type {type_name}: not PascalCase")
         if type_name in ACTION_NAMED_TYPES:
             found.append(f"type {type_name}: names an action, not a thing")
+        if type_name.endswith(CODE_SUFFIXES):
+            found.append(f"type {type_name}: a code suffix in a schema name")
         if isinstance(kind, GraphQLEnumType):
             found.extend(
                 f"enum value {type_name}.{value}: not UPPER_SNAKE"
@@ -143,6 +149,40 @@ def naming_offenders(schema: GraphQLSchema) -> list[str]:
                 for arg in getattr(field, "args", {})
                 if not CAMEL.match(arg)
             )
+    return found
+
+
+def node_offenders(schema: GraphQLSchema) -> list[str]:
+    """Every object type with an `id` implements `Node`, so `node(id:)` refetches it and
+    client caches normalise it."""
+    return [
+        f"type {type_name}: has an id but does not implement Node"
+        for type_name, kind in _own_types(schema).items()
+        if isinstance(kind, GraphQLObjectType)
+        and "id" in kind.fields
+        and "Node" not in {i.name for i in kind.interfaces}
+    ]
+
+
+def list_offenders(schema: GraphQLSchema) -> list[str]:
+    """Lists that page are connections: `first`/`after` and a `…Connection` type; no
+    `limit`/`offset` pages."""
+    found = []
+    for type_name, kind in _own_types(schema).items():
+        if not isinstance(kind, GraphQLObjectType | GraphQLInterfaceType):
+            continue
+        for field_name, field in kind.fields.items():
+            arguments = set(field.args)
+            where = f"{type_name}.{field_name}"
+            found.extend(
+                f"{where}({name}): pages by {name}; use first/after"
+                for name in sorted(arguments & {"limit", "offset", "page", "pageSize"})
+            )
+            returns = get_named_type(field.type).name
+            if {"first", "after"} & arguments and not returns.endswith("Connection"):
+                found.append(f"{where}: takes first/after but returns {returns}")
+            if returns.endswith("Connection") and not {"first", "after"} <= arguments:
+                found.append(f"{where}: returns {returns} without first and after")
     return found
 
 
@@ -178,6 +218,16 @@ def test_everything_is_described():
     assert not offenders, _listed(offenders)
 
 
+def test_every_object_with_an_id_is_a_node():
+    offenders = node_offenders(SCHEMA)
+    assert not offenders, _listed(offenders)
+
+
+def test_lists_that_page_are_connections():
+    offenders = list_offenders(SCHEMA)
+    assert not offenders, _listed(offenders)
+
+
 def test_the_account_type_is_account():
     assert "Login" not in SCHEMA.type_map
     assert str(SCHEMA.query_type.fields["me"].type) == "Account"  # type: ignore[union-attr]
@@ -196,6 +246,11 @@ class Bad:
     mode: Shade = strawberry.field(description="A shade.")
 
 
+@strawberry.type(description="Has an ID but is no Node; its Python suffix leaked.")
+class ItemType:
+    id: strawberry.ID = strawberry.field(description="An ID.")
+
+
 @strawberry.type(description="Shared.")
 class SharedPayload:
     done: bool = strawberry.field(description="First, not errors.")
@@ -210,6 +265,14 @@ class BadQuery:
     @strawberry.field(description="An action-named type.", name="bad_name")
     def bad(self) -> Bad:
         return Bad(mode=Shade.light_blue)
+
+    @strawberry.field(description="A limit/offset page.")
+    def items(
+        self,
+        limit: Annotated[int, strawberry.argument(description="Page size.")],
+        offset: Annotated[int, strawberry.argument(description="Skipped.")],
+    ) -> list[ItemType]:
+        return []
 
 
 @strawberry.type(description="Root.")
@@ -249,5 +312,11 @@ def test_the_checks_find_what_breaks_the_rules():
     assert naming_offenders(bad) == [
         "type Login: names an action, not a thing",
         "enum value Shade.light_blue: not UPPER_SNAKE",
+        "type ItemType: a code suffix in a schema name",
         "field BadQuery.bad_name: not camelCase",
+    ]
+    assert node_offenders(bad) == ["type ItemType: has an id but does not implement Node"]
+    assert list_offenders(bad) == [
+        "BadQuery.items(limit): pages by limit; use first/after",
+        "BadQuery.items(offset): pages by offset; use first/after",
     ]

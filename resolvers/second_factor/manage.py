@@ -205,7 +205,7 @@ async def _factor_given(ctx: Context) -> None:
 
 
 async def remove_passkey(
-    ctx: Context, passkey_id: str, current_password: str | None
+    ctx: Context, passkey_pk: int, current_password: str | None
 ) -> Outcome[bool]:
     """Remove one passkey of the login; with it the last factor, the second factor is off."""
     login = require_login(ctx)
@@ -213,9 +213,7 @@ async def remove_passkey(
         ctx, current_password, Code, always=True, field=("input", "currentPassword")
     ):
         return Outcome(problems=[problem])
-    raw_id = str(passkey_id)
-    target = int(raw_id) if raw_id.isascii() and raw_id.isdigit() and len(raw_id) < 10 else 0
-    row = await Passkey.get_or_none(id=target, login_id=login.id)
+    row = await Passkey.get_or_none(id=passkey_pk, login_id=login.id)
     if row is None:
         return Outcome.failed(Code.NOT_FOUND, "input", "id")
     async with in_transaction():
