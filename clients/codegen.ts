@@ -2,6 +2,7 @@
 // "sha256:<hex>"), Apollo's possibleTypes and urql Graphcache's introspection, all
 // from the committed schema.graphql. Output goes to src/gql/ (git-ignored).
 import type { CodegenConfig } from '@graphql-codegen/cli';
+import { addTypenameSelectionDocumentTransform } from '@graphql-codegen/client-preset';
 
 const config: CodegenConfig = {
   schema: '../schema.graphql',
@@ -11,6 +12,9 @@ const config: CodegenConfig = {
   generates: {
     './src/gql/': {
       preset: 'client',
+      // The caches need __typename on every object; the persisted documents (run by
+      // the server as they are, for partners) must carry it too.
+      documentTransforms: [addTypenameSelectionDocumentTransform],
       presetConfig: {
         fragmentMasking: false,
         persistedDocuments: { hashAlgorithm: 'sha256' },
