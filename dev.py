@@ -9,14 +9,22 @@ python3 dev.py schema          write the schema's SDL to schema.graphql
 python3 dev.py fetch-graphiql  download GraphiQL's files from the npm registry (hash-checked)
 python3 dev.py lock            regenerate requirements.lock from pyproject.toml (needs network)
 python3 dev.py bench           load benchmark on PostgreSQL with wrk (README "Performance")
+python3 dev.py clients         Node.js: npm ci, codegen and strict tsc in clients/, then Apollo
+                              Client and urql against the real server (README "Clients")
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
+import time
+import urllib.request
 import venv
 from pathlib import Path
 
@@ -28,8 +36,8 @@ PYTHON = BIN / "python"
 STAMP = VENV / ".installed"
 
 
-def run(*cmd: str | Path, **kwargs) -> None:
-    subprocess.run([str(c) for c in cmd], check=True, cwd=ROOT, **kwargs)  # noqa: S603
+def run(*cmd: str | Path, cwd: Path = ROOT, **kwargs) -> None:
+    subprocess.run([str(c) for c in cmd], check=True, cwd=cwd, **kwargs)  # noqa: S603
 
 
 def ensure_environment() -> None:
@@ -47,6 +55,86 @@ def ensure_environment() -> None:
     run(*pip, "install", "--require-hashes", "--no-deps", "-r", LOCK)
     run(*pip, "install", "--no-deps", "--no-build-isolation", "-e", ".")
     STAMP.write_text(wanted)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def clients(env: dict[str, str]) -> int:
+    """The front-end toolchains against this API: not part of `test` or CI (they need
+    Node.js and npm), but they must pass before a schema change is released."""
+    npm = shutil.which("npm")
+    if npm is None:
+        sys.exit("dev.py clients needs Node.js 20+ and npm on the PATH.")
+    folder = ROOT / "clients"
+    for step in (["ci", "--no-audit", "--no-fund"], ["run", "codegen"], ["run", "typecheck"]):
+        print(f"clients: npm {' '.join(step)}", flush=True)
+        run(npm, *step, cwd=folder)
+    run(npm, "run", "build", cwd=folder)
+    with tempfile.TemporaryDirectory(prefix="kp-clients-") as tmp:
+        server_env = {
+            **env,
+            "ENV": "test",
+            "DATABASE_URL": f"sqlite://{Path(tmp) / 'kundenportal.sqlite3'}",
+            "MAIL_DIR": str(Path(tmp) / "mail"),
+            "LOG_LEVEL": "WARNING",
+        }
+        kp = str(BIN / "kundenportal")
+        subprocess.run([kp, "migrate"], cwd=ROOT, env=server_env, check=True)  # noqa: S603
+        subprocess.run(  # noqa: S603
+            [kp, "seed-demo"], cwd=ROOT, env=server_env, check=True, stdout=subprocess.DEVNULL
+        )
+        # A partner whose trusted documents are Code Generator's persisted-documents.json.
+        added = subprocess.run(  # noqa: S603
+            [kp, "partner", "add", "clients-check"],
+            cwd=ROOT,
+            env=server_env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        key = re.search(r"\bkp_\S+", added.stdout)
+        if key is None:
+            sys.exit(f"clients: no partner key in {added.stdout!r}")
+        manifest = folder / "src" / "gql" / "persisted-documents.json"
+        run(kp, "partner", "upload", "clients-check", manifest, env=server_env)
+        port = free_port()
+        log = Path(tmp) / "server.log"
+        with log.open("w") as out:
+            server = subprocess.Popen(  # noqa: S603
+                [kp, "serve", "--no-migrate", "--port", str(port)],
+                cwd=ROOT,
+                env=server_env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(base + "/readyz", timeout=5):  # noqa: S310
+                        break
+                except OSError:
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        print(log.read_text(), file=sys.stderr)
+                        sys.exit("clients: the server did not start.")
+                    time.sleep(0.2)
+            check = ["node", "--conditions=development", "check.mjs"]
+            args = ["--url", base + "/graphql", "--mail-dir", server_env["MAIL_DIR"]]
+            args += ["--partner-key", key.group(0)]
+            code = subprocess.run([*check, *args], cwd=folder, env=env).returncode  # noqa: S603
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        if code:
+            lines = log.read_text().splitlines()
+            problems = [line for line in lines if re.search("ERROR|Traceback", line)]
+            print("\n".join(problems[-40:]), file=sys.stderr)
+        return code
 
 
 def main(argv: list[str]) -> int:
@@ -89,6 +177,8 @@ def main(argv: list[str]) -> int:
     if what == "bench":
         cmd = [PYTHON, "-m", "benchmarks.load", *rest]
         return subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env).returncode  # noqa: S603
+    if what == "clients":
+        return clients(env)
     if what == "schema":
         run(kp, "export-schema", *rest, env=env)
         return 0
