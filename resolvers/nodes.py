@@ -11,6 +11,7 @@ from models import (
     BudgetChangeRequest,
     Customer,
     Invoice,
+    Login,
     Meter,
     MeterReading,
     MoveOut,
@@ -24,7 +25,8 @@ from resolvers.customer_context import linked_customers
 from resolvers.loaders import meters_by_customer
 
 NodeRow = (
-    Customer
+    Login
+    | Customer
     | Meter
     | Invoice
     | MeterReading
@@ -96,7 +98,13 @@ async def _passkey(ctx: Context, pk: int) -> Passkey | None:
     return await Passkey.filter(id=pk, login_id=login.id).first()
 
 
+async def _account(ctx: Context, pk: int) -> Login | None:
+    login = require_login(ctx)
+    return login if login.id == pk else None
+
+
 FINDERS: dict[str, Callable[[Context, int], Awaitable[NodeRow | None]]] = {
+    "Account": _account,
     "Customer": _customer,
     "Meter": _meter,
     "Invoice": _invoice,

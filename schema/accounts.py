@@ -116,7 +116,7 @@ class SecondFactorChallenge:
 
 
 @strawberry.type(name="Account", description="The logged-in user account (Benutzerkonto).")
-class AccountType:
+class AccountType(Node):
     email: str = strawberry.field(description="The login e-mail address.")
     preferred_language: LanguageEnum = strawberry.field(
         description="The language of every mail to this login: from the registration's "
@@ -137,6 +137,7 @@ class AccountType:
     @classmethod
     def from_model(cls, row: LoginRow, customer_numbers: list[str]) -> AccountType:
         return cls(
+            id=encode_id("Account", row.id),
             email=row.email,
             preferred_language=LanguageEnum(row.preferred_language.value),
             created_at=row.created_at,

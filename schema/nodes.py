@@ -14,7 +14,7 @@ from models.request_codes import MAX_PAGE_SIZE, PageErrorCode
 from resolvers import nodes
 from resolvers.context import Context
 from resolvers.customer_context import linked_customers
-from schema.accounts import SessionType
+from schema.accounts import AccountType, SessionType
 from schema.context import Info
 from schema.customer_types import (
     BaseDataChangeType,
@@ -53,6 +53,11 @@ async def _move_out(ctx: Context, row: Any) -> MoveOutType:
     return MoveOutType.from_model(row, ctx.settings.final_reading_window_days)
 
 
+async def _account(ctx: Context, row: Any) -> AccountType:
+    customers = await linked_customers(ctx)
+    return AccountType.from_model(row, [c.number for c in customers])
+
+
 TYPES: dict[str, Callable[[Context, Any], Any]] = {
     "Customer": _plain(CustomerType.from_model),
     "Meter": _plain(MeterType.from_model),
@@ -61,6 +66,7 @@ TYPES: dict[str, Callable[[Context, Any], Any]] = {
     "BaseDataChange": _base_data_change,
     "BudgetChangeRequest": _plain(BudgetChangeRequestType.from_model),
     "Session": _session,
+    "Account": _account,
     "MoveOut": _move_out,
     "Passkey": _plain(PasskeyType.from_model),
 }

@@ -25,6 +25,7 @@ query Node($id: ID!) {
     ... on Session { current }
     ... on MoveOut { moveOutOn }
     ... on Passkey { name }
+    ... on Account { email }
   }
 }
 """
@@ -71,6 +72,7 @@ async def _everything_of(household, login):
         ("Session", session.id, {"current": True}),
         ("MoveOut", move_out.id, {"moveOutOn": move_out.move_out_on.isoformat()}),
         ("Passkey", passkey.id, {"name": f"Telefon {customer.number}"}),
+        ("Account", login.id, {"email": login.email}),
     ]
 
 
