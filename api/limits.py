@@ -1,18 +1,20 @@
 """Operation limits: depth, aliases, tokens, cost, validation work; introspection off in prod.
 
-`MaxTokensLimiter` bounds parsing. Depth, aliases and cost are one validation
-rule over a summary that visits each fragment once (`DocumentSummary`), built
-once per schema and added with one `AddValidationRules` (a new class per
-request would make every validation look new to the document cache).
-`ValidationBudget` refuses, before graphql-core's own rules run, documents
-whose validation would take long (many same-named fields to compare).
+`max_tokens` bounds parsing. Depth, aliases and cost are one validation rule
+over a summary that visits each fragment once (`DocumentSummary`), built once
+per schema (a new class per request would make every validation look new to
+the document cache). The validation budget refuses, before graphql-core's own
+rules run, documents whose validation would take long (many same-named fields
+to compare). `DocumentLimits` holds the three; the document cache
+(`api.persisted.CachedDocuments`) applies them to the documents it has not seen,
+in its own hooks: an extension of its own per limit would cost its hooks on
+every operation, cached or not.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from graphql import (
@@ -32,7 +34,7 @@ from graphql import (
     VariableNode,
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
+from strawberry.types import ExecutionContext
 
 from api.errors import ApiErrorCode
 from settings import Settings
@@ -192,56 +194,53 @@ def limits_rule(settings: Settings) -> type[ValidationRule]:
     return OperationLimits
 
 
-class ValidationBudget(SchemaExtension):
-    """Refuses, before graphql-core validates, a document whose validation would cost more
-    than `validation_budget` units (milliseconds of work instead of seconds).
+@dataclass(frozen=True)
+class DocumentLimits:
+    """What bounds a document before it runs: its tokens (`max_tokens`, while parsing),
+    the validation rules (depth, aliases, cost; no introspection in production) and the
+    validation budget."""
 
-    graphql-core's OverlappingFieldsCanBeMerged compares every pair of fields with
-    the same response name in a selection set: 1,900 repetitions of one field
-    (within `MAX_TOKENS`) take it about 0.3 s of CPU, during which the event
-    loop serves nobody. `DocumentSummary.merge_work` counts those pairs (and
-    fragment spreads against the fields beside them) in one linear pass, each
-    fragment once. Documents already validated (the document cache) skip this.
-    """
+    max_tokens: int
+    rules: tuple[type[ASTValidationRule], ...]
+    budget: int
 
-    def __init__(self, budget: int) -> None:
-        self.budget = budget
+    def prepare(self, ec: ExecutionContext) -> None:
+        """Before parsing: the token limit and the rules, for strawberry's parse and validation."""
+        ec.parse_options["max_tokens"] = self.max_tokens
+        ec.validation_rules = ec.validation_rules + self.rules
 
-    def on_validate(self) -> Iterator[None]:
-        ec = self.execution_context
-        document = ec.graphql_document
-        if ec.pre_execution_errors is None and document is not None:
-            work = sum(
-                DocumentSummary(document, lambda _: 1).selection_set(d.selection_set).merge_work
-                for d in document.definitions
-                if isinstance(d, OperationDefinitionNode | FragmentDefinitionNode)
-            )
-            if work > self.budget:
-                ec.pre_execution_errors = [
-                    GraphQLError(
-                        f"The document is too complex to validate ({work} units of work, "
-                        f"at most {self.budget}): repeat fields and fragment spreads less often.",
-                        extensions={
-                            "code": ApiErrorCode.OPERATION_TOO_COSTLY.name,
-                            "validationWork": work,
-                            "maxValidationWork": self.budget,
-                        },
-                    )
-                ]
-        yield
+    def over_budget(self, document: DocumentNode) -> GraphQLError | None:
+        """The refusal of a document whose validation would cost more than `budget` units
+        (milliseconds of work instead of seconds), before graphql-core validates it.
+
+        graphql-core's OverlappingFieldsCanBeMerged compares every pair of fields with
+        the same response name in a selection set: 1,900 repetitions of one field
+        (within `MAX_TOKENS`) take it about 0.3 s of CPU, during which the event
+        loop serves nobody. `DocumentSummary.merge_work` counts those pairs (and
+        fragment spreads against the fields beside them) in one linear pass, each
+        fragment once. Documents already validated (the document cache) skip this.
+        """
+        work = sum(
+            DocumentSummary(document, lambda _: 1).selection_set(d.selection_set).merge_work
+            for d in document.definitions
+            if isinstance(d, OperationDefinitionNode | FragmentDefinitionNode)
+        )
+        if work <= self.budget:
+            return None
+        return GraphQLError(
+            f"The document is too complex to validate ({work} units of work, "
+            f"at most {self.budget}): repeat fields and fragment spreads less often.",
+            extensions={
+                "code": ApiErrorCode.OPERATION_TOO_COSTLY.name,
+                "validationWork": work,
+                "maxValidationWork": self.budget,
+            },
+        )
 
 
-def operation_guards(settings: Settings) -> list[Callable[[], SchemaExtension]]:
-    """The extensions that bound what one operation may ask for (before the document cache)."""
+def document_limits(settings: Settings) -> DocumentLimits:
+    """The limits of one schema, built once (its rule class stays the same object)."""
     rules: list[type[ASTValidationRule]] = [limits_rule(settings)]
     if not settings.introspection_enabled:
         rules.append(NoSchemaIntrospectionCustomRule)
-    return [
-        partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
-        partial(AddValidationRules, rules),
-    ]
-
-
-def validation_budget(settings: Settings) -> list[Callable[[], SchemaExtension]]:
-    """The budget check, placed after the document cache (cached documents skip it)."""
-    return [partial(ValidationBudget, settings.validation_budget)]
+    return DocumentLimits(settings.max_tokens, tuple(rules), settings.validation_budget)

@@ -40,6 +40,7 @@ from api.errors import (
     persisted_query_not_found,
     request_error,
 )
+from api.limits import DocumentLimits
 from api.partners import (
     API_KEY_HEADER,
     operation_by_hash,
@@ -344,15 +345,18 @@ def _mark(ec: ExecutionContext, stage: str) -> None:
 
 
 class CachedDocuments(SchemaExtension):
-    """Persisted and repeated documents skip parsing and validation after the first time."""
+    """Persisted and repeated documents skip parsing and validation after the first time;
+    the first time, `limits` bound them (tokens, rules, validation budget)."""
 
-    def __init__(self, cache: DocumentCache) -> None:
+    def __init__(self, cache: DocumentCache, limits: DocumentLimits) -> None:
         self.cache = cache
+        self.limits = limits
         self.sha: str | None = None
         self.entry: _Entry | None = None
 
     def on_parse(self) -> Iterator[None]:
         ec = self.execution_context
+        self.limits.prepare(ec)
         if ec.query is not None:
             self.sha = sha256_hex(ec.query)
             self.entry = self.cache.get(self.sha)
@@ -370,6 +374,10 @@ class CachedDocuments(SchemaExtension):
         cached = self.entry.errors if self.entry is not None else None
         if cached is not None:
             ec.pre_execution_errors = list(cached)
+        elif ec.pre_execution_errors is None and ec.graphql_document is not None:
+            refusal = self.limits.over_budget(ec.graphql_document)
+            if refusal is not None:
+                ec.pre_execution_errors = [refusal]
         yield
         if self.entry is not None and cached is None:
             self.entry.errors = tuple(ec.pre_execution_errors or ())

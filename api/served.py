@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from api.errors import ApiSchema, MaskUnexpectedErrors
-from api.limits import operation_guards, validation_budget
+from api.limits import document_limits
 from api.persisted import CachedDocuments, DocumentCache, PersistedDocuments, PersistedQueries
 from ops.graphql_metrics import OperationMetrics
 from schema import Query, build_schema
@@ -15,13 +15,13 @@ from settings import Settings
 def served_schema(
     settings: Settings, queries: PersistedQueries | None = None, *, query: type = Query
 ) -> strawberry.Schema:
-    """Persisted documents, limits, the document cache, masking and metrics, in this order."""
+    """Persisted documents, the document cache with the limits, masking and metrics, in this
+    order. Each extension costs its hooks on every operation: none wraps a field's resolver."""
     cache = DocumentCache(settings.document_cache_size)
+    limits = document_limits(settings)
     extensions = [
         *([lambda: PersistedDocuments(queries)] if queries is not None else []),
-        *operation_guards(settings),
-        lambda: CachedDocuments(cache),
-        *validation_budget(settings),
+        lambda: CachedDocuments(cache, limits),
         MaskUnexpectedErrors,
         OperationMetrics,
     ]

@@ -20,7 +20,7 @@ from resolvers.auth import (
     require_login,
 )
 from resolvers.context import Context
-from resolvers.loaders import customers_by_login, meters_by_customer
+from resolvers.loaders import Loaded, customers_by_login, meters_by_customer, peek
 
 # ------------------------------------------------------------ customer context
 
@@ -34,7 +34,18 @@ async def linked_customers(ctx: Context) -> list[Customer]:
 async def active_customer(ctx: Context) -> Customer | None:
     """R10: the customer number the session works on: the one last switched to
     while it is still the login's, else the first one added."""
-    customers = await linked_customers(ctx)
+    return _active(ctx, await linked_customers(ctx))
+
+
+def known_active_customer(ctx: Context) -> Loaded[Customer | None] | None:
+    """`active_customer` when the login's customers are loaded already, else None."""
+    if ctx.login is None:
+        return None
+    customers = peek(customers_by_login(ctx), ctx.login.id)
+    return Loaded(_active(ctx, customers.value)) if customers is not None else None
+
+
+def _active(ctx: Context, customers: list[Customer]) -> Customer | None:
     session = ctx.session
     chosen = session.active_customer_id if session else None
     for customer in customers:

@@ -19,7 +19,8 @@ import asyncio
 import contextlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from strawberry.dataloader import DataLoader
 from tortoise.expressions import Q
@@ -81,6 +82,27 @@ def forget(loader: DataLoader[K, V], key: K) -> None:
     response reads it anew (strawberry's `clear` fails for a key not loaded)."""
     with contextlib.suppress(KeyError):
         loader.clear(key)
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded(Generic[V]):
+    """A value a loader already holds (which may itself be None)."""
+
+    value: V
+
+
+def peek(loader: DataLoader[K, V], key: K) -> Loaded[V] | None:
+    """What `loader` already holds for `key` in this request (loaded earlier, or primed by
+    the dashboard read), without awaiting; None when it would have to load (or its load
+    failed: then `load` raises as usual).
+
+    A resolver that finds its data here can answer synchronously: no coroutine, no task,
+    no turn of the event loop, which is most of what an awaiting field costs.
+    """
+    future = loader.cache_map.get(key)
+    if future is None or not future.done() or future.cancelled() or future.exception():
+        return None
+    return Loaded(future.result())
 
 
 def _grouped(rows: Sequence[V], key: Callable[[V], K], keys: Sequence[K]) -> list[list[V]]:

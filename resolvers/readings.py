@@ -45,8 +45,10 @@ from resolvers.customer_context import (
 )
 from resolvers.customer_mail import confirm_by_mail
 from resolvers.loaders import (
+    Loaded,
     forget,
     last_readings_by_meter,
+    peek,
     period_key,
     periods_by_meter,
     reading_pages,
@@ -70,6 +72,15 @@ async def reading_window(ctx: Context, meter: Meter) -> ReadingWindow:
     return meter.reading_window(periods, clock.utility_today(ctx.settings.utility_timezone))
 
 
+def known_reading_window(ctx: Context, meter: Meter) -> ReadingWindow | None:
+    """`reading_window` when the meter's periods are loaded already (the dashboard read
+    primes them), else None."""
+    periods = peek(periods_by_meter(ctx), period_key(meter))
+    if periods is None:
+        return None
+    return meter.reading_window(periods.value, clock.utility_today(ctx.settings.utility_timezone))
+
+
 async def reading_history(ctx: Context, meter: Meter) -> list[MeterReading]:
     """All readings of the meter, newest first, corrected ones included."""
     return await readings_by_meter(ctx).load(meter.id)
@@ -78,6 +89,11 @@ async def reading_history(ctx: Context, meter: Meter) -> list[MeterReading]:
 async def last_reading(ctx: Context, meter: Meter) -> MeterReading | None:
     """The newest reading that stands, picked by the database (one statement per batch)."""
     return await last_readings_by_meter(ctx).load(meter.id)
+
+
+def known_last_reading(ctx: Context, meter: Meter) -> Loaded[MeterReading | None] | None:
+    """`last_reading` when it is loaded already (the dashboard read primes it), else None."""
+    return peek(last_readings_by_meter(ctx), meter.id)
 
 
 def window_problem(

@@ -10,6 +10,7 @@ is that customer's only: it is reached through the login's own links.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable
 from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any
@@ -19,9 +20,11 @@ import strawberry
 from models import BaseDataChange as BaseDataChangeRow
 from models import Customer, Invoice, Meter, MeterReading, MoveOut
 from models.customer_codes import CustomerErrorCode
+from models.customers import ReadingWindow
 from models.errors import PublicError
 from resolvers import customer_context, moving, readings
-from resolvers.loaders import invoice_pages, meters_by_customer, reading_pages
+from resolvers.loaders import invoice_pages, meters_by_customer, peek, reading_pages
+from resolvers.pages import Slice
 from schema import money_types
 from schema.connections import (
     DEFAULT_PAGE_SIZE,
@@ -30,9 +33,10 @@ from schema.connections import (
     After,
     Connection,
     First,
+    PageRequest,
     page_request,
 )
-from schema.context import Info
+from schema.context import Info, later
 from schema.ids import InvoiceRef, MeterRef, Node, encode_id
 from schema.money_types import BudgetPlanType, InvoiceDocumentType, PaymentDetails
 
@@ -192,6 +196,16 @@ class ReadingWindowType:
         description="True if `submitReading` takes a reading of this meter today."
     )
 
+    @classmethod
+    def from_window(cls, window: ReadingWindow) -> ReadingWindowType:
+        return cls(
+            state=ReadingWindowStateEnum(window.state.value),
+            starts_on=window.starts_on,
+            ends_on=window.ends_on,
+            key_date=window.key_date,
+            accepts_readings=window.accepts_readings,
+        )
+
 
 @strawberry.type(description="Water used in one calendar year, for charts.")
 class YearlyConsumption:
@@ -225,19 +239,26 @@ class MeterType(Node):
             row=row,
         )
 
+    # The fields a dashboard shows answer synchronously when their data is loaded (see
+    # `schema.context.later`), and load it otherwise.
     @strawberry.field(description="Whether a reading can be submitted today, or why not and when.")
-    async def reading_window(self, info: Info) -> ReadingWindowType:
-        window = await readings.reading_window(info.context, self.row)
-        return ReadingWindowType(
-            state=ReadingWindowStateEnum(window.state.value),
-            starts_on=window.starts_on,
-            ends_on=window.ends_on,
-            key_date=window.key_date,
-            accepts_readings=window.accepts_readings,
-        )
+    def reading_window(self, info: Info) -> ReadingWindowType:
+        window = readings.known_reading_window(info.context, self.row)
+        if window is None:
+            return later(self._reading_window(info))
+        return ReadingWindowType.from_window(window)
+
+    async def _reading_window(self, info: Info) -> ReadingWindowType:
+        return ReadingWindowType.from_window(await readings.reading_window(info.context, self.row))
 
     @strawberry.field(description="The latest reading that stands (corrections applied).")
-    async def last_reading(self, info: Info) -> ReadingType | None:
+    def last_reading(self, info: Info) -> ReadingType | None:
+        known = readings.known_last_reading(info.context, self.row)
+        if known is None:
+            return later(self._last_reading(info))
+        return ReadingType.from_model(known.value) if known.value else None
+
+    async def _last_reading(self, info: Info) -> ReadingType | None:
         row = await readings.last_reading(info.context, self.row)
         return ReadingType.from_model(row) if row else None
 
@@ -355,7 +376,13 @@ class CustomerType(Node):
         return cls(id=encode_id("Customer", row.id), number=row.number, row=row)
 
     @strawberry.field(description="True for the customer number the session works on (R10).")
-    async def is_active(self, info: Info) -> bool:
+    def is_active(self, info: Info) -> bool:
+        known = customer_context.known_active_customer(info.context)
+        if known is None:
+            return later(self._is_active(info))
+        return known.value is not None and known.value.id == self.row.id
+
+    async def _is_active(self, info: Info) -> bool:
         active = await customer_context.active_customer(info.context)
         return active is not None and active.id == self.row.id
 
@@ -391,12 +418,22 @@ class CustomerType(Node):
         return await money_types.payment_details_of(info, self.row)
 
     @strawberry.field(description="Invoices, newest first.")
-    async def invoices(
+    def invoices(
         self, info: Info, first: First = DEFAULT_PAGE_SIZE, after: After = None
     ) -> Connection[InvoiceType]:
         page = page_request(INVOICES, first, after, info.context.locale)
-        found = await invoice_pages(info.context).load((self.row.id, page.first, page.after))
-        return Connection.of(found, page, InvoiceType.from_model)
+        loader = invoice_pages(info.context)
+        key = (self.row.id, page.first, page.after)
+        known = peek(loader, key)
+        if known is None:
+            return later(self._invoices(loader.load(key), page))
+        return Connection.of(known.value, page, InvoiceType.from_model)
+
+    @staticmethod
+    async def _invoices(
+        loading: Awaitable[Slice[Invoice]], page: PageRequest
+    ) -> Connection[InvoiceType]:
+        return Connection.of(await loading, page, InvoiceType.from_model)
 
     @strawberry.field(
         description="One invoice of this customer by ID or number; NOT_FOUND error if it is "
@@ -450,11 +487,16 @@ class CustomerType(Node):
         return closed.code.message(info.context.locale, **closed.params) if closed else None
 
     @strawberry.field(description="Meters, the main meter first.")
-    async def meters(self, info: Info) -> list[MeterType]:
-        return [
-            MeterType.from_model(m)
-            for m in await meters_by_customer(info.context).load(self.row.id)
-        ]
+    def meters(self, info: Info) -> list[MeterType]:
+        loader = meters_by_customer(info.context)
+        known = peek(loader, self.row.id)
+        if known is None:
+            return later(self._meters(loader.load(self.row.id)))
+        return [MeterType.from_model(m) for m in known.value]
+
+    @staticmethod
+    async def _meters(loading: Awaitable[list[Meter]]) -> list[MeterType]:
+        return [MeterType.from_model(m) for m in await loading]
 
     @strawberry.field(
         description="One meter of this customer by ID or number; NOT_FOUND error if it is not "

@@ -110,10 +110,11 @@ async def test_fragment_fan_out_is_refused_with_a_clear_error(client):
 async def test_documents_that_would_take_long_to_validate_are_refused_before_validation(client):
     # 300 copies of one field with a sub-selection: graphql-core compares 45,000 pairs
     repeated = "{ " + " ".join(["me { email }"] * 300) + " }"
-    response = await client.post("/graphql", json={"query": repeated}, headers=SPEC)
-    assert refusal(response) == "OPERATION_TOO_COSTLY"
-    error = response.json()["errors"][0]
-    assert error["extensions"]["validationWork"] > error["extensions"]["maxValidationWork"]
+    for _ in range(2):  # the second time from the document cache
+        response = await client.post("/graphql", json={"query": repeated}, headers=SPEC)
+        assert refusal(response) == "OPERATION_TOO_COSTLY"
+        error = response.json()["errors"][0]
+        assert error["extensions"]["validationWork"] > error["extensions"]["maxValidationWork"]
 
 
 async def test_ordinary_repetition_and_fragments_stay_within_the_budget(client):

@@ -111,6 +111,27 @@ async def test_tokens_are_limited(api):
     assert "more than 50 tokens" in error["message"]
 
 
+async def test_a_refused_document_is_refused_again_when_sent_again(api):
+    """The limits run when a document is first parsed and validated; the document cache
+    keeps the outcome, so a document sent again is refused (or answered) the same way."""
+    long_document = "query Long { " + "apiVersion " * 60 + "}"
+
+    async with api(max_depth=5, max_tokens=60) as client:
+        too_deep = [await ask(client, nested(5)) for _ in range(3)]
+        too_long = [await ask(client, long_document) for _ in range(3)]
+        allowed = [await ask(client, nested(4)) for _ in range(3)]
+
+    for refused in too_deep:
+        assert refused.status_code == 400
+        error = refused.json()["errors"][0]
+        assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+        assert "exceeds maximum operation depth of 5" in error["message"]
+    for refused in too_long:
+        assert refused.status_code == 400
+        assert refused.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
+    assert all(a.status_code == 200 and "errors" not in a.json() for a in allowed)
+
+
 PAGES = "query Pages { root { children(first: 40) { children(first: 40) { name } } } }"
 PAGES_BY_VARIABLE = "query Pages($n: Int!) { root { children(first: $n) { name } } }"
 PAGES_BY_DEFAULT = "query Pages($n: Int! = 5) { root { children(first: $n) { name } } }"
