@@ -40,6 +40,7 @@ from strawberry.types.unset import UNSET
 
 from api import graphiql
 from api.errors import is_unexpected, mask
+from api.limits import NUL_REFUSED
 from api.persisted import DOCUMENT_ID, PersistedQueries
 from api.served import served_schema
 from api.uploads import MULTIPART, body_limit, has_csrf_proof, is_multipart, parse_multipart
@@ -72,15 +73,18 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def json_problem(value: Any) -> str | None:
     """What makes parsed JSON unfit for a request, if anything: nesting deeper than
-    `MAX_JSON_DEPTH` (variables nest a few levels; deeper only costs recursion) or a
+    `MAX_JSON_DEPTH` (variables nest a few levels; deeper only costs recursion), a
     lone surrogate escape such as `\\ud800` (JSON allows it, Unicode does not: it
-    could be neither stored nor logged). Iterative, linear in the value's size."""
+    could be neither stored nor logged) or a NUL character (no text of the portal
+    holds one, and PostgreSQL cannot store it). Iterative, linear in the value's size."""
     pending: list[tuple[Any, int]] = [(value, 0)]
     while pending:
         item, depth = pending.pop()
         if isinstance(item, str):
             if _SURROGATE.search(item):
                 return "a string holds a lone surrogate (e.g. \\ud800), which is not Unicode"
+            if "\x00" in item:
+                return NUL_REFUSED
         elif isinstance(item, dict | list):
             if depth >= MAX_JSON_DEPTH:
                 return f"JSON nested deeper than {MAX_JSON_DEPTH} levels"

@@ -29,6 +29,7 @@ from graphql import (
     Node,
     OperationDefinitionNode,
     SelectionSetNode,
+    StringValueNode,
     ValidationContext,
     ValidationRule,
     VariableNode,
@@ -140,6 +141,25 @@ def _page_size(defaults: dict[str, int], assumed: int) -> Callable[[FieldNode], 
     return page_size
 
 
+NUL_REFUSED = "a string holds a NUL character (\\u0000), which no text of the portal takes"
+
+
+class NoNulInStrings(ValidationRule):
+    """A string literal of the document holding a NUL character (written `\\u0000`) is
+    refused like a malformed variable: no text of the portal holds one, and PostgreSQL
+    cannot store it."""
+
+    def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
+        if "\x00" in node.value:
+            self.report_error(
+                GraphQLError(
+                    NUL_REFUSED,
+                    [node],
+                    extensions={"code": ApiErrorCode.BAD_USER_INPUT.name, "reason": NUL_REFUSED},
+                )
+            )
+
+
 def limits_rule(settings: Settings) -> type[ValidationRule]:
     """One validation rule for depth (`max_depth`), aliases (`max_aliases`, over the
     whole document) and cost (`max_cost`), each fragment summed once (`DocumentSummary`).
@@ -240,7 +260,7 @@ class DocumentLimits:
 
 def document_limits(settings: Settings) -> DocumentLimits:
     """The limits of one schema, built once (its rule class stays the same object)."""
-    rules: list[type[ASTValidationRule]] = [limits_rule(settings)]
+    rules: list[type[ASTValidationRule]] = [limits_rule(settings), NoNulInStrings]
     if not settings.introspection_enabled:
         rules.append(NoSchemaIntrospectionCustomRule)
     return DocumentLimits(settings.max_tokens, tuple(rules), settings.validation_budget)

@@ -83,6 +83,22 @@ async def test_a_lone_surrogate_escape_is_a_400(client, where):
     assert "surrogate" in response.json()["errors"][0]["extensions"]["reason"]
 
 
+async def test_a_nul_character_is_refused_before_it_reaches_the_database(client):
+    document = "mutation C($input: ConfirmPinInput!) { confirmPin(input: $input) { confirmed } }"
+    in_variables = await client.post(
+        "/graphql",
+        json={"query": document, "variables": {"input": {"email": "a\x00@b.de", "pin": "1"}}},
+        headers=SPEC,
+    )
+    literal = 'mutation { confirmPin(input: {email: "a\\u0000@b.de", pin: "1"}) { confirmed } }'
+    in_the_document = await client.post("/graphql", json={"query": literal}, headers=SPEC)
+
+    assert refusal(in_variables) == "BAD_REQUEST"
+    assert "NUL" in in_variables.json()["errors"][0]["extensions"]["reason"]
+    assert refusal(in_the_document) == "BAD_USER_INPUT"
+    assert in_the_document.json()["errors"][0]["extensions"]["reason"].startswith("a string")
+
+
 async def test_huge_numbers_and_wrong_types_in_variables_are_4xx(client):
     document = "query Page($n: Int!) { customer { invoices(first: $n) { totalCount } } }"
     digits = '{"query": "' + document + '", "variables": {"n": 1' + "0" * 5000 + "}}"
