@@ -28,7 +28,7 @@ from schema.connections import DEFAULT_PAGE_SIZE
 from schema.context import Info
 from schema.customer_errors import CustomerError
 from schema.customer_types import BaseDataChangeType, CustomerType, MeterType, ReadingType
-from schema.errors import CUSTOMER, PHOTO, SENSITIVE, declare_errors, payload
+from schema.errors import ADDRESS, CUSTOMER, PHOTO, SENSITIVE, declare_errors, inputs, payload
 from schema.ids import CustomerRef, customer_choice, customer_field, decode_id
 from schema.uploads import read_upload
 
@@ -342,15 +342,8 @@ class CustomerMutation:
     @declare_errors(
         NOT_FOUND=CUSTOMER,
         CUSTOMER_CLOSED=None,
-        REQUIRED=("input.name", "input.street", "input.postalCode", "input.city"),
-        TOO_LONG=(
-            "input.name",
-            "input.street",
-            "input.postalCode",
-            "input.city",
-            "input.phone",
-            "input.email",
-        ),
+        REQUIRED=inputs(*ADDRESS),
+        TOO_LONG=inputs(*ADDRESS, "phone", "email"),
         POSTAL_CODE_INVALID="input.postalCode",
         PHONE_INVALID="input.phone",
         EMAIL_INVALID="input.email",

@@ -183,6 +183,15 @@ def declare_errors(**codes: Paths) -> Callable[[StrawberryField], StrawberryFiel
     return register
 
 
+def inputs(*names: str, under: str = "input") -> tuple[str, ...]:
+    """Paths of several fields of one input: `inputs("name", "city")` →
+    `("input.name", "input.city")`."""
+    return tuple(f"{under}.{name}" for name in names)
+
+
+ADDRESS = ("name", "street", "postalCode", "city")
+"""The fields of an address that are required and limited in length."""
+
 SENSITIVE: dict[str, Paths] = {
     "REAUTHENTICATION_REQUIRED": "input.currentPassword",
     "SECOND_FACTOR_REQUIRED": None,

@@ -20,7 +20,7 @@ from resolvers import moving
 from schema.context import Info
 from schema.customer_errors import CustomerError
 from schema.customer_types import CustomerType, MeterType, MoveOutType, ReadingType
-from schema.errors import CUSTOMER, PHOTO, declare_errors, payload
+from schema.errors import ADDRESS, CUSTOMER, PHOTO, declare_errors, inputs, payload
 from schema.ids import CustomerRef, customer_choice, customer_field
 from schema.uploads import read_upload
 
@@ -122,9 +122,7 @@ class RequestMoveInPayload:
     )
 
 
-FORWARDING = tuple(
-    f"input.forwardingAddress.{part}" for part in ("name", "street", "postalCode", "city")
-)
+FORWARDING = inputs(*ADDRESS, under="input.forwardingAddress")
 """The parts of a forwarding address that are required and limited in length."""
 
 
@@ -233,15 +231,8 @@ class MovingMutation:
         )
 
     @declare_errors(
-        REQUIRED=("input.name", "input.street", "input.postalCode", "input.city"),
-        TOO_LONG=(
-            "input.name",
-            "input.street",
-            "input.postalCode",
-            "input.city",
-            "input.phone",
-            "input.message",
-        ),
+        REQUIRED=inputs(*ADDRESS),
+        TOO_LONG=inputs(*ADDRESS, "phone", "message"),
         POSTAL_CODE_INVALID="input.postalCode",
         EMAIL_INVALID="input.email",
         DATE_OUT_OF_RANGE="input.moveInOn",
