@@ -14,7 +14,8 @@ from graphql import build_schema as build_sdl
 from models.customer_codes import CustomerErrorCode
 from models.errors import Outcome, Problem
 from schema.customers import SubmitReadingPayload
-from schema.errors import DECLARED_ERRORS, DeclaredError, errors_text, payload, undeclared_errors
+from schema.errors import DECLARED_ERRORS, DeclaredError, errors_text, payload
+from schema.errors import undeclared_errors as undeclared
 from tests.error_paths import graphql_schema, table_problems
 
 TINY = build_sdl(
@@ -123,11 +124,11 @@ def test_an_answered_error_must_be_declared():
         Problem(CustomerErrorCode.RADIO_METER, ("input", "value")),
         Problem(CustomerErrorCode.OUTSIDE_READING_PERIOD, ("input", "value")),
     ]
-    assert undeclared_errors("submitReading", answered) == [
+    assert undeclared("submitReading", answered) == [
         "submitReading: RADIO_METER on input.value",
         "submitReading: OUTSIDE_READING_PERIOD on input.value",
     ]
-    assert undeclared_errors("noSuchMutation", answered[:1]) != []
+    assert undeclared("noSuchMutation", answered[:1]) != []
 
 
 def test_a_path_into_an_opaque_value_is_declared_by_its_start():
@@ -136,8 +137,8 @@ def test_a_path_into_an_opaque_value_is_declared_by_its_start():
     declared = {"registerPasskey": _errors(("NOT_FOUND", "input.credential.*"))}
     DECLARED_ERRORS.update(probe=declared["registerPasskey"])
     try:
-        assert undeclared_errors("probe", [into]) == []
-        assert undeclared_errors("probe", [beside]) != []
+        assert undeclared("probe", [into]) == []
+        assert undeclared("probe", [beside]) != []
     finally:
         del DECLARED_ERRORS["probe"]
 
