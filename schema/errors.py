@@ -131,7 +131,9 @@ class DeclaredError:
 
 
 DECLARED_ERRORS: dict[str, tuple[DeclaredError, ...]] = {}
-"""Every mutation's declared errors, by the mutation's GraphQL name (`declare_errors`)."""
+"""Every mutation's declared errors, by the mutation's GraphQL name (`declare_errors`);
+also of a query field that answers errors as data (`ibanDetails`, whose type is named
+after it)."""
 
 Paths = str | None | tuple[str | None, ...]
 
@@ -161,7 +163,8 @@ def declare_errors(**codes: Paths) -> Callable[[StrawberryField], StrawberryFiel
     """Declare, next to a mutation, every error its payload can answer: each code (by name)
     with the `field` paths it comes with, as the client sees them (`"input.meterNumber"`;
     None for no single input; `"input.credential.*"` for paths into an opaque value).
-    Put it above `@strawberry.mutation`:
+    Put it above `@strawberry.mutation` (or `@strawberry.field` of a query that answers
+    errors as data):
 
         @declare_errors(NOT_FOUND=("input.customer", "input.meterNumber"), CHOICE_REQUIRED=None)
         @strawberry.mutation(description="Submit a reading.")

@@ -111,6 +111,7 @@ class MoneyQuery:
             creditor_name=mandate.creditor_name,
         )
 
+    @declare_errors(IBAN_CHECKSUM="iban", IBAN_INVALID="iban", IBAN_NOT_SEPA="iban")
     @strawberry.field(
         description="Check an IBAN before submitting it: bank and BIC, or why it is refused "
         "(checksum, format, not in the SEPA area). Needs a login."

@@ -49,7 +49,7 @@ def path_problem(
     """Why `path` names no input of `mutation`, or None when it does. `into_opaque`: the
     path must end at an opaque scalar (`JSON`), whose members it may go on into."""
     schema = schema or graphql_schema()
-    field = schema.mutation_type.fields.get(mutation)  # type: ignore[union-attr]
+    field = _root_fields(schema).get(mutation)
     if field is None:
         return f"no mutation {mutation}"
     if not path:
@@ -79,6 +79,15 @@ def path_problem(
     return None
 
 
+def _root_fields(schema: GraphQLSchema) -> dict[str, Any]:
+    """The mutations, and the query fields that answer errors as data (`ibanDetails`)."""
+    fields = dict(schema.mutation_type.fields)  # type: ignore[union-attr]
+    for name, field in schema.query_type.fields.items():  # type: ignore[union-attr]
+        if name not in fields and _has_errors(field.type):
+            fields[name] = field
+    return fields
+
+
 def _has_errors(field_type: Any) -> bool:
     while isinstance(field_type, GraphQLNonNull | GraphQLList):
         field_type = field_type.of_type
@@ -90,9 +99,10 @@ def table_problems(
 ) -> list[str]:
     """What is wrong with the mutations' declared errors: a mutation whose payload has
     `errors` but declares none, a declaration of no mutation, a code that is not in
-    `ErrorCode`, a path that names no input of its mutation."""
+    `ErrorCode`, a path that names no input of its mutation. A query field that answers
+    `errors` as data counts as a mutation here."""
     schema = schema or graphql_schema()
-    mutations = schema.mutation_type.fields  # type: ignore[union-attr]
+    mutations = _root_fields(schema)
     codes = schema.type_map.get("ErrorCode")
     known = set(codes.values) if isinstance(codes, GraphQLEnumType) else set()
     found = [
