@@ -30,7 +30,7 @@ from resolvers.accounts import registration as registration_ops
 from resolvers.accounts import sessions as session_ops
 from resolvers.second_factor.gate import SecondFactorNeeded
 from schema.context import Info
-from schema.errors import UserError, error_type, payload
+from schema.errors import SENSITIVE, Paths, UserError, declare_errors, error_type, payload
 from schema.ids import Node, decode_id, encode_id
 
 if TYPE_CHECKING:
@@ -500,8 +500,32 @@ class AccountQuery:
         return [SessionType.from_model(row, session.id if session else None) for row in rows]
 
 
+def password_policy(path: str) -> dict[str, Paths]:
+    """What the password policy (R3) answers for a password being set at `path`."""
+    codes = (
+        "PASSWORD_TOO_SHORT",
+        "PASSWORD_CHARACTER_CLASSES_MISSING",
+        "PASSWORD_TOO_LONG",
+        "PASSWORD_CONTAINS_PERSONAL_DATA",
+        "PASSWORD_TOO_COMMON",
+    )
+    return dict.fromkeys(codes, path)
+
+
 @strawberry.type
 class AccountMutation:
+    @declare_errors(
+        REQUIRED="input.customerNumber",
+        CUSTOMER_NOT_VERIFIED="input.customerNumber",
+        NO_ANNUAL_BILL="input.customerNumber",
+        REGISTRATION_PENDING="input.customerNumber",
+        CUSTOMER_NUMBER_TAKEN="input.customerNumber",
+        PROOF_REQUIRED=None,
+        EMAIL_INVALID="input.email",
+        EMAIL_IN_USE="input.email",
+        **password_policy("input.password"),
+        RESEND_NOT_YET_AVAILABLE=None,
+    )
     @strawberry.mutation(
         description="Register a login (R1–R5): customer number with the latest invoice's or "
         "the main meter's number, e-mail and password. A PIN is mailed to confirm."
@@ -519,6 +543,7 @@ class AccountMutation:
         outcome = await registration_ops.register(info.context, data)
         return payload(RegisterPayload, outcome, info.context.locale)
 
+    @declare_errors(PIN_INVALID="input.pin", PIN_VOID="input.pin", PIN_EXPIRED="input.pin")
     @strawberry.mutation(description="Confirm a registration with the PIN from the mail (R4).")
     async def confirm_pin(
         self, info: Info, input: Annotated[ConfirmPinInput, _input("E-mail and PIN.")]
@@ -526,6 +551,7 @@ class AccountMutation:
         outcome = await registration_ops.confirm_pin(info.context, input.email, input.pin)
         return payload(ConfirmPinPayload, outcome, info.context.locale, confirmed=outcome.ok)
 
+    @declare_errors(EMAIL_INVALID="input.email", RESEND_NOT_YET_AVAILABLE=None)
     @strawberry.mutation(
         description="Mail a new PIN for a pending registration; possible 5 minutes after the "
         "last one (R4). Answers the same for any address."
@@ -536,6 +562,7 @@ class AccountMutation:
         outcome = await registration_ops.resend_pin(info.context, input.email)
         return payload(ResendPinPayload, outcome, info.context.locale)
 
+    @declare_errors(INVALID_CREDENTIALS="input.password", LOGIN_NOT_CONFIRMED="input.email")
     @strawberry.mutation(
         description="Log in with e-mail and password. Returns a session token for apps and "
         "sets the session cookie for browsers."
@@ -550,6 +577,7 @@ class AccountMutation:
         account = AccountType.from_model(done.login, done.customer_numbers) if done else None
         return payload(LoginPayload, outcome, info.context.locale, account=account)
 
+    @declare_errors()
     @strawberry.mutation(
         description="Log out: end this session, or with `allSessions` every session of the login."
     )
@@ -563,6 +591,7 @@ class AccountMutation:
             LogoutPayload, outcome, info.context.locale, ended_sessions=outcome.value or 0
         )
 
+    @declare_errors(CHOICE_REQUIRED=None, NOT_FOUND="input.sessionId")
     @strawberry.mutation(
         description="End one session of the logged-in login (e.g. of a lost phone), or all "
         "sessions but the current one."
@@ -577,6 +606,7 @@ class AccountMutation:
             EndSessionsPayload, outcome, info.context.locale, ended_sessions=outcome.value or 0
         )
 
+    @declare_errors(EMAIL_INVALID="input.email", RESEND_NOT_YET_AVAILABLE=None)
     @strawberry.mutation(
         description="Forgotten password (R7): mail a link, valid 7 days, to set a new one. "
         "Answers the same whether or not the address belongs to a login."
@@ -587,6 +617,11 @@ class AccountMutation:
         outcome = await password_ops.request_password_reset(info.context, input.email)
         return payload(RequestPasswordResetPayload, outcome, info.context.locale)
 
+    @declare_errors(
+        LINK_INVALID="input.token",
+        LINK_EXPIRED="input.token",
+        **password_policy("input.newPassword"),
+    )
     @strawberry.mutation(
         description="Set a new password with the token from the reset link; ends every session."
     )
@@ -596,6 +631,7 @@ class AccountMutation:
         outcome = await password_ops.reset_password(info.context, input.token, input.new_password)
         return payload(ResetPasswordPayload, outcome, info.context.locale)
 
+    @declare_errors(**SENSITIVE, **password_policy("input.newPassword"))
     @strawberry.mutation(
         description="Change the password; needs the current one. Ends the other sessions."
     )
@@ -609,6 +645,13 @@ class AccountMutation:
         )
         return payload(ChangePasswordPayload, outcome, info.context.locale)
 
+    @declare_errors(
+        **SENSITIVE,
+        EMAIL_INVALID="input.newEmail",
+        NOTHING_CHANGED="input.newEmail",
+        EMAIL_IN_USE="input.newEmail",
+        RESEND_NOT_YET_AVAILABLE=None,
+    )
     @strawberry.mutation(
         description="Change the login e-mail (R6); needs the current password. A link goes to "
         "the new address; the change takes effect when it is followed."
@@ -623,6 +666,9 @@ class AccountMutation:
         )
         return payload(ChangeEmailPayload, outcome, info.context.locale)
 
+    @declare_errors(
+        LINK_INVALID="input.token", LINK_EXPIRED="input.token", EMAIL_IN_USE="input.token"
+    )
     @strawberry.mutation(
         description="Confirm a new login e-mail with the token from the link sent to it; "
         "the old address is told, with a link to undo."
@@ -633,6 +679,9 @@ class AccountMutation:
         outcome = await email_ops.confirm_email_change(info.context, input.token)
         return payload(ConfirmEmailChangePayload, outcome, info.context.locale)
 
+    @declare_errors(
+        LINK_INVALID="input.token", LINK_EXPIRED="input.token", EMAIL_IN_USE="input.token"
+    )
     @strawberry.mutation(
         description="Undo an e-mail change with the token from the notice to the old address: "
         "restores it, ends every session and mails a password-reset link."
@@ -643,6 +692,7 @@ class AccountMutation:
         outcome = await email_ops.undo_email_change(info.context, input.token)
         return payload(UndoEmailChangePayload, outcome, info.context.locale)
 
+    @declare_errors(**SENSITIVE)
     @strawberry.mutation(
         description="Delete the login (R16, R17); needs the current password. Customer numbers "
         "can be registered again at once."
@@ -653,6 +703,7 @@ class AccountMutation:
         outcome = await profile_ops.delete_profile(info.context, input.current_password)
         return payload(DeleteProfilePayload, outcome, info.context.locale)
 
+    @declare_errors()
     @strawberry.mutation(
         description="Set the language of every mail to the login (a login's Accept-Language no "
         "longer changes it)."
@@ -671,6 +722,11 @@ class AccountMutation:
             preferred_language=LanguageEnum(outcome.value.value) if outcome.value else None,
         )
 
+    @declare_errors(
+        REQUIRED=("input.name", "input.subject", "input.text"),
+        TOO_LONG=("input.name", "input.customerNumber", "input.subject", "input.text"),
+        EMAIL_INVALID="input.email",
+    )
     @strawberry.mutation(
         description="Send a message to a department, e.g. a deletion request to billing (R8)."
     )

@@ -28,7 +28,7 @@ from schema.connections import DEFAULT_PAGE_SIZE
 from schema.context import Info
 from schema.customer_errors import CustomerError
 from schema.customer_types import BaseDataChangeType, CustomerType, MeterType, ReadingType
-from schema.errors import payload
+from schema.errors import ADDRESS, CUSTOMER, PHOTO, SENSITIVE, declare_errors, inputs, payload
 from schema.ids import CustomerRef, customer_choice, customer_field, decode_id
 from schema.uploads import read_upload
 
@@ -296,6 +296,7 @@ class CustomerQuery:
 
 @strawberry.type
 class CustomerMutation:
+    @declare_errors(NOT_FOUND="input.customerNumber")
     @strawberry.mutation(
         description="Make one of the login's customer numbers the active one of this session (R10)."
     )
@@ -305,6 +306,13 @@ class CustomerMutation:
         outcome = await customer_context.switch_customer(info.context, input.customer_number)
         return _customer_payload(SwitchCustomerPayload, info, outcome)
 
+    @declare_errors(
+        REQUIRED="input.customerNumber",
+        PROOF_REQUIRED=None,
+        CUSTOMER_NOT_VERIFIED=None,
+        ALREADY_ADDED="input.customerNumber",
+        CUSTOMER_NUMBER_TAKEN="input.customerNumber",
+    )
     @strawberry.mutation(
         description="Add a customer number to the login, with the latest invoice's number or "
         "the main meter's number (R9)."
@@ -319,6 +327,7 @@ class CustomerMutation:
         )
         return _customer_payload(AddCustomerNumberPayload, info, outcome)
 
+    @declare_errors(NOT_FOUND="input.customerNumber", LAST_CUSTOMER_NUMBER="input.customerNumber")
     @strawberry.mutation(description="Remove a customer number from the login; never the last one.")
     async def remove_customer_number(
         self,
@@ -330,6 +339,16 @@ class CustomerMutation:
             RemoveCustomerNumberPayload, outcome, info.context.locale, removed_number=outcome.value
         )
 
+    @declare_errors(
+        NOT_FOUND=CUSTOMER,
+        CUSTOMER_CLOSED=None,
+        REQUIRED=inputs(*ADDRESS),
+        TOO_LONG=inputs(*ADDRESS, "phone", "email"),
+        POSTAL_CODE_INVALID="input.postalCode",
+        PHONE_INVALID="input.phone",
+        EMAIL_INVALID="input.email",
+        NOTHING_CHANGED="input",
+    )
     @strawberry.mutation(
         description="Start a change of a customer's base data or online consent (R11): "
         "answers what will change and changes nothing until confirmed."
@@ -361,6 +380,14 @@ class CustomerMutation:
             change = BaseDataChangeType.from_model(outcome.value, number)
         return payload(RequestBaseDataChangePayload, outcome, info.context.locale, change=change)
 
+    @declare_errors(
+        NOT_FOUND=(*CUSTOMER, "input.id"),
+        CUSTOMER_CLOSED=None,
+        CHANGE_ALREADY_CONFIRMED="input.id",
+        CHANGE_EXPIRED="input.id",
+        CHANGE_OUTDATED="input.id",
+        **SENSITIVE,
+    )
     @strawberry.mutation(
         description="Confirm a requested base data change: it applies now and a confirmation "
         "mail lists what changed (R11, R12)."
@@ -378,6 +405,7 @@ class CustomerMutation:
         )
         return _customer_payload(ConfirmBaseDataChangePayload, info, outcome)
 
+    @declare_errors(NOT_FOUND=CUSTOMER, CUSTOMER_CLOSED=None, **SENSITIVE)
     @strawberry.mutation(
         description="Give or withdraw a customer's consent to online communication "
         "(Onlinekunde, R11); records time, login and wording version and confirms by mail."
@@ -392,6 +420,20 @@ class CustomerMutation:
         )
         return _customer_payload(SetOnlineCustomerPayload, info, outcome)
 
+    @declare_errors(
+        NOT_FOUND=(*CUSTOMER, "input.meterId", "input.meterNumber"),
+        CHOICE_REQUIRED=None,
+        CUSTOMER_CLOSED=None,
+        VALUE_INVALID="input.value",
+        TOO_LONG="input.idempotencyKey",
+        IDEMPOTENCY_KEY_REUSED="input.idempotencyKey",
+        **PHOTO,
+        RADIO_METER=("input.meterId", "input.meterNumber"),
+        METER_REMOVED=("input.meterId", "input.meterNumber"),
+        OUTSIDE_READING_PERIOD=None,
+        BELOW_LAST_READING="input.value",
+        UNUSUAL_CONSUMPTION="input.confirmUnusual",
+    )
     @strawberry.mutation(
         description="Submit a reading of a meter of a customer (R13–R15), confirmed by mail. "
         "Within the open period a second submission corrects the first."

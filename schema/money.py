@@ -10,7 +10,7 @@ import strawberry
 
 from resolvers import money as ops
 from schema.context import Info
-from schema.errors import payload
+from schema.errors import CUSTOMER, SENSITIVE, declare_errors, payload
 from schema.ids import CustomerRef, customer_choice, customer_field, decode_id
 from schema.money_errors import MoneyError
 from schema.money_types import (
@@ -111,6 +111,7 @@ class MoneyQuery:
             creditor_name=mandate.creditor_name,
         )
 
+    @declare_errors(IBAN_CHECKSUM="iban", IBAN_INVALID="iban", IBAN_NOT_SEPA="iban")
     @strawberry.field(
         description="Check an IBAN before submitting it: bank and BIC, or why it is refused "
         "(checksum, format, not in the SEPA area). Needs a login."
@@ -136,6 +137,15 @@ def _request(value: Any) -> BudgetChangeRequestType | None:
 
 @strawberry.type
 class MoneyMutation:
+    @declare_errors(
+        NOT_FOUND=CUSTOMER,
+        NOT_AN_AMOUNT="input.amount",
+        AMOUNT_NOT_WHOLE_EUROS="input.amount",
+        AMOUNT_OUT_OF_RANGE="input.amount",
+        NOTHING_CHANGED="input.amount",
+        REQUEST_PENDING=None,
+        NO_DUE_DATE=None,
+    )
     @strawberry.mutation(
         description="Ask for a new installment within the plan's bounds, in whole euros; it "
         "applies from the first due date far enough away. Confirmed by mail; one pending "
@@ -159,6 +169,7 @@ class MoneyMutation:
             request=_request(outcome.value),
         )
 
+    @declare_errors(NOT_FOUND=(*CUSTOMER, "input.requestId"), NOT_PENDING="input.requestId")
     @strawberry.mutation(description="Withdraw a pending installment change request.")
     async def cancel_budget_change(
         self,
@@ -176,6 +187,22 @@ class MoneyMutation:
             CancelBudgetChangePayload, outcome, info.context.locale, request=_request(outcome.value)
         )
 
+    @declare_errors(
+        NOT_FOUND=CUSTOMER,
+        NOT_ALLOWED_FOR_TRANSFER=(
+            "input.iban",
+            "input.accountHolder",
+            "input.acceptedMandateVersion",
+        ),
+        REQUIRED=("input.iban", "input.accountHolder"),
+        IBAN_CHECKSUM="input.iban",
+        IBAN_INVALID="input.iban",
+        IBAN_NOT_SEPA="input.iban",
+        TOO_LONG="input.accountHolder",
+        MANDATE_NOT_ACCEPTED="input.acceptedMandateVersion",
+        **SENSITIVE,
+        NOTHING_CHANGED=None,
+    )
     @strawberry.mutation(
         description="Change to a new account for SEPA direct debit (mandate accepted) or to "
         "transfer. Needs the current password; mailed as a security notice with a link that "
@@ -208,6 +235,7 @@ class MoneyMutation:
             change=BankChangeType.from_model(change) if change is not None else None,
         )
 
+    @declare_errors(LINK_INVALID="input.token")
     @strawberry.mutation(
         description="'This was not me': stop a payment details change from the notice mail's "
         "link before it is passed on; ends every session of the login. No login needed."

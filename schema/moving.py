@@ -20,7 +20,7 @@ from resolvers import moving
 from schema.context import Info
 from schema.customer_errors import CustomerError
 from schema.customer_types import CustomerType, MeterType, MoveOutType, ReadingType
-from schema.errors import payload
+from schema.errors import ADDRESS, CUSTOMER, PHOTO, declare_errors, inputs, payload
 from schema.ids import CustomerRef, customer_choice, customer_field
 from schema.uploads import read_upload
 
@@ -122,8 +122,21 @@ class RequestMoveInPayload:
     )
 
 
+FORWARDING = inputs(*ADDRESS, under="input.forwardingAddress")
+"""The parts of a forwarding address that are required and limited in length."""
+
+
 @strawberry.type
 class MovingMutation:
+    @declare_errors(
+        NOT_FOUND=CUSTOMER,
+        MOVE_OUT_ALREADY_REPORTED=CUSTOMER,
+        DATE_OUT_OF_RANGE="input.moveOutOn",
+        REQUIRED=FORWARDING,
+        TOO_LONG=FORWARDING,
+        COUNTRY_INVALID="input.forwardingAddress.country",
+        POSTAL_CODE_INVALID="input.forwardingAddress.postalCode",
+    )
     @strawberry.mutation(
         description="Report moving out of the supply address: the date and where the final "
         "invoice goes; confirmed by mail. Final readings follow with submitFinalReading."
@@ -150,6 +163,18 @@ class MovingMutation:
             move_out=MoveOutType.from_model(done, days) if done else None,
         )
 
+    @declare_errors(
+        NOT_FOUND=(*CUSTOMER, "input.meterNumber"),
+        NO_MOVE_OUT=CUSTOMER,
+        CUSTOMER_CLOSED=None,
+        RADIO_METER="input.meterNumber",
+        METER_REMOVED="input.meterNumber",
+        VALUE_INVALID="input.value",
+        OUTSIDE_FINAL_READING_WINDOW=None,
+        **PHOTO,
+        BELOW_LAST_READING="input.value",
+        UNUSUAL_CONSUMPTION="input.confirmUnusual",
+    )
     @strawberry.mutation(
         description="Give the final reading (Schlusszählerstand) of a meter after reporting a "
         "move-out: taken from a set number of days before to after the move-out date, reading "
@@ -183,6 +208,7 @@ class MovingMutation:
             meter=MeterType.from_model(done.meter) if done else None,
         )
 
+    @declare_errors(NOT_FOUND=CUSTOMER)
     @strawberry.mutation(
         description="Switch the reading reminder mails of a customer number on or off."
     )
@@ -204,6 +230,13 @@ class MovingMutation:
             customer=CustomerType.from_model(done) if done else None,
         )
 
+    @declare_errors(
+        REQUIRED=inputs(*ADDRESS),
+        TOO_LONG=inputs(*ADDRESS, "phone", "message"),
+        POSTAL_CODE_INVALID="input.postalCode",
+        EMAIL_INVALID="input.email",
+        DATE_OUT_OF_RANGE="input.moveInOn",
+    )
     @strawberry.mutation(
         description="Ask customer service to set up supply at a new address (moving in is a "
         "new contract, not self-service); also without a login. Rate-limited per client."

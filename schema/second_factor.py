@@ -25,7 +25,7 @@ from resolvers.second_factor import manage as manage_ops
 from resolvers.second_factor.common import FactorAnswer, Method
 from schema.accounts import AccountType, SecondFactorMethod
 from schema.context import Info
-from schema.errors import UserError, error_type, payload
+from schema.errors import SENSITIVE, Paths, UserError, declare_errors, error_type, payload
 from schema.ids import Node, decode_id, encode_id
 
 
@@ -364,8 +364,21 @@ class SecondFactorQuery:
         )
 
 
+FACTOR_ANSWER: dict[str, Paths] = {
+    "CHOICE_REQUIRED": "input",
+    "CODE_FORMAT_INVALID": ("input.code", "input.recoveryCode"),
+    "CODE_INVALID": ("input.code", "input.recoveryCode"),
+    "PASSKEY_MALFORMED": "input.passkey.*",
+    "PASSKEY_UNKNOWN": "input.passkey",
+    "PASSKEY_REJECTED": "input.passkey",
+}
+"""What `resolvers.second_factor.common.check_answer` answers for a second factor given as
+`code`, `recoveryCode` or `passkey` (CHALLENGE_EXPIRED is declared by each mutation)."""
+
+
 @strawberry.type
 class SecondFactorMutation:
+    @declare_errors(CHALLENGE_EXPIRED=("input.token", "input.passkey"), **FACTOR_ANSWER)
     @strawberry.mutation(
         description="The second step of a password login that answered `secondFactor`: the "
         "token and one second factor start the session."
@@ -378,6 +391,7 @@ class SecondFactorMutation:
         )
         return _session_started(CompleteLoginPayload, outcome, info)
 
+    @declare_errors()
     @strawberry.mutation(
         description="Start a login with a passkey: options for `navigator.credentials.get`."
     )
@@ -387,6 +401,12 @@ class SecondFactorMutation:
             StartPasskeyLoginPayload, outcome, info.context.locale, options=outcome.value
         )
 
+    @declare_errors(
+        PASSKEY_MALFORMED="input.credential.*",
+        CHALLENGE_EXPIRED="input.credential",
+        PASSKEY_UNKNOWN="input.credential",
+        PASSKEY_REJECTED="input.credential",
+    )
     @strawberry.mutation(
         description="Log in with a passkey instead of the password (it verifies the person, so "
         "it counts as both factors)."
@@ -397,6 +417,7 @@ class SecondFactorMutation:
         outcome = await login_ops.login_with_passkey(info.context, input.credential)
         return _session_started(LoginWithPasskeyPayload, outcome, info)
 
+    @declare_errors(**SENSITIVE, PASSKEY_LIMIT_REACHED=None)
     @strawberry.mutation(
         description="Start adding a passkey: options for `navigator.credentials.create`. A "
         "change of the second factor: needs the current password and, once a second factor is "
@@ -412,6 +433,15 @@ class SecondFactorMutation:
             StartPasskeyRegistrationPayload, outcome, info.context.locale, options=outcome.value
         )
 
+    @declare_errors(
+        REQUIRED="input.name",
+        TOO_LONG="input.name",
+        PASSKEY_MALFORMED="input.credential.*",
+        REAUTHENTICATION_REQUIRED=None,
+        SECOND_FACTOR_REQUIRED=None,
+        CHALLENGE_EXPIRED="input.credential",
+        PASSKEY_REJECTED="input.credential",
+    )
     @strawberry.mutation(
         description="Add the passkey the browser created. The first factor of a login turns "
         "the second factor on and returns ten recovery codes."
@@ -428,6 +458,7 @@ class SecondFactorMutation:
             passkey=PasskeyType.from_model(done.passkey) if done and done.passkey else None,
         )
 
+    @declare_errors(**SENSITIVE, NOT_FOUND="input.id")
     @strawberry.mutation(
         description="Remove a passkey (needs the current password and a fresh second factor)."
     )
@@ -440,6 +471,7 @@ class SecondFactorMutation:
             RemovePasskeyPayload, outcome, info.context.locale, second_factor_enabled=outcome.value
         )
 
+    @declare_errors(**SENSITIVE, ALREADY_ENROLLED=None)
     @strawberry.mutation(
         description="Start setting up an authenticator app: a new secret as an `otpauth://` URI "
         "for a QR code; confirm with the app's first code."
@@ -452,6 +484,13 @@ class SecondFactorMutation:
         outcome = await manage_ops.start_authenticator_app(info.context, input.current_password)
         return payload(StartAuthenticatorAppEnrolmentPayload, outcome, info.context.locale)
 
+    @declare_errors(
+        CODE_FORMAT_INVALID="input.code",
+        REAUTHENTICATION_REQUIRED=None,
+        SECOND_FACTOR_REQUIRED=None,
+        ENROLMENT_EXPIRED="input.code",
+        CODE_INVALID="input.code",
+    )
     @strawberry.mutation(
         description="Confirm the authenticator app with its first code; from then on it is a "
         "second factor. The first factor of a login returns ten recovery codes."
@@ -462,6 +501,7 @@ class SecondFactorMutation:
         outcome = await manage_ops.confirm_authenticator_app(info.context, input.code)
         return payload(ConfirmAuthenticatorAppPayload, outcome, info.context.locale)
 
+    @declare_errors(**SENSITIVE, NO_SECOND_FACTOR=None)
     @strawberry.mutation(
         description="Remove the authenticator app (needs the current password and a fresh "
         "second factor)."
@@ -479,6 +519,7 @@ class SecondFactorMutation:
             second_factor_enabled=outcome.value,
         )
 
+    @declare_errors(**SENSITIVE, NO_SECOND_FACTOR=None)
     @strawberry.mutation(
         description="Replace the recovery codes with ten new ones, shown once (needs the "
         "current password and a fresh second factor)."
@@ -491,6 +532,7 @@ class SecondFactorMutation:
         outcome = await manage_ops.regenerate_recovery_codes(info.context, input.current_password)
         return payload(RegenerateRecoveryCodesPayload, outcome, info.context.locale)
 
+    @declare_errors(NO_SECOND_FACTOR=None)
     @strawberry.mutation(
         description="Start a step-up: what the login can give as a fresh second factor, and "
         "passkey options. Sensitive changes answer SECOND_FACTOR_REQUIRED until `stepUp`."
@@ -505,6 +547,7 @@ class SecondFactorMutation:
             methods=_methods(done.methods) if done else [],
         )
 
+    @declare_errors(NO_SECOND_FACTOR=None, CHALLENGE_EXPIRED="input.passkey", **FACTOR_ANSWER)
     @strawberry.mutation(
         description="Give a fresh second factor for this session; sensitive changes may follow "
         "for the minutes the utility allows."

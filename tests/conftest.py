@@ -14,6 +14,7 @@ import contextlib
 import email
 import email.policy
 import functools
+import logging
 import os
 import re
 import signal
@@ -242,6 +243,34 @@ async def gql(
     wrong_paths = answered_path_problems(query, body.get("data"))
     assert not wrong_paths, f"errors whose field names no input of the mutation: {wrong_paths}"
     return Result(body.get("data"), body.get("errors"), response)
+
+
+class _Undeclared(logging.Handler):
+    """Collects the warnings `schema.errors.payload` logs for an error a mutation answers
+    but does not declare."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.found: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("undeclared error answered"):
+            self.found.append(record.getMessage())
+
+
+@pytest.fixture(autouse=True)
+def undeclared_errors() -> Iterator[list[str]]:
+    """Every error a mutation answers during a test must be one it declares
+    (`schema.errors.declare_errors`), so the descriptions stay complete as the code changes.
+    A test that provokes one on purpose empties the list it gets from this fixture."""
+    handler = _Undeclared()
+    logger = logging.getLogger("kundenportal.schema")
+    logger.addHandler(handler)
+    try:
+        yield handler.found
+    finally:
+        logger.removeHandler(handler)
+    assert not handler.found, f"errors answered but not declared: {sorted(set(handler.found))}"
 
 
 @pytest.fixture
