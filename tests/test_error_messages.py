@@ -50,12 +50,13 @@ def test_every_area_is_walked():
     assert {"AccountErrorCode", "CustomerErrorCode", "ApiErrorCode", "PageErrorCode"} <= areas
 
 
-@pytest.mark.parametrize("code", CODES, ids=lambda c: f"{type(c).__name__}.{c.name}")
+WORDED = [code for code in CODES if code.declared.german is not None]
+"""Codes with a message of their own (for the others the code name stands in)."""
+
+
+@pytest.mark.parametrize("code", WORDED, ids=lambda c: f"{type(c).__name__}.{c.name}")
 def test_german_message_has_no_english_words(code):
-    german = code.declared.german
-    if german is None:
-        pytest.skip("no message of its own: the code name stands in")
-    assert english_words(german) == set(), german
+    assert english_words(code.declared.german) == set(), code.declared.german
 
 
 def test_the_check_finds_english_in_german():
