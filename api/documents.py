@@ -3,16 +3,22 @@
 Why a signed link and not a cookie route: README "Invoice PDFs". Every refusal
 (tampered, expired, another customer's, a deleted profile, a document missing
 from the store) is the same 404 with the same body, and counts against the
-client address like an unknown link, so links cannot be probed.
+client address like an unknown link, so links cannot be probed. Refusals are
+JSON in the API's error shape (`errors[].extensions.code`: DOWNLOAD_LINK_INVALID,
+RATE_LIMITED with `retryAfter`), in the language Accept-Language asks for.
 """
 
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
 import clock
 from documents.store import open_store
+from i18n import negotiate_locale
+from models.errors import ErrorCode
+from models.money_codes import MoneyErrorCode
+from models.request_codes import RequestErrorCode
 from resolvers.money import document_file_name, document_for_link
 from security.audit import actor_for_login, record_audit
 from security.clients import client_address
@@ -26,8 +32,14 @@ PRIVATE = {
 }
 
 
-def _not_found() -> Response:
-    return PlainTextResponse("Not found.", status_code=404, headers=PRIVATE)
+def _refused(request: Request, status: int, code: ErrorCode, **params: object) -> Response:
+    """A refusal in the API's error shape, as a client switches on it."""
+    locale = negotiate_locale(request.headers.get("accept-language"))
+    error = {"message": code.message(locale, **params), "extensions": {"code": code.name, **params}}
+    headers = dict(PRIVATE)
+    if "retryAfter" in params:
+        headers["Retry-After"] = str(params["retryAfter"])
+    return JSONResponse({"errors": [error]}, status_code=status, headers=headers)
 
 
 async def download_invoice(request: Request) -> Response:
@@ -35,8 +47,10 @@ async def download_invoice(request: Request) -> Response:
     address = client_address(request, settings.trusted_proxies)
     limiter = rate_limiter(request.app.state, settings)
     failures = Limits.link_failures_per_address(settings)
-    if not (await limiter.peek(failures, address)).allowed:
-        return PlainTextResponse("Too many requests.", status_code=429, headers=PRIVATE)
+    decision = await limiter.peek(failures, address)
+    if not decision.allowed:
+        seconds = decision.retry_after_seconds
+        return _refused(request, 429, RequestErrorCode.RATE_LIMITED, retryAfter=seconds)
     token = request.path_params["token"]
     found = (
         await document_for_link(token, settings=settings, now=clock.now())
@@ -46,7 +60,7 @@ async def download_invoice(request: Request) -> Response:
     store = open_store(settings)
     if found is None or not await store.exists(found[0].storage_key):
         await limiter.hit(failures, address)
-        return _not_found()
+        return _refused(request, 404, MoneyErrorCode.DOWNLOAD_LINK_INVALID)
     document, invoice, login_id = found
     await record_audit(
         "invoice.download",

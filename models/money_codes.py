@@ -79,5 +79,14 @@ class MoneyErrorCode(ErrorCode):
         "The link is invalid or was used already, or the change was passed on already. "
         "Please contact customer service.",
     )
+    DOWNLOAD_LINK_INVALID = Declared(
+        "An invoice PDF's download link (`GET /documents/invoices/…`) is unknown, tampered "
+        "with, expired or not this login's (which is never said): fetch a new one from "
+        "`Invoice.document`.",
+        "Dieser Download-Link ist ungültig oder abgelaufen. Bitte laden Sie die Rechnung "
+        "erneut im Kundenportal herunter.",
+        "This download link is invalid or has expired. Please download the invoice again "
+        "from the customer portal.",
+    )
     REAUTHENTICATION_REQUIRED = shared.REAUTHENTICATION_REQUIRED
     SECOND_FACTOR_REQUIRED = shared.SECOND_FACTOR_REQUIRED

@@ -505,6 +505,9 @@ async def test_expired_tampered_foreign_or_deleted_links_reveal_nothing(clock, c
     }
     assert answers[0].status_code == 404
     assert b"R-2025" not in answers[0].content
+    assert answers[0].json()["errors"][0]["extensions"] == {"code": "DOWNLOAD_LINK_INVALID"}
+    english = await client.get(path, headers={"Accept-Language": "en"})
+    assert english.json()["errors"][0]["message"].startswith("This download link is invalid")
 
 
 # ------------------------------------------------------------------------ privacy
@@ -762,3 +765,5 @@ async def test_guessed_stop_links_and_download_links_are_limited_per_address(
 
     assert limited.errors[0]["extensions"]["code"] == "RATE_LIMITED"
     assert download.status_code == 429
+    assert download.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    assert int(download.headers["retry-after"]) > 0
