@@ -84,6 +84,7 @@ export function reactionTo(code: ErrorCode): Reaction {
     case 'CHANGE_OUTDATED':
     case 'CUSTOMER_CLOSED':
     case 'LAST_CUSTOMER_NUMBER':
+    case 'DOWNLOAD_LINK_INVALID':
     case 'LINK_INVALID':
     case 'METER_REMOVED':
     case 'MOVE_OUT_ALREADY_REPORTED':
