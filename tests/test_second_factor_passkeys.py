@@ -388,7 +388,7 @@ async def test_removing_another_logins_passkey_is_not_found(client, mailbox):
 
 async def test_passkey_name_is_required_and_bounded_and_nothing_is_added(client, mailbox):
     token = await register_and_login(client, mailbox)
-    for name, code in (("  \x00 ", "REQUIRED"), ("x" * 101, "TOO_LONG")):
+    for name, code in (("  \x07 ", "REQUIRED"), ("x" * 101, "TOO_LONG")):
         started = await call(
             client, START_REGISTRATION, {"input": {"currentPassword": PASSWORD}}, token=token
         )
