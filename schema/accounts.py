@@ -516,7 +516,7 @@ def password_policy(path: str) -> dict[str, Paths]:
 class AccountMutation:
     @declare_errors(
         REQUIRED="input.customerNumber",
-        CUSTOMER_NOT_VERIFIED="input.customerNumber",
+        CUSTOMER_NOT_VERIFIED=None,
         NO_ANNUAL_BILL="input.customerNumber",
         REGISTRATION_PENDING="input.customerNumber",
         CUSTOMER_NUMBER_TAKEN="input.customerNumber",

@@ -119,7 +119,7 @@ async def test_wrong_customer_invoice_or_meter_give_one_error(client, mailbox, p
     assert result.data["register"]["errors"] == [
         {
             "code": "CUSTOMER_NOT_VERIFIED",
-            "field": ["input", "customerNumber"],
+            "field": None,
             "message": "Kundennummer und Rechnungs- bzw. Zählernummer passen nicht zusammen. "
             "Bitte prüfen Sie Ihre Angaben auf Ihrer letzten Rechnung.",
         }

@@ -162,7 +162,7 @@ def _input_errors(ctx: Context, data: Registration, email: str) -> list[Problem]
     if not data.customer_number.strip():
         errors.append(problem(AccountErrorCode.REQUIRED, "input", "customerNumber"))
     elif len(data.customer_number.strip()) > 20:
-        errors.append(problem(AccountErrorCode.CUSTOMER_NOT_VERIFIED, "input", "customerNumber"))
+        errors.append(problem(AccountErrorCode.CUSTOMER_NOT_VERIFIED))
     if not (data.invoice_number or "").strip() and not (data.meter_number or "").strip():
         # Neither proof was given: no single input is at fault.
         errors.append(problem(AccountErrorCode.PROOF_REQUIRED))
@@ -201,7 +201,8 @@ async def register(ctx: Context, data: Registration) -> Outcome[Sent]:
         await audit(
             ctx, "registration_refused", None, outcome="refused", reason="customer_not_verified"
         )
-        return Outcome.failed(AccountErrorCode.CUSTOMER_NOT_VERIFIED, "input", "customerNumber")
+        # Number and proof do not match: which of them is wrong is never said.
+        return Outcome.failed(AccountErrorCode.CUSTOMER_NOT_VERIFIED)
     if not await has_annual_bill(customer.number):
         return Outcome.failed(AccountErrorCode.NO_ANNUAL_BILL, "input", "customerNumber")
     await purge_expired_registrations(settings)
