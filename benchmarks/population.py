@@ -256,7 +256,7 @@ async def _create_logins(
     emails = [f"bench.{index}@example.org" for index in range(logins)]
     now = dt.datetime.now(dt.UTC)
     created = await _rows(
-        'INSERT INTO "login" ("email", "email_key", "password_hash", "state", "locale",'
+        'INSERT INTO "login" ("email", "email_key", "password_hash", "state", "preferred_language",'
         ' "created_at", "confirmed_at")'
         " SELECT e, e, $2, 'active', 'de', $3, $3 FROM unnest($1::text[]) AS e"
         ' RETURNING "id", "email"',
