@@ -409,13 +409,11 @@ async def dashboard_physical(request: Request) -> Response:
         m.id: [p for p in found if p.meter_id == m.id or (m.group and p.meter_group == m.group)]
         for m in every
     }
-    readings: dict[int, list[Any]] = {m.id: [] for m in every}
+    # The newest standing reading of each meter (DISTINCT ON in the statement).
+    readings: dict[int, Any] = {m.id: None for m in every}
     for r in json.loads(row["readings"] or "[]"):
-        readings[r["meter_id"]].append(
-            SimpleNamespace(
-                id=r["id"], value=r["value"], read_on=_day(r["read_on"]), source=r["source"],
-                replaced_by_id=None,
-            )
+        readings[r["meter_id"]] = SimpleNamespace(
+            id=r["id"], value=r["value"], read_on=_day(r["read_on"]), source=r["source"],
         )  # fmt: skip
     invoices = []
     for customer in customers:
