@@ -327,17 +327,20 @@ SELECT
     ) ORDER BY c."added_at", c."link") FROM c) AS "customers",
   (SELECT json_agg(m ORDER BY m."is_main" DESC, m."number") FROM m) AS "meters",
   (SELECT json_agg(p) FROM (
-      SELECT p."id", p."meter_id", p."meter_group", p."starts_on", p."ends_on", p."key_date"
-      FROM "reading_period" p
-      WHERE p."meter_id" IN (SELECT "id" FROM m)
-         OR p."meter_group" IN (SELECT "group" FROM m WHERE "group" IS NOT NULL)) p
+      SELECT DISTINCT p."id", p."meter_id", p."meter_group", p."starts_on", p."ends_on",
+             p."key_date"
+      FROM m CROSS JOIN LATERAL (
+        SELECT * FROM "reading_period" p WHERE p."meter_id" = m."id"
+        UNION ALL
+        SELECT * FROM "reading_period" p
+        WHERE m."group" IS NOT NULL AND p."meter_group" = m."group") p) p
   ) AS "periods",
   (SELECT json_agg(r) FROM (
-      SELECT DISTINCT ON (r."meter_id") r."meter_id", r."id", r."value"::text AS "value",
-             r."read_on", r."source"
-      FROM "meter_reading" r
-      WHERE r."meter_id" IN (SELECT "id" FROM m) AND r."replaced_by_id" IS NULL
-      ORDER BY r."meter_id", r."read_on" DESC, r."id" DESC) r
+      SELECT m."id" AS "meter_id", r."id", r."value"::text AS "value", r."read_on", r."source"
+      FROM m CROSS JOIN LATERAL (
+        SELECT r."id", r."value", r."read_on", r."source" FROM "meter_reading" r
+        WHERE r."meter_id" = m."id" AND r."replaced_by_id" IS NULL
+        ORDER BY r."read_on" DESC, r."id" DESC LIMIT 1) r) r
   ) AS "readings"
 """
 
