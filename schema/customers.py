@@ -288,9 +288,7 @@ class CustomerQuery:
         if ref is None:
             row = await customer_context.active_customer(info.context)
         else:
-            # An empty id or number names no customer; it does not mean the active one.
-            pk = ref.pk() if ref.id else -1
-            row = await customer_context.chosen_customer(info.context, pk, ref.customer_number())
+            row = await customer_context.chosen_customer(info.context, ref.pk(), ref.given_number())
         return CustomerType.from_model(row) if row else None
 
 

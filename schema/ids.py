@@ -60,6 +60,25 @@ class Node:
     )
 
 
+class _ChildRef:
+    """What the references share: the primary key inside `id` (-1 for an ID of another
+    type, so nothing matches; an empty string is no ID of ours either), or the number as
+    given (an empty one names nothing; it never means "the default")."""
+
+    type_name: ClassVar[str]
+    id: strawberry.ID | None
+    number: str | None
+
+    def pk(self) -> int | None:
+        if not isinstance(self.id, str):
+            return None
+        found = decode_id(self.id, self.type_name)
+        return -1 if found is None else found
+
+    def given_number(self) -> str | None:
+        return self.number if isinstance(self.number, str) else None
+
+
 @strawberry.input(
     one_of=True,
     description="Which customer number an operation is for: exactly one of `id` or `number`. "
@@ -67,24 +86,14 @@ class Node:
     "client that shows one customer in several tabs names it, so that another tab's switch "
     "never changes what this one acts on.",
 )
-class CustomerRef:
+class CustomerRef(_ChildRef):
+    type_name: ClassVar[str] = "Customer"
     id: strawberry.ID | None = strawberry.field(
         default=strawberry.UNSET, description="The customer's ID (`Customer.id`)."
     )
     number: str | None = strawberry.field(
         default=strawberry.UNSET, description="The customer number (Kundennummer)."
     )
-
-    def pk(self) -> int | None:
-        """The primary key inside `id` (-1 for an ID that is not a customer's, so nothing
-        matches), None when the customer is named by number."""
-        if not self.id:
-            return None
-        found = decode_id(self.id, "Customer")
-        return -1 if found is None else found
-
-    def customer_number(self) -> str | None:
-        return self.number or None
 
 
 def customer_field() -> CustomerRef | None:
@@ -100,26 +109,7 @@ def customer_choice(ref: CustomerRef | None) -> CustomerChoice:
     """The services' form of a `customer` the client sent (or left out)."""
     if not ref:
         return ACTIVE
-    return CustomerChoice(ref.pk(), ref.customer_number())
-
-
-class _ChildRef:
-    """What `MeterRef` and `InvoiceRef` share: the primary key inside `id` (-1 for an ID of
-    another type, so nothing matches; an empty string is no ID of ours either), or the
-    number as given."""
-
-    type_name: ClassVar[str]
-    id: strawberry.ID | None
-    number: str | None
-
-    def pk(self) -> int | None:
-        if not isinstance(self.id, str):
-            return None
-        found = decode_id(self.id, self.type_name)
-        return -1 if found is None else found
-
-    def given_number(self) -> str | None:
-        return self.number if isinstance(self.number, str) else None
+    return CustomerChoice(ref.pk(), ref.given_number())
 
 
 @strawberry.input(

@@ -125,6 +125,25 @@ async def test_without_a_customer_the_sessions_active_one_is_meant(clock, client
     assert await MeterReading.filter(meter_id=first.main.id, value__gte=1050).count() == 1
 
 
+@pytest.mark.parametrize("named", [{"number": ""}, {"id": ""}])
+async def test_an_empty_customer_names_none_and_never_means_the_active_one(
+    clock, client, settings, named
+):
+    first, _, tab1, _ = await _two_tabs(settings)
+
+    result = await gql(
+        client,
+        SUBMIT,
+        {"input": {"meterNumber": first.main.number, "value": "1060", "customer": named}},
+        token=tab1,
+    )
+
+    assert result.data["submitReading"]["errors"] == [
+        {"code": "NOT_FOUND", "field": ["input", "customer"]}
+    ]
+    assert await MeterReading.filter(meter_id=first.main.id, value__gte=1050).count() == 0
+
+
 async def test_a_named_customer_changes_that_customer_only(clock, client, settings, mailbox):
     first, _, tab1, _ = await _two_tabs(settings)
 
