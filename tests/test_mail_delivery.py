@@ -67,6 +67,10 @@ async def test_mails_queued_while_server_is_down_arrive_after_it_returns(outbox,
     assert first.status == MailStatus.QUEUED
     assert first.attempts == 1
     assert first.last_error.startswith("SMTPConnectError")
+    # the others of the claim were not tried: due again at once, no attempt counted
+    for other in await OutboxMail.filter(id__in=ids[1:]):
+        assert other.attempts == 0
+        assert other.next_attempt_at <= clock.now()
 
     # when: the server comes back on the same port and the backoff has passed
     restarted = Controller(mailbox, hostname="127.0.0.1", port=mailbox.port)
@@ -265,6 +269,51 @@ class SlowMailbox:
         await asyncio.sleep(1)
         self.received += 1
         return "250 OK"
+
+
+class PacedMailbox:
+    """An SMTP server that takes `delay` seconds to accept each mail."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.message_ids: list[str] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        await asyncio.sleep(self.delay)
+        for line in envelope.content.split(b"\r\n"):
+            if line.lower().startswith(b"message-id:"):
+                self.message_ids.append(line.split(b":", 1)[1].strip().decode())
+        return "250 OK"
+
+
+async def test_claimed_mails_are_started_only_while_half_their_lease_is_left(outbox):
+    # given: a lease of one second, a server that takes 0.4 s per mail, and four mails
+    # that one claim takes together
+    paced = PacedMailbox(0.4)
+    port = free_port()
+    server = Controller(paced, hostname="127.0.0.1", port=port)
+    server.start()
+    settings = outbox.model_copy(update={"smtp_port": port, "mail_lease_seconds": 1.0})
+    ids = await queue(settings, count=4)
+
+    # when: the worker delivers them
+    try:
+        tried = await deliver_due(settings)
+    finally:
+        server.stop()
+
+    # then: it stopped starting mails once half the lease was gone (a delivery is cut
+    # off at half the lease, so every one it started ended inside its lease); the mails
+    # it did not start are due again, their attempt not counted; nothing went twice
+    mails = {m.id: m for m in await OutboxMail.filter(id__in=ids)}
+    sent = [i for i in ids if mails[i].status == MailStatus.SENT]
+    assert 1 <= tried < 4
+    assert sent == ids[:tried]
+    for waiting in ids[tried:]:
+        assert mails[waiting].status == MailStatus.QUEUED
+        assert mails[waiting].attempts == 0
+        assert mails[waiting].next_attempt_at <= clock.now()
+    assert sorted(paced.message_ids) == sorted(mails[i].message_id for i in sent)
 
 
 async def test_drain_at_shutdown_stops_starting_mails_after_its_time(outbox):
