@@ -11,7 +11,10 @@ import asyncio
 import logging
 import re
 import time
-from email.message import EmailMessage
+from email.header import Header
+from email.message import EmailMessage, Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -42,7 +45,35 @@ class PermanentFailure(Exception):
     """Do not try again: the server refused the mail for good (5xx)."""
 
 
-def build_message(mail: OutboxMail, settings: Settings) -> EmailMessage:
+def build_message(mail: OutboxMail, settings: Settings) -> Message:
+    """The MIME mail: a plain-text and an HTML part, UTF-8.
+
+    Built with the standard library's older `MIMEMultipart` (policy `compat32`),
+    which takes a third of the time of `EmailMessage`: `EmailMessage` parses and
+    refolds every header through its header registry, and at the peak the worker
+    builds one message per reading. `compat32` cannot write UTF-8 addresses
+    (SMTPUTF8), so a mail to or from a non-ASCII address is built as an
+    `EmailMessage`; both read the same in a mail client.
+    """
+    if not (mail.recipient.isascii() and settings.mail_from.isascii()):
+        return _build_utf8_message(mail, settings)
+    message = MIMEMultipart("alternative")
+    message["From"] = settings.mail_from
+    message["To"] = mail.recipient
+    message["Subject"] = (
+        Header(mail.subject, "utf-8", header_name="Subject").encode()
+        if not mail.subject.isascii()
+        else mail.subject
+    )
+    message["Date"] = format_datetime(mail.created_at)
+    message["Message-ID"] = mail.message_id
+    message["Auto-Submitted"] = "auto-generated"
+    message.attach(MIMEText(mail.body_text, "plain", "utf-8"))
+    message.attach(MIMEText(mail.body_html, "html", "utf-8"))
+    return message
+
+
+def _build_utf8_message(mail: OutboxMail, settings: Settings) -> EmailMessage:
     message = EmailMessage()
     message["From"] = settings.mail_from
     message["To"] = mail.recipient
@@ -114,7 +145,7 @@ def _classified(error: Exception) -> Exception:
 _SMTP_ERRORS = (aiosmtplib.SMTPException, OSError, TimeoutError)
 
 
-async def send_smtp(message: EmailMessage, settings: Settings) -> None:
+async def send_smtp(message: Message, settings: Settings) -> None:
     """Hand `message` to the SMTP server over a connection of its own."""
     try:
         await aiosmtplib.send(message, **smtp_options(settings))
@@ -152,7 +183,7 @@ class SmtpSession:
             self.connections += 1
         return self._client
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Message) -> None:
         self._last_used = time.monotonic()
         reused = self._client is not None and self._client.is_connected
         try:
@@ -198,7 +229,7 @@ def secrets_for_log(text: str, settings: Settings) -> list[str]:
     return found
 
 
-def write_file(message: EmailMessage, mail: OutboxMail, settings: Settings) -> Path:
+def write_file(message: Message, mail: OutboxMail, settings: Settings) -> Path:
     """Development back end: one .eml file per mail and one log line to act on.
 
     The line names the masked recipient, the subject and the file. In `dev`
