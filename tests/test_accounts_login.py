@@ -7,7 +7,7 @@ import datetime as dt
 
 import httpx
 
-from models import AuditEvent
+from models import AuditEvent, Session
 from tests.conftest import gql
 from tests.factories import (
     LOGIN,
@@ -55,8 +55,6 @@ async def test_login_returns_a_token_and_sets_a_secure_cookie(client, mailbox):
 
 
 async def test_session_token_is_stored_only_as_a_hash(client, mailbox):
-    from models import Session
-
     token = await register_and_login(client, mailbox)
     session = await Session.get()
     assert token not in session.token_hash
@@ -182,6 +180,37 @@ async def test_session_ends_after_idle_timeout(client, mailbox, clock):
     assert (await gql(client, ME, token=token)).data["me"] is None
     result = await gql(client, SESSIONS, token=token)
     assert result.errors[0]["extensions"]["code"] == "UNAUTHENTICATED"
+    # and the ended session is deleted, not just refused
+    assert await Session.all().count() == 0
+
+
+async def test_session_in_use_outlives_the_idle_timeout(client, mailbox, clock):
+    # given a session used every 50 minutes (the idle timeout is 60)
+    token = await register_and_login(client, mailbox)
+    for _ in range(3):
+        clock.shift(dt.timedelta(minutes=50))
+        # then it still works, 150 minutes after the login
+        assert (await gql(client, ME, token=token)).data["me"] is not None
+
+    # when it then lies unused past the idle timeout, it ends
+    clock.shift(dt.timedelta(minutes=61))
+    assert (await gql(client, ME, token=token)).data["me"] is None
+
+
+async def test_last_use_is_recorded_at_most_once_a_minute(client, mailbox, clock):
+    # given a new session
+    token = await register_and_login(client, mailbox)
+
+    # when it is used again within the minute, its last use stays the login's time
+    clock.shift(dt.timedelta(seconds=30))
+    (listed,) = (await gql(client, SESSIONS, token=token)).data["sessions"]
+    assert listed["lastUsedAt"] == listed["createdAt"]
+
+    # and once the minute has passed, the use is recorded
+    clock.shift(dt.timedelta(minutes=1))
+    (listed,) = (await gql(client, SESSIONS, token=token)).data["sessions"]
+    used = dt.datetime.fromisoformat(listed["lastUsedAt"])
+    assert used - dt.datetime.fromisoformat(listed["createdAt"]) >= dt.timedelta(seconds=90)
 
 
 async def test_session_ends_after_absolute_timeout(client, mailbox, settings, clock):
@@ -191,6 +220,8 @@ async def test_session_ends_after_absolute_timeout(client, mailbox, settings, cl
     assert (await gql(client, ME, token=token)).data["me"] is not None
     clock.shift(dt.timedelta(hours=1, minutes=1))
     assert (await gql(client, ME, token=token)).data["me"] is None
+    # and the ended session is deleted, not just refused
+    assert await Session.all().count() == 0
 
 
 async def test_logout_ends_this_session_or_all(client, mailbox):
