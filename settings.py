@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     )
     mail_poll_seconds: float = Field(1.0, description="How soon a queued mail is picked up.")
     mail_concurrency: int = Field(
-        4,
+        8,
         ge=1,
         le=32,
         description="Mails one worker delivers at once, each lane over its own SMTP "

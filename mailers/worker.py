@@ -153,6 +153,24 @@ async def _record(mail: OutboxMail, **outcome: object) -> None:
         log.warning("mail %s: lease ran out before its outcome was recorded", mail.id)
 
 
+_SENT_SQL = (
+    'UPDATE "outbox_mail" SET "status" = \'sent\', "sent_at" = $1, "last_error" = \'\''
+    ' WHERE "id" = $2 AND "status" = \'queued\' AND "attempts" = $3'
+)
+
+
+async def _record_sent(mail: OutboxMail) -> None:
+    """`_record` of the outcome nearly every mail has, as a statement built once: at the
+    peak it runs once per reading, and building it through the ORM cost as much as
+    running it."""
+    connection = OutboxMail._meta.db
+    postgres = connection.capabilities.dialect == "postgres"
+    sql = _SENT_SQL if postgres else _SENT_SQL.replace("$", "?")
+    owned, _ = await connection.execute_query(sql, [clock.now(), mail.id, mail.attempts])
+    if not owned:
+        log.warning("mail %s: lease ran out before its outcome was recorded", mail.id)
+
+
 async def deliver_claimed(
     mail: OutboxMail, settings: Settings, session: SmtpSession | None = None
 ) -> Exception | None:
@@ -177,7 +195,7 @@ async def deliver_claimed(
         log.exception("mail %s could not be delivered", mail.id)
         failure = TemporaryFailure(f"{type(error).__name__}: {error}")
     else:
-        await _record(mail, status=MailStatus.SENT, sent_at=clock.now(), last_error="")
+        await _record_sent(mail)
         log.info("mail %s (%s) sent on attempt %s", mail.id, mail.kind, mail.attempts)
         return None
 

@@ -323,7 +323,12 @@ async def test_drain_at_shutdown_stops_starting_mails_after_its_time(outbox):
     server = Controller(slow, hostname="127.0.0.1", port=port)
     server.start()
     settings = outbox.model_copy(
-        update={"smtp_port": port, "mail_poll_seconds": 3600, "mail_drain_seconds": 0.3}
+        update={
+            "smtp_port": port,
+            "mail_poll_seconds": 3600,
+            "mail_drain_seconds": 0.3,
+            "mail_concurrency": 4,
+        }
     )
     try:
         async with run_worker(settings) as worker:
