@@ -1102,6 +1102,14 @@ def run_mixes(args: argparse.Namespace, report: Report, population: Population, 
             f"{figures.p99_s:.2f} s, errors {figures.errors} {figures.reasons or ''}"
         )
 
+    def warm_up(server: Server) -> None:
+        """A few seconds of dashboards on a fresh server, not measured."""
+        warm = wrk(
+            server, "dashboard", seconds=min(3, seconds), connections=conns, threads=threads,
+            data=everyone, work=work, query=documents.DASHBOARD, run_id=run_id,
+        )  # fmt: skip
+        finish_wrk(warm, "warm-up", conns)
+
     def peak(name: str, server: Server, submit: Path, customers: list[tuple[str, str]]) -> None:
         """`submitReading` flat out while 8 clients register and wait for their PINs."""
 
@@ -1156,11 +1164,7 @@ def run_mixes(args: argparse.Namespace, report: Report, population: Population, 
             )  # fmt: skip
             log("  answers checked: ceilings give the same JSON; SQL counted")
         with step(f"mixes, {seconds:.0f} s each, {conns} connections"):
-            warm = wrk(
-                server, "dashboard", seconds=min(3, seconds), connections=conns, threads=threads,
-                data=everyone, work=work, query=dashboard, run_id=run_id,
-            )  # fmt: skip
-            finish_wrk(warm, "warm-up", conns)
+            warm_up(server)
             measure("dashboard", "dashboard", server, data=everyone, query=dashboard)
             measure(
                 "dashboard ceiling", "dashboard_ceiling", server, data=everyone,
@@ -1278,11 +1282,7 @@ def run_mixes(args: argparse.Namespace, report: Report, population: Population, 
     try:
         with step("service: 1 process, the mail worker in a process of its own"):
             server.wait_ready()
-            warm = wrk(
-                server, "dashboard", seconds=min(3, seconds), connections=conns, threads=threads,
-                data=everyone, work=work, query=dashboard, run_id=run_id,
-            )  # fmt: skip
-            finish_wrk(warm, "warm-up", conns)
+            warm_up(server)
             peak(PEAK_APART, server, submit_files[4], registrable[2::3])
     finally:
         server.stop()
@@ -1291,11 +1291,7 @@ def run_mixes(args: argparse.Namespace, report: Report, population: Population, 
     try:
         with step("service: 2 processes (--workers 2)"):
             server.wait_ready()
-            warm = wrk(
-                server, "dashboard", seconds=min(3, seconds), connections=conns, threads=threads,
-                data=everyone, work=work, query=dashboard, run_id=run_id,
-            )  # fmt: skip
-            finish_wrk(warm, "warm-up", conns)
+            warm_up(server)
             measure(
                 "dashboard, 2 processes",
                 "dashboard",
