@@ -231,7 +231,7 @@ async def deliver_due(
     What a round does not try is released at once, its attempt not counted.
     """
     tried = 0
-    while tried < batch:
+    while tried < batch and may_start():
         wanted = min(CLAIM_AT_ONCE, batch - tried)
         latest_start = asyncio.get_running_loop().time() + settings.mail_lease_seconds / 2
         mails = await claim_due(settings, wanted, shards=shards)
