@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -53,7 +53,12 @@ def security_headers(*, hsts: bool) -> list[tuple[bytes, bytes]]:
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    """A random UUID (version 4) as 32 hex digits, as `uuid.uuid4().hex` writes it, in a
+    third of the time (uuid's class checks its arguments): every request gets one."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # the RFC 4122 variant
+    return raw.hex()
 
 
 def plain_error_body(scope: Scope, error_id: str) -> bytes:

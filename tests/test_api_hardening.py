@@ -6,6 +6,7 @@ and a throttled client stays throttled when Redis forgets."""
 from __future__ import annotations
 
 import asyncio
+from uuid import RFC_4122, UUID
 
 import httpx
 import pytest
@@ -14,6 +15,7 @@ from starlette.routing import Route
 from tortoise.connection import connections
 
 from app import create_app
+from ops.middleware import new_request_id
 from schema.ids import encode_id
 from security.ratelimit import Limit
 from tests.conftest import gql
@@ -286,3 +288,11 @@ async def test_password_reset_answers_known_and_unknown_addresses_after_the_same
     # then the request did the same statements before answering; the mail still goes out
     assert answers[0] == answers[1]
     await mailbox.wait_for("erika@example.org", 2)
+
+
+def test_a_new_request_id_is_a_random_uuid_in_hex():
+    ids = {new_request_id() for _ in range(100)}
+    assert len(ids) == 100
+    for rid in ids:
+        parsed = UUID(hex=rid)
+        assert (parsed.hex, parsed.version, parsed.variant) == (rid, 4, RFC_4122)
