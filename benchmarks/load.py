@@ -86,6 +86,7 @@ TARGETS = {
     "submit_vs_ceiling": 0.40,
     "p99_login_factor": 2.0,
     "mail_p99_s": 5.0,  # outbox created_at -> sent, at the peak mix
+    "one_poll_s": 1.5,  # an idle worker picks a mail up within MAIL_POLL_SECONDS (1), + delivery
     "pdf_rss_growth_mb": 32.0,  # 32 clients × 5 MB read whole would be 160 MB
 }
 PEAK = "peak"  # the mail worker in the app process (the default)
@@ -1429,12 +1430,14 @@ def summarize(report: Report, results: dict[str, MixResult]) -> None:
             and peak_mail["p99_s"] < TARGETS["mail_p99_s"]
             and peak_mail["errors"] == 0,
         )
+        # PINs go first where mails queue; where none queue, every mail waits the same
+        # (at most a poll interval, then the delivery), and the two p99 tie by chance.
         target(
-            f"PIN mails first ({where}): PIN p99 < 5 s and <= all mails' p99",
+            f"PIN mails first ({where}): PIN p99 < 5 s, <= all mails' p99 or one poll",
             bool(peak_mail)
             and peak_mail["pin_count"] > 0
             and peak_mail["pin_p99_s"] < TARGETS["mail_p99_s"]
-            and peak_mail["pin_p99_s"] <= peak_mail["p99_s"],
+            and peak_mail["pin_p99_s"] <= max(peak_mail["p99_s"], TARGETS["one_poll_s"]),
         )
     target(
         f"PDF downloads: app memory flat (RSS growth < {TARGETS['pdf_rss_growth_mb']:.0f} MB)"
