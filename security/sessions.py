@@ -102,8 +102,8 @@ async def read_session(hashed: str) -> Session | None:
     """The session with this token hash, its login attached, or None.
 
     Why hand-written: it runs on every authenticated request, and Tortoise's
-    `filter(...).select_related("login").first()` spends about a millisecond of Python
-    building the SQL and the instances, a large share of a dashboard request. Here the
+    `filter(...).select_related("login").first()` spends 0.3–0.4 ms of CPU building the
+    SQL and the instances (this read about 0.1 ms), a fifth of a dashboard request. Here the
     SQL is built once; the row becomes the same instances Tortoise builds, the login
     attached where its `select_related` puts it, so `session.login` needs no await."""
     connection = Session._meta.db
