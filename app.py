@@ -20,6 +20,7 @@ from api.http import GraphQLView
 from mailers.worker import run_worker
 from ops import tasks
 from ops.logs import configure_logging
+from ops.memory import startup_objects_frozen
 from ops.metrics import metrics_endpoint
 from ops.middleware import RequestMiddleware
 from ops.purge import run_purges
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await stack.enter_async_context(run_worker(settings))
             if settings.purge_interval_seconds > 0:
                 await stack.enter_async_context(run_purges(settings))
+            stack.enter_context(startup_objects_frozen(settings.gc_freeze_after_start))
             yield
 
     configure_logging(settings.log_format_resolved, settings.log_level)

@@ -386,6 +386,7 @@ async def worker_command(args: argparse.Namespace) -> int:
     """Deliver the outbox in a process of its own until SIGTERM/SIGINT, then drain."""
     from mailers.worker import run_worker
     from ops.logs import configure_logging
+    from ops.memory import startup_objects_frozen
 
     settings = get_settings()
     settings.check_for_production()
@@ -396,8 +397,9 @@ async def worker_command(args: argparse.Namespace) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     async with db.database(settings.database_url, settings.db_timeouts), run_worker(settings):
-        log.info("mail worker started (%s back end)", settings.mail_backend)
-        await stop.wait()
+        with startup_objects_frozen(settings.gc_freeze_after_start):
+            log.info("mail worker started (%s back end)", settings.mail_backend)
+            await stop.wait()
         log.info(
             "mail worker stopping: delivering what is due for up to %g s",
             settings.mail_drain_seconds,

@@ -487,6 +487,11 @@ class Settings(BaseSettings):
     apq_registration_window_seconds: int = 3600
 
     # Operations.
+    gc_freeze_after_start: bool = Field(
+        True,
+        description="Once started, keep what startup built out of the garbage collector's "
+        "walks (gc.freeze): collections then cost what requests create.",
+    )
     log_format: Literal["json", "text"] | None = Field(
         None, description="Default: text in dev, JSON elsewhere (one object per line)."
     )

@@ -197,6 +197,7 @@ def settings(database_url: str, mailbox: Mailbox, tmp_path: Path) -> Settings:
         portal_url="https://portal.wasser.example",
         cookie_secure=True,
         purge_interval_seconds=0,  # tests run purges themselves; no scheduled race
+        gc_freeze_after_start=False,  # a full collection per app start; tested on its own
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import socket
@@ -58,6 +59,26 @@ async def test_cors_only_for_configured_front_end_origins(settings):
     assert allowed.headers["access-control-allow-origin"] == "https://portal.wasser.example"
     assert allowed.headers["access-control-allow-credentials"] == "true"
     assert "access-control-allow-origin" not in refused.headers
+
+
+async def test_a_running_app_keeps_its_startup_objects_out_of_garbage_collections(settings):
+    settings.gc_freeze_after_start = True
+    application = create_app(settings)
+    transport = httpx.ASGITransport(app=application)
+
+    def collected_by_gc(thing: object) -> bool:
+        return any(o is thing for o in gc.get_objects())
+
+    assert collected_by_gc(application.state.settings)
+    async with (
+        application.router.lifespan_context(application),
+        httpx.AsyncClient(transport=transport, base_url="https://testserver") as c,
+    ):
+        assert gc.get_freeze_count() > 0
+        assert not collected_by_gc(application.state.settings)
+        assert (await c.post("/graphql", json={"query": "{ apiVersion }"})).status_code == 200
+    assert gc.get_freeze_count() == 0
+    assert collected_by_gc(application.state.settings)
 
 
 async def test_metrics_expose_requests_and_mail_queue(client):
