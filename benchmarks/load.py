@@ -91,6 +91,11 @@ TARGETS = {
 }
 PEAK = "peak"  # the mail worker in the app process (the default)
 PEAK_APART = "peak, worker apart"  # the mail worker as `kundenportal worker` beside the app
+APQ = "dashboard, persisted (APQ GET)"
+# The plain POST once more right after the persisted GET: the GET is compared with the
+# mean of the POSTs before and after it, so that a drift of the machine's load during
+# the run does not decide which of the two looks cheaper.
+DASHBOARD_AGAIN = "dashboard, again after the persisted GET"
 
 
 def log(text: str) -> None:
@@ -1175,7 +1180,8 @@ def run_mixes(args: argparse.Namespace, report: Report, population: Population, 
                 "dashboard physical (asyncpg)", "dashboard_physical", server, data=everyone,
                 sql_path="/bench/dashboard/physical",
             )  # fmt: skip
-            measure("dashboard, persisted (APQ GET)", "apq", server, data=everyone, path=apq_path)
+            measure(APQ, "apq", server, data=everyone, path=apq_path)
+            measure(DASHBOARD_AGAIN, "dashboard", server, data=everyone, query=dashboard)
             measure(
                 "login (bcrypt cost 12)",
                 "login",
@@ -1347,11 +1353,14 @@ def summarize(report: Report, results: dict[str, MixResult]) -> None:
     r["ceiling / physical, by app CPU"] = ratio(
         "dashboard ceiling", "dashboard physical (asyncpg)", "app_cpu_ms", inverse=True
     )
-    r["APQ dashboard / ceiling"] = ratio("dashboard, persisted (APQ GET)", "dashboard ceiling")
-    r["APQ dashboard / plain POST"] = ratio("dashboard, persisted (APQ GET)", "dashboard")
-    r["APQ / plain POST, by app CPU"] = ratio(
-        "dashboard, persisted (APQ GET)", "dashboard", "app_cpu_ms", inverse=True
-    )
+    r["APQ dashboard / ceiling"] = ratio(APQ, "dashboard ceiling")
+    r["APQ dashboard / plain POST"] = ratio(APQ, "dashboard")
+    posts = [c for c in (value(n, "app_cpu_ms") for n in ("dashboard", DASHBOARD_AGAIN)) if c]
+    persisted = value(APQ, "app_cpu_ms")
+    if posts and persisted:
+        r["APQ / plain POST (before and after), by app CPU"] = round(
+            sum(posts) / len(posts) / persisted, 3
+        )
     r["submitReading / ceiling"] = ratio("submitReading", "submitReading ceiling")
     r["submitReading / ceiling, by app CPU"] = ratio(
         "submitReading", "submitReading ceiling", "app_cpu_ms", inverse=True
@@ -1407,7 +1416,7 @@ def summarize(report: Report, results: dict[str, MixResult]) -> None:
     )
     target(
         "persisted dashboard >= plain POST (app CPU per request, within 5 %)",
-        at_least("APQ / plain POST, by app CPU", 0.95),
+        at_least("APQ / plain POST (before and after), by app CPU", 0.95),
     )
     target(
         "submitReading >= 40 % of its ceiling, no error",
