@@ -6,9 +6,11 @@ of them again and again (on a loaded benchmark one every few hundred requests,
 each tens of milliseconds), although only what requests create can become garbage.
 `startup_objects_frozen` collects once when startup is done and then freezes what
 is left (`gc.freeze`): later collections walk only what came after, and the
-process pays for its requests only. Objects frozen are still freed when their
-last reference goes; only a reference cycle among them would stay, and startup
-leaves none behind (it is collected just before). Leaving unfreezes them.
+process pays for its requests only. Garbage startup left is collected just before.
+A frozen object is still freed when its last reference goes; only one that later
+becomes part of an unreachable reference cycle stays until the context is left,
+which unfreezes them all. Startup's objects live as long as the process, so that
+is rare and bounded by what startup built.
 """
 
 from __future__ import annotations
