@@ -17,7 +17,7 @@ import db
 from api import documents, graphiql
 from api.errors import internal_error_body
 from api.http import GraphQLView
-from mailers.worker import run_worker
+from mailers.worker import run_worker, run_worker_process, runs_as_process
 from ops import tasks
 from ops.logs import configure_logging
 from ops.memory import startup_objects_frozen
@@ -71,7 +71,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             stack.callback(app.state.hasher.close)
             stack.push_async_callback(rate_limiter(app.state, settings).aclose)
             if settings.mail_worker_in_app:
-                await stack.enter_async_context(run_worker(settings))
+                worker = run_worker_process if runs_as_process(settings) else run_worker
+                app.state.mail_worker = await stack.enter_async_context(worker(settings))
             if settings.purge_interval_seconds > 0:
                 await stack.enter_async_context(run_purges(settings))
             stack.enter_context(startup_objects_frozen(settings.gc_freeze_after_start))

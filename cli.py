@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import io
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine
@@ -15,7 +17,7 @@ from typing import Any
 
 import clock
 import db
-from settings import ROOT, ConfigurationError, get_settings
+from settings import ROOT, ConfigurationError, Settings, get_settings
 
 SCHEMA_FILE = ROOT / "schema.graphql"
 
@@ -388,14 +390,24 @@ async def worker_command(args: argparse.Namespace) -> int:
     from ops.logs import configure_logging
     from ops.memory import startup_objects_frozen
 
-    settings = get_settings()
+    if args.settings_from_stdin:  # started by an app: its settings, exactly
+        settings = Settings.model_validate_json(sys.stdin.buffer.read())
+    else:
+        settings = get_settings()
     settings.check_for_production()
     configure_logging(settings.log_format_resolved, settings.log_level)
     log = logging.getLogger("kundenportal.mail")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    if args.parent:
+        # Ctrl-C in a terminal reaches the whole process group; the app then stops its
+        # child itself (SIGTERM, after the requests). A parent that ended without doing
+        # so (SIGKILL, a crash) leaves the child to init, which the watch notices.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        watch = asyncio.create_task(_stop_when_orphaned(args.parent, stop))
+    else:
+        loop.add_signal_handler(signal.SIGINT, stop.set)
     async with db.database(settings.database_url, settings.db_timeouts), run_worker(settings):
         with startup_objects_frozen(settings.gc_freeze_after_start):
             log.info("mail worker started (%s back end)", settings.mail_backend)
@@ -404,8 +416,21 @@ async def worker_command(args: argparse.Namespace) -> int:
             "mail worker stopping: delivering what is due for up to %g s",
             settings.mail_drain_seconds,
         )
+    if args.parent:
+        await watch  # ends with `stop`
     log.info("mail worker stopped")
     return 0
+
+
+async def _stop_when_orphaned(parent: int, stop: asyncio.Event) -> None:
+    """Set `stop` once this process is no longer `parent`'s child (the parent is gone)."""
+    while not stop.is_set():
+        if os.getppid() != parent:
+            logging.getLogger("kundenportal.mail").warning("the app that started it is gone")
+            stop.set()
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1.0)
 
 
 def _age(seconds: float) -> str:
@@ -748,11 +773,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fetch-graphiql", help="Download GraphiQL's files (no CDN at run time).")
     p.add_argument("--force", action="store_true", help="Download again even if present.")
 
-    sub.add_parser(
+    p = sub.add_parser(
         "worker",
         help="Deliver queued mails in this process until SIGTERM; run the app with "
         "MAIL_WORKER_IN_APP=false then.",
     )
+    # How an app starts its own worker (MAIL_WORKER_SUBPROCESS), not for people.
+    p.add_argument("--parent", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--settings-from-stdin", action="store_true", help=argparse.SUPPRESS)
     p = sub.add_parser("mail-queue", help="Show the mail outbox, or queue failed mails again.")
     p.add_argument("--failures", type=int, default=10, help="How many failures to list.")
     what = p.add_mutually_exclusive_group()

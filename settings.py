@@ -91,6 +91,12 @@ class Settings(BaseSettings):
     mail_worker_in_app: bool = Field(
         True, description="Run the outbox worker inside the app; off when workers run apart."
     )
+    mail_worker_subprocess: bool = Field(
+        True,
+        description="On PostgreSQL, run the app's worker as a child process the app starts "
+        "and stops, so that the OS shares the cores between requests and mail; off: in the "
+        "app's event loop (always so on SQLite, whose one file takes one writer).",
+    )
     mail_poll_seconds: float = Field(1.0, description="How soon a queued mail is picked up.")
     mail_concurrency: int = Field(
         8,

@@ -1,7 +1,8 @@
 """The outbox worker: delivers queued mails, retries temporary failures with backoff.
 
-Runs inside the app (started and stopped by the lifespan, draining on
-shutdown) or on its own (`kundenportal worker`, then `MAIL_WORKER_IN_APP=false`
+Started and stopped by the app's lifespan (draining on shutdown): on PostgreSQL
+as a child process (`WorkerProcess`, the `worker` command), on SQLite in the app's
+event loop; or on its own (`kundenportal worker`, then `MAIL_WORKER_IN_APP=false`
 for the app processes). Any number of workers may run against one database.
 
 How workers stay apart: a claim with a lease, not a lock held while sending.
@@ -49,6 +50,9 @@ import contextlib
 import datetime as dt
 import functools
 import logging
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 
 from tortoise.expressions import F
@@ -341,3 +345,105 @@ async def run_worker(settings: Settings) -> AsyncIterator[MailWorker]:
             await asyncio.wait_for(task, timeout=limit)
         except TimeoutError:
             log.error("mail worker did not stop within %s s", limit)
+
+
+RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
+"""Pauses before a child worker that died is started again; back to the first after a
+child has run for `STEADY_SECONDS`."""
+STEADY_SECONDS = 60.0
+
+
+def child_command(parent_pid: int) -> list[str]:
+    """How the app starts its worker: the `worker` command of this installation, told
+    whose child it is (it ends when that process is gone) and to read its settings from
+    standard input (a pipe: no secret in its environment or command line)."""
+    return [
+        sys.executable,
+        "-m",
+        "cli",
+        "worker",
+        "--parent",
+        str(parent_pid),
+        "--settings-from-stdin",
+    ]
+
+
+class WorkerProcess:
+    """The app's mail worker as a child process: started with the app, drained and
+    stopped with it, started again should it die.
+
+    In the app's event loop the lanes share one core with the requests, and at a
+    saturated peak the requests win (the outbox grows); as a process of its own the
+    worker gets its share of the cores from the operating system, as a
+    `kundenportal worker` beside the app does. It gets the app's settings exactly
+    (also those a test or an embedding set in code, not in the environment).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.process: asyncio.subprocess.Process | None = None
+        self.starts = 0
+        self._supervisor: asyncio.Task[None] | None = None
+
+    async def _spawn(self) -> asyncio.subprocess.Process:
+        process = await asyncio.create_subprocess_exec(
+            *child_command(os.getpid()), stdin=asyncio.subprocess.PIPE
+        )
+        assert process.stdin is not None
+        process.stdin.write(self.settings.model_dump_json().encode())
+        await process.stdin.drain()
+        process.stdin.close()
+        self.starts += 1
+        return process
+
+    async def _supervise(self) -> None:
+        loop = asyncio.get_running_loop()
+        failures = 0
+        while True:
+            self.process = await self._spawn()
+            started = loop.time()
+            code = await self.process.wait()
+            failures = 0 if loop.time() - started >= STEADY_SECONDS else failures + 1
+            delay = RESTART_DELAYS[min(failures, len(RESTART_DELAYS) - 1)]
+            log.error("mail worker process ended (exit code %s); starting it in %g s", code, delay)
+            await asyncio.sleep(delay)
+
+    def start(self) -> None:
+        self._supervisor = asyncio.create_task(self._supervise(), name="mail-worker-process")
+
+    async def stop(self) -> None:
+        """Ask the child to drain and end (SIGTERM), as the in-loop worker would; kill it
+        only if it has not ended by then."""
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
+        process = self.process
+        if process is None or process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+        limit = self.settings.mail_drain_seconds + self.settings.mail_lease_seconds / 2 + 5
+        try:
+            await asyncio.wait_for(process.wait(), timeout=limit)
+        except TimeoutError:
+            log.error("mail worker process did not stop within %s s; killed", limit)
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+
+
+def runs_as_process(settings: Settings) -> bool:
+    """Whether the app's worker runs as a child process: asked for, and on PostgreSQL."""
+    return settings.mail_worker_subprocess and not settings.database_url.startswith("sqlite")
+
+
+@contextlib.asynccontextmanager
+async def run_worker_process(settings: Settings) -> AsyncIterator[WorkerProcess]:
+    """`WorkerProcess` for the app's lifespan."""
+    worker = WorkerProcess(settings)
+    worker.start()
+    try:
+        yield worker
+    finally:
+        await worker.stop()

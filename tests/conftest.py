@@ -198,6 +198,7 @@ def settings(database_url: str, mailbox: Mailbox, tmp_path: Path) -> Settings:
         cookie_secure=True,
         purge_interval_seconds=0,  # tests run purges themselves; no scheduled race
         gc_freeze_after_start=False,  # a full collection per app start; tested on its own
+        mail_worker_subprocess=False,  # a process per app start; tested on its own
     )
 
 
@@ -433,6 +434,7 @@ def server_process(
                 "MAIL_DIR": str(mail_dir),
                 "BCRYPT_ROUNDS": "4",
                 "LOG_LEVEL": "WARNING",
+                "MAIL_WORKER_SUBPROCESS": "false",  # tested on its own
                 **env,
             },
             stdout=subprocess.DEVNULL,

@@ -1,22 +1,26 @@
 """`kundenportal worker` as its own process: it delivers, stops on SIGTERM, and two
-of them on PostgreSQL deliver every mail exactly once."""
+of them on PostgreSQL deliver every mail exactly once. The app's worker as a child
+process (PostgreSQL): started, started again, stopped and orphaned."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from tortoise.transactions import in_transaction
 
+from app import create_app
 from mailers.outbox import queue_mail
 from models import MailStatus, OutboxMail
 from settings import Settings
-from tests.conftest import is_postgres
+from tests.conftest import empty_all_tables, is_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -132,3 +136,102 @@ async def test_two_worker_processes_on_postgres_deliver_500_mails_each_exactly_o
     print(f"mails sent per worker: {sent}")
     assert sum(sent) == 500
     assert min(sent) > 0
+
+
+def _postgres_only(settings: Settings) -> None:
+    if not is_postgres(settings.database_url):
+        pytest.skip("the app starts its worker as a process on PostgreSQL only (SQLite: in-loop)")
+
+
+async def _until(condition: Callable[[], bool], timeout: float) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def test_app_on_postgres_delivers_through_a_child_process_it_restarts_and_stops(
+    settings, mailbox
+):
+    _postgres_only(settings)
+    # given: an app whose settings exist only in code (the relay's port is nowhere in the
+    # environment), with its worker as a child process
+    app = create_app(settings.model_copy(update={"mail_worker_subprocess": True}))
+    async with app.router.lifespan_context(app):
+        worker = app.state.mail_worker
+        try:
+            # when: a mail is queued
+            await queue(settings, 1)
+
+            # then: a process other than the app's delivers it, with the app's settings
+            await mailbox.wait_for("kunde@example.org", 1, timeout=60)
+            first = worker.process
+            assert first.pid != os.getpid()
+            assert first.returncode is None
+
+            # when: that process dies
+            first.kill()
+
+            # then: the app starts another one, which delivers what is queued next
+            await _until(lambda: worker.process is not first, timeout=30)
+            await queue(settings, 1, to="danach@example.org")
+            await mailbox.wait_for("danach@example.org", 1, timeout=60)
+        finally:
+            await empty_all_tables(settings.database_url)
+        child = worker.process
+
+    # then: stopping the app drained and ended its worker
+    assert child.returncode == 0
+    assert worker.starts == 2
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            # pid (comm) state ppid …: comm may hold spaces, so split after its ')'
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+async def test_worker_process_ends_when_its_app_is_killed(real_server, database_url):
+    if not is_postgres(database_url):
+        pytest.skip("the app starts its worker as a process on PostgreSQL only (SQLite: in-loop)")
+    with real_server(MAIL_WORKER_SUBPROCESS="true") as server:
+        # given: the served app and the worker it started
+        await _until(lambda: bool(_children(server.process.pid)), timeout=30)
+        [child] = _children(server.process.pid)
+
+        # when: the app dies without a chance to stop it
+        server.stop(signal.SIGKILL)
+
+    # then: the worker notices and ends by itself (it looks once a second)
+    await _until(lambda: not _alive(child), timeout=15)
+
+
+async def test_app_on_sqlite_keeps_its_worker_in_its_event_loop(settings, mailbox):
+    if is_postgres(settings.database_url):
+        pytest.skip("SQLite's case")
+    before = set(_children(os.getpid()))
+    # given: an app on SQLite, asked for a worker process
+    app = create_app(settings.model_copy(update={"mail_worker_subprocess": True}))
+    async with app.router.lifespan_context(app):
+        try:
+            # when: a mail is queued
+            await queue(settings, 1)
+
+            # then: it is delivered, and no process was started for it (two processes
+            # would take turns on the one file's write lock)
+            await mailbox.wait_for("kunde@example.org", 1, timeout=30)
+            assert set(_children(os.getpid())) == before
+        finally:
+            await empty_all_tables(settings.database_url)
