@@ -385,27 +385,31 @@ class WorkerProcess:
         self.starts = 0
         self._supervisor: asyncio.Task[None] | None = None
 
-    async def _spawn(self) -> asyncio.subprocess.Process:
-        process = await asyncio.create_subprocess_exec(
+    async def _run_child(self) -> int:
+        """Start a child, hand it the settings, and wait for it to end; its exit code."""
+        self.process = process = await asyncio.create_subprocess_exec(
             *child_command(os.getpid()), stdin=asyncio.subprocess.PIPE
         )
-        assert process.stdin is not None
-        process.stdin.write(self.settings.model_dump_json().encode())
-        await process.stdin.drain()
-        process.stdin.close()
         self.starts += 1
-        return process
+        assert process.stdin is not None
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # it died at once
+            process.stdin.write(self.settings.model_dump_json().encode())
+            await process.stdin.drain()
+        process.stdin.close()
+        return await process.wait()
 
     async def _supervise(self) -> None:
         loop = asyncio.get_running_loop()
         failures = 0
         while True:
-            self.process = await self._spawn()
             started = loop.time()
-            code = await self.process.wait()
+            try:
+                ended = f"exit code {await self._run_child()}"
+            except OSError as error:  # no process could be started (fork, limits)
+                ended = f"not started: {type(error).__name__}: {error}"
             failures = 0 if loop.time() - started >= STEADY_SECONDS else failures + 1
             delay = RESTART_DELAYS[min(failures, len(RESTART_DELAYS) - 1)]
-            log.error("mail worker process ended (exit code %s); starting it in %g s", code, delay)
+            log.error("mail worker process ended (%s); starting it in %g s", ended, delay)
             await asyncio.sleep(delay)
 
     def start(self) -> None:
