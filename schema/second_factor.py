@@ -49,7 +49,8 @@ def _methods(methods: list[Method]) -> list[SecondFactorMethod]:
 )
 class PasskeyType(Node):
     id: strawberry.ID = strawberry.field(
-        description="Opaque ID; identifies the passkey for `removePasskey` and `node(id:)`."
+        description="Opaque ID; identifies the passkey for `renamePasskey`, `removePasskey` "
+        "and `node(id:)`."
     )
     name: str = strawberry.field(description="The name the person gave it.")
     created_at: dt.datetime = strawberry.field(description="When it was added.")
@@ -182,6 +183,14 @@ class RemovePasskeyInput(ReauthenticationFields):
     id: strawberry.ID = strawberry.field(description="`id` of the passkey.")
 
 
+@strawberry.input(description="Which passkey to rename, and its new name.")
+class RenamePasskeyInput:
+    id: strawberry.ID = strawberry.field(description="`id` of the passkey.")
+    name: str = strawberry.field(
+        description="The new name (1–100 characters once spaces are collapsed), e.g. 'Phone'."
+    )
+
+
 @strawberry.input(description="The authenticator app's first code.")
 class ConfirmAuthenticatorAppInput:
     code: str = strawberry.field(description=_CODE)
@@ -271,6 +280,14 @@ class RegisterPasskeyPayload:
     passkey: PasskeyType | None = strawberry.field(default=None, description="The new passkey.")
     recovery_codes: list[str] | None = _recovery_codes()
     mailed_to: str | None = _mailed_to()
+
+
+@strawberry.type(description="Result of `renamePasskey`.")
+class RenamePasskeyPayload:
+    errors: list[SecondFactorError] = _errors()
+    passkey: PasskeyType | None = strawberry.field(
+        default=None, description="The passkey with its new name."
+    )
 
 
 @strawberry.type(description="Result of `removePasskey` and `removeAuthenticatorApp`.")
@@ -456,6 +473,24 @@ class SecondFactorMutation:
             outcome,
             info.context.locale,
             passkey=PasskeyType.from_model(done.passkey) if done and done.passkey else None,
+        )
+
+    @declare_errors(REQUIRED="input.name", TOO_LONG="input.name", NOT_FOUND="input.id")
+    @strawberry.mutation(
+        description="Give a passkey another name. Only a label for its owner: needs the "
+        "session, not the password or a second factor."
+    )
+    async def rename_passkey(
+        self, info: Info, input: Annotated[RenamePasskeyInput, _arg("Which passkey, new name.")]
+    ) -> RenamePasskeyPayload:
+        passkey_pk = decode_id(input.id, "Passkey") or 0
+        outcome = await manage_ops.rename_passkey(info.context, passkey_pk, input.name)
+        row = outcome.value
+        return payload(
+            RenamePasskeyPayload,
+            outcome,
+            info.context.locale,
+            passkey=PasskeyType.from_model(row) if row else None,
         )
 
     @declare_errors(**SENSITIVE, NOT_FOUND="input.id")

@@ -62,6 +62,11 @@ mutation Remove($input: RemovePasskeyInput!) {{
   removePasskey(input: $input) {{ {ERRORS} secondFactorEnabled mailedTo }}
 }}
 """
+RENAME_PASSKEY = f"""
+mutation Rename($input: RenamePasskeyInput!) {{
+  renamePasskey(input: $input) {{ {ERRORS} passkey {{ id name }} }}
+}}
+"""
 START_APP = f"""
 mutation StartApp($input: StartAuthenticatorAppEnrolmentInput!) {{
   startAuthenticatorAppEnrolment(input: $input) {{ {ERRORS} otpauthUri secret expiresAt }}

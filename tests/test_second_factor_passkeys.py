@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from models import AuditEvent, Passkey, RecoveryCode, Session
+from models import AuditEvent, OutboxMail, Passkey, RecoveryCode, Session
+from tests.conftest import gql
 from tests.factories import PASSWORD, codes, make_customer_with_proofs, register_and_login
 from tests.second_factor_flows import (
     COMPLETE_LOGIN,
@@ -14,6 +15,7 @@ from tests.second_factor_flows import (
     OVERVIEW,
     REGISTER_PASSKEY,
     REMOVE_PASSKEY,
+    RENAME_PASSKEY,
     START_PASSKEY_LOGIN,
     START_REGISTRATION,
     add_passkey,
@@ -402,6 +404,84 @@ async def test_passkey_name_is_required_and_bounded_and_nothing_is_added(client,
         assert codes(done) == [code]
         assert done["errors"][0]["field"] == ["input", "name"]
     assert await Passkey.all().count() == 0
+
+
+async def test_renaming_a_passkey_shows_the_new_name_and_it_still_signs_in(client, mailbox):
+    # given a login with a passkey named at registration
+    token = await register_and_login(client, mailbox)
+    authenticator = device()
+    await add_passkey(client, token, authenticator, name="Laptop")
+    passkey_id = (await call(client, OVERVIEW, token=token))["passkeys"][0]["id"]
+    mails_before = await OutboxMail.all().count()
+
+    # when it gives the passkey another name, without password or second factor
+    done = await call(
+        client,
+        RENAME_PASSKEY,
+        {"input": {"id": passkey_id, "name": "  Telefon \n von Erika "}},
+        token=token,
+    )
+
+    # then the settings page shows the cleaned name, the change is audited once and
+    # nothing is mailed, and the passkey still signs in
+    assert done == {"errors": [], "passkey": {"id": passkey_id, "name": "Telefon von Erika"}}
+    overview = await call(client, OVERVIEW, token=token)
+    assert [p["name"] for p in overview["passkeys"]] == ["Telefon von Erika"]
+    assert await AuditEvent.filter(action="passkey_renamed").count() == 1
+    assert await OutboxMail.all().count() == mails_before
+    assert (await passkey_login(client, authenticator))["token"]
+
+
+async def test_renaming_a_passkey_to_its_own_name_changes_and_records_nothing(client, mailbox):
+    token = await register_and_login(client, mailbox)
+    await add_passkey(client, token, device(), name="Laptop")
+    passkey_id = (await call(client, OVERVIEW, token=token))["passkeys"][0]["id"]
+    done = await call(
+        client, RENAME_PASSKEY, {"input": {"id": passkey_id, "name": "Laptop "}}, token=token
+    )
+    assert done == {"errors": [], "passkey": {"id": passkey_id, "name": "Laptop"}}
+    assert await AuditEvent.filter(action="passkey_renamed").count() == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "code"), [("  \x07 ", "REQUIRED"), ("x" * 101, "TOO_LONG")], ids=["blank", "long"]
+)
+async def test_renaming_a_passkey_needs_a_name_of_at_most_100_characters(
+    client, mailbox, name, code
+):
+    token = await register_and_login(client, mailbox)
+    await add_passkey(client, token, device(), name="Laptop")
+    passkey_id = (await call(client, OVERVIEW, token=token))["passkeys"][0]["id"]
+    done = await call(
+        client,
+        RENAME_PASSKEY,
+        {"input": {"id": passkey_id, "name": name}},
+        token=token,
+        headers={"Accept-Language": "en"},
+    )
+    assert codes(done) == [code]
+    assert done["errors"][0]["field"] == ["input", "name"]
+    assert done["errors"][0]["message"]
+    assert done["passkey"] is None
+    assert (await Passkey.get()).name == "Laptop"
+
+
+async def test_renaming_another_logins_passkey_is_not_found_and_needs_a_session(client, mailbox):
+    token = await register_and_login(client, mailbox)
+    await add_passkey(client, token, device(), name="Laptop")
+    passkey_id = (await call(client, OVERVIEW, token=token))["passkeys"][0]["id"]
+    other = await register_and_login(
+        client, mailbox, customer=await make_customer_with_proofs("100002"), email="max@example.org"
+    )
+    variables = {"input": {"id": passkey_id, "name": "Mine now"}}
+
+    done = await call(client, RENAME_PASSKEY, variables, token=other)
+    anonymous = await gql(client, RENAME_PASSKEY, variables)
+
+    assert codes(done) == ["NOT_FOUND"]
+    assert done["errors"][0]["field"] == ["input", "id"]
+    assert anonymous.errors[0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert (await Passkey.get()).name == "Laptop"
 
 
 @pytest.mark.parametrize("passkey_id", ["99999999999999999999", "１", "-1", "abc"])

@@ -204,6 +204,25 @@ async def _factor_given(ctx: Context) -> None:
         )
 
 
+async def rename_passkey(ctx: Context, passkey_pk: int, name: str) -> Outcome[Passkey]:
+    """Give one of the login's passkeys another name. The name is only a label for its
+    owner (the settings page and the notice mails show it), not part of the factor: no
+    re-authentication, no mail. Audited when it changes."""
+    login = require_login(ctx)
+    cleaned = _clean_name(name, ("input", "name"))
+    if not cleaned.ok or cleaned.value is None:
+        return Outcome(problems=cleaned.problems)
+    row = await Passkey.get_or_none(id=passkey_pk, login_id=login.id)
+    if row is None:
+        return Outcome.failed(Code.NOT_FOUND, "input", "id")
+    if row.name != cleaned.value:
+        async with in_transaction():
+            row.name = cleaned.value
+            await row.save(update_fields=["name"])
+            await audit(ctx, "passkey_renamed", login.id, passkey=row.id)
+    return Outcome(row)
+
+
 async def remove_passkey(
     ctx: Context, passkey_pk: int, current_password: str | None
 ) -> Outcome[bool]:
