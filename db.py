@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from tortoise import Tortoise
 from tortoise.backends.asyncpg.client import AsyncpgDBClient
 from tortoise.backends.base.config_generator import expand_db_url
@@ -25,9 +26,10 @@ async def keep_session_state(connection: Any) -> None:
     by default asyncpg then sends `SELECT pg_advisory_unlock_all(); CLOSE ALL;
     UNLISTEN *; RESET ALL` before lending it again: one more round trip per statement,
     about a tenth of the app's CPU on the load benchmark's dashboard. This app
-    creates none of that session state (no advisory locks, cursors outside
-    transactions, LISTEN or SET). asyncpg still rolls back a transaction left open
-    and drops listeners before it calls this (`Connection._reset`).
+    creates none of that session state on pooled connections (no advisory locks,
+    cursors outside transactions, LISTEN or SET; the mail worker listens on a
+    `dedicated_connection`). asyncpg still rolls back a transaction left open and
+    drops listeners before it calls this (`Connection._reset`).
     """
 
 
@@ -71,6 +73,35 @@ class TimedAsyncpgClient(AsyncpgDBClient):
 
     async def create_pool(self, **kwargs: Any) -> Any:
         return _TimedPool(await super().create_pool(**kwargs), self.acquire_timeout)
+
+    async def dedicated_connection(self, purpose: str) -> asyncpg.Connection:
+        """A connection of its own beside the pool, for session state a pooled connection
+        must not carry (LISTEN): the same server, credentials and timeouts; `purpose` is
+        its `application_name` in `pg_stat_activity`. The caller closes it."""
+        options = {k: v for k, v in self.extra.items() if k not in _POOL_ONLY}
+        return await asyncpg.connect(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            database=self.database,
+            server_settings={**self.server_settings, "application_name": purpose},
+            **options,
+        )
+
+
+_POOL_ONLY = frozenset(
+    {"reset", "init", "setup", "max_queries", "max_inactive_connection_lifetime", "loop"}
+)
+"""Options of asyncpg's pool that a single connection does not take."""
+
+
+async def dedicated_connection(purpose: str) -> asyncpg.Connection | None:
+    """`TimedAsyncpgClient.dedicated_connection` of the default database; None on SQLite."""
+    client = connections.get("default")
+    if not isinstance(client, TimedAsyncpgClient):
+        return None
+    return await client.dedicated_connection(purpose)
 
 
 client_class = TimedAsyncpgClient  # this module is the engine of PostgreSQL connections

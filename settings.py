@@ -97,7 +97,11 @@ class Settings(BaseSettings):
         "and stops, so that the OS shares the cores between requests and mail; off: in the "
         "app's event loop (always so on SQLite, whose one file takes one writer).",
     )
-    mail_poll_seconds: float = Field(1.0, description="How soon a queued mail is picked up.")
+    mail_poll_seconds: float = Field(
+        1.0,
+        description="How soon a queued mail is picked up (on PostgreSQL a mail a person "
+        "waits for, such as a PIN, wakes the worker at once).",
+    )
     mail_concurrency: int = Field(
         8,
         ge=1,

@@ -10,6 +10,7 @@ import zlib
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from tortoise.connection import connections
 from tortoise.expressions import Q
 from tortoise.functions import Count
 
@@ -91,7 +92,25 @@ async def queue_mail(
     """
     mail = outbox_mail(kind, to=to, locale=locale, settings=settings, priority=priority, **data)
     await mail.save(using_db=using_db)
+    if mail.priority == MailPriority.WAITED_FOR:
+        await _wake_workers(using_db)
     return mail
+
+
+WAKE_CHANNEL = "kundenportal_mail"
+"""PostgreSQL's notification channel on which idle workers hear of a mail a person waits for."""
+
+
+async def _wake_workers(using_db: Any) -> None:
+    """Tell idle workers on PostgreSQL to look now instead of at their next poll.
+
+    `pg_notify` in the caller's transaction is delivered when it commits, and not at
+    all when it rolls back, so a worker never wakes to a mail it cannot see yet. On
+    SQLite the workers poll (`MAIL_POLL_SECONDS`).
+    """
+    connection = using_db or connections.get("default")
+    if connection.capabilities.dialect == "postgres":
+        await connection.execute_query("SELECT pg_notify($1, '')", [WAKE_CHANNEL])
 
 
 def outbox_mail(

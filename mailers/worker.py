@@ -55,18 +55,25 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 
+import asyncpg
 from tortoise.expressions import F
 
 import clock
-from db import is_outage
+from db import dedicated_connection, is_outage
 from mailers.backends import PermanentFailure, SmtpSession, TemporaryFailure, deliver
-from mailers.outbox import SHARDS
+from mailers.outbox import SHARDS, WAKE_CHANNEL
 from models import MailStatus, OutboxMail
 from settings import Settings
 
 log = logging.getLogger("kundenportal.mail")
 BATCH = 20
 KEEP_OPEN_SECONDS = 30.0
+LISTEN_CHECK_SECONDS = 30.0
+"""How often the wake-up connection is asked whether it still answers (a partition that
+drops no packet is noticed so)."""
+LISTEN_RETRY_SECONDS = 5.0
+LISTENER_NAME = "kundenportal mail wake-up"
+"""The wake-up connection's `application_name`, as `pg_stat_activity` shows it."""
 
 
 def backoff(attempts: int, settings: Settings) -> dt.timedelta:
@@ -262,13 +269,17 @@ class MailWorker:
     of the shards, so one address's mails go out in the order they were queued
     (within one worker process; mail clients sort by the Date header anyway). The
     sessions stay open across short pauses and are closed after
-    `KEEP_OPEN_SECONDS` without a mail, before a server would drop them.
+    `KEEP_OPEN_SECONDS` without a mail, before a server would drop them. A pause
+    lasts `MAIL_POLL_SECONDS`, or on PostgreSQL until a mail a person waits for is
+    queued (`_listen`).
     """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.idle = asyncio.Event()  # set while waiting for work (tests wait on it)
+        self.listening = asyncio.Event()  # set while wake-ups can be heard (tests wait on it)
         self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
         self._deadline: float | None = None
         self.sessions = [SmtpSession(settings) for _ in range(settings.mail_concurrency)]
 
@@ -308,21 +319,79 @@ class MailWorker:
             *(session.close() for session in self.sessions if session.idle_for() >= idle_for)
         )
 
+    async def _pause(self) -> None:
+        """Idle until the next poll, a stop, or a wake-up (a mail a person waits for)."""
+        waits = [
+            asyncio.ensure_future(self._stopping.wait()),
+            asyncio.ensure_future(self._wake.wait()),
+        ]
+        try:
+            await asyncio.wait(
+                waits, timeout=self.settings.mail_poll_seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for wait in waits:
+                wait.cancel()
+
+    def _woken(self, *_notification: object) -> None:
+        self._wake.set()
+
+    async def _listen(self) -> None:
+        """On PostgreSQL, hear `WAKE_CHANNEL` on a connection of its own, so that a PIN goes
+        out when it is queued rather than at the next poll. Polling goes on beside it: a
+        lost connection only delays such mails to the next poll until it is back."""
+        while True:
+            try:
+                connection = await dedicated_connection(LISTENER_NAME)
+            except Exception as error:
+                log.warning(
+                    "mail worker: no wake-up connection (%s); polling", type(error).__name__
+                )
+            else:
+                if connection is None:  # SQLite: polling alone
+                    return
+                try:
+                    await self._hear(connection)
+                    log.warning("mail worker: wake-up connection lost; polling until it is back")
+                except Exception as error:
+                    log.warning(
+                        "mail worker: wake-up connection failed (%s); polling", type(error).__name__
+                    )
+                finally:
+                    self.listening.clear()
+                    connection.terminate()
+            await asyncio.sleep(LISTEN_RETRY_SECONDS)
+
+    async def _hear(self, connection: asyncpg.Connection) -> None:
+        """Listen on `connection` until it is lost, checking now and then that it answers."""
+        lost = asyncio.Event()
+        connection.add_termination_listener(lambda _connection: lost.set())
+        await connection.add_listener(WAKE_CHANNEL, self._woken)
+        self.listening.set()
+        while not lost.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(lost.wait(), LISTEN_CHECK_SECONDS)
+            if not lost.is_set():
+                await connection.fetchval("SELECT 1", timeout=LISTEN_RETRY_SECONDS)
+
     async def run(self) -> None:
+        listener = asyncio.create_task(self._listen(), name="mail-worker-listen")
         try:
             while not self._stopping.is_set():
+                self._wake.clear()  # a wake-up during the round starts the next one at once
                 if not await self._round():
                     await self._close_sessions(idle_for=KEEP_OPEN_SECONDS)
                     self.idle.set()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(
-                            self._stopping.wait(), self.settings.mail_poll_seconds
-                        )
+                    await self._pause()
                     self.idle.clear()
+            listener.cancel()
             # Drain: what became due meanwhile goes out before the process ends.
             while self._may_start() and await self._round():
                 pass
         finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
             await self._close_sessions()
 
 

@@ -8,6 +8,7 @@ waiting for backoffs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import socket
 from collections import Counter
@@ -16,17 +17,19 @@ from typing import Any
 import pytest
 import time_machine
 from aiosmtpd.controller import Controller
+from tortoise.connection import connections
 from tortoise.transactions import in_transaction
 
 import clock
 import db
 from app import create_app
 from mailers import purge_mail_bodies, queue_metrics
+from mailers import worker as worker_module
 from mailers.outbox import NotRetryable, purge_sent_mail, queue_mail, retry_mail
-from mailers.worker import claim, deliver_due, run_worker
-from models import MailStatus, OutboxMail
+from mailers.worker import MailWorker, claim, deliver_due, run_worker
+from models import MailPriority, MailStatus, OutboxMail
 from settings import Settings
-from tests.conftest import empty_all_tables, free_port
+from tests.conftest import empty_all_tables, free_port, is_postgres
 
 
 async def queue(settings: Settings, count: int = 1, to: str = "kunde@example.org") -> list[int]:
@@ -257,6 +260,86 @@ async def test_stopping_worker_delivers_what_is_due_before_it_ends(outbox, mailb
     # then: the mail went out before the worker ended
     assert len(mailbox.to("spaet@example.org")) == 1
     assert (await OutboxMail.get()).status == MailStatus.SENT
+
+
+# -------------------------------------------------------------------- wake-up
+
+
+def _postgres_only(settings: Settings) -> None:
+    if not is_postgres(settings.database_url):
+        pytest.skip("workers are woken on PostgreSQL (LISTEN/NOTIFY); on SQLite they poll")
+
+
+async def queue_waited_for(settings: Settings, to: str) -> None:
+    """A mail a person waits for at the screen (as a PIN is), in its own transaction."""
+    async with in_transaction() as conn:
+        await queue_mail(
+            "test_notice",
+            to=to,
+            locale="de",
+            settings=settings,
+            using_db=conn,
+            priority=MailPriority.WAITED_FOR,
+            name="Jörg",
+        )
+
+
+async def _listening_and_idle(worker: MailWorker) -> None:
+    await asyncio.wait_for(worker.listening.wait(), 10)
+    await asyncio.wait_for(worker.idle.wait(), 10)
+
+
+async def test_a_mail_someone_waits_for_wakes_the_idle_worker_on_postgres(outbox, mailbox):
+    _postgres_only(outbox)
+    # given: a worker that polls once a minute, idle and listening
+    settings = outbox.model_copy(update={"mail_poll_seconds": 60})
+    async with run_worker(settings) as worker:
+        await _listening_and_idle(worker)
+
+        # when: a PIN-like mail is committed, and another one in a transaction that rolls back
+        await queue_waited_for(settings, "wartet@example.org")
+        with contextlib.suppress(RuntimeError):
+            async with in_transaction() as conn:
+                await queue_mail(
+                    "test_notice",
+                    to="nie@example.org",
+                    locale="de",
+                    settings=settings,
+                    using_db=conn,
+                    priority=MailPriority.WAITED_FOR,
+                    name="Jörg",
+                )
+                raise RuntimeError("the change fails")
+
+        # then: the committed one arrives long before the next poll; the other never existed
+        await mailbox.wait_for("wartet@example.org", 1, timeout=10)
+        assert mailbox.to("nie@example.org") == []
+        assert await OutboxMail.filter(recipient="nie@example.org").count() == 0
+
+
+async def test_worker_listens_again_after_its_connection_is_killed(outbox, mailbox, monkeypatch):
+    _postgres_only(outbox)
+    monkeypatch.setattr(worker_module, "LISTEN_RETRY_SECONDS", 0.2)
+    settings = outbox.model_copy(update={"mail_poll_seconds": 60})
+    async with run_worker(settings) as worker:
+        await _listening_and_idle(worker)
+
+        # when: the database ends the wake-up connection (a restart, an operator)
+        killed = await connections.get("default").execute_query_dict(
+            "SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity "
+            "WHERE application_name = $1",
+            [worker_module.LISTENER_NAME],
+        )
+        assert [row["done"] for row in killed] == [True]
+        deadline = asyncio.get_running_loop().time() + 10
+        while worker.listening.is_set():
+            assert asyncio.get_running_loop().time() < deadline, "the loss was not noticed"
+            await asyncio.sleep(0.05)
+
+        # then: the worker connects again, and the next mail someone waits for wakes it
+        await _listening_and_idle(worker)
+        await queue_waited_for(settings, "wieder@example.org")
+        await mailbox.wait_for("wieder@example.org", 1, timeout=10)
 
 
 class SlowMailbox:
