@@ -35,7 +35,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks import documents
+from benchmarks import documents, gauge
 from benchmarks.population import (
     Population,
     build_population,
@@ -228,6 +228,7 @@ def main() -> None:
                     pdf_logins=0,
                 )
             )
+    print(gauge.describe()[1])
     try:
         asyncio.run(measure(population, args.requests, args.profile, args.rounds))
     finally:

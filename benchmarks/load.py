@@ -63,7 +63,7 @@ if str(ROOT) not in sys.path:
 
 import httpx  # noqa: E402
 
-from benchmarks import documents  # noqa: E402
+from benchmarks import documents, gauge  # noqa: E402
 from benchmarks.population import (  # noqa: E402
     PASSWORD,
     Account,
@@ -892,6 +892,9 @@ def run(args: argparse.Namespace) -> Report:
         f"Load benchmark {report.started}, commit {report.machine['commit']}, "
         f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
     )
+    speed, line = gauge.describe()
+    report.machine.update(speed)
+    log(line)
     args.redis_prefix = ""
     if not args.no_redis and redis_reachable(args.redis_url):
         args.redis_prefix = f"kpbench:{uuid.uuid4().hex[:8]}:"
