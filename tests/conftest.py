@@ -88,12 +88,28 @@ def is_postgres(url: str) -> bool:
     return url.startswith(("postgres://", "psycopg://"))
 
 
+_RESTART_SEQUENCES = """
+SELECT setval(seq.oid, 1, false)
+  FROM pg_class seq
+  JOIN pg_depend dep ON dep.objid = seq.oid AND dep.deptype IN ('a', 'i')
+  JOIN pg_class tab ON tab.oid = dep.refobjid
+ WHERE seq.relkind = 'S' AND tab.relname = ANY($1::text[])
+"""
+
+
 async def empty_all_tables(url: str) -> None:
+    """Every table empty and every ID counting from 1 again, as after `TRUNCATE … RESTART
+    IDENTITY`. On PostgreSQL by DELETE with the foreign keys' triggers off for the one
+    transaction: a millisecond, where TRUNCATE (new files for each of the tables) took
+    a quarter of a second after every test."""
     conn = connections.get("default")
     tables = [m._meta.db_table for m in Tortoise.apps["models"].values()]
     if is_postgres(url):
-        quoted = ", ".join(f'"{t}"' for t in tables)
-        await conn.execute_script(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+        deletes = "".join(f'DELETE FROM "{t}";' for t in tables)
+        await conn.execute_script(
+            f"BEGIN; SET LOCAL session_replication_role = replica; {deletes} COMMIT;"
+        )
+        await conn.execute_query(_RESTART_SEQUENCES, [tables])
     else:
         await conn.execute_script(
             "PRAGMA foreign_keys = OFF;"
