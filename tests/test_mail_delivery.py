@@ -327,7 +327,7 @@ async def test_worker_listens_again_after_its_connection_is_killed(outbox, mailb
         # when: the database ends the wake-up connection (a restart, an operator)
         killed = await connections.get("default").execute_query_dict(
             "SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity "
-            "WHERE application_name = $1",
+            "WHERE application_name = $1 AND datname = current_database()",
             [worker_module.LISTENER_NAME],
         )
         assert [row["done"] for row in killed] == [True]
