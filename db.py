@@ -91,7 +91,7 @@ class TimedAsyncpgClient(AsyncpgDBClient):
 
 
 _POOL_ONLY = frozenset(
-    {"reset", "init", "setup", "max_queries", "max_inactive_connection_lifetime", "loop"}
+    {"reset", "init", "setup", "max_queries", "max_inactive_connection_lifetime"}
 )
 """Options of asyncpg's pool that a single connection does not take."""
 

@@ -27,7 +27,8 @@ def python_gauge(rounds: int = 3, repeat: int = 100) -> float:
     for _ in range(rounds):
         started = time.process_time()
         for _ in range(repeat):
-            assert not validate(schema, parse(documents.DASHBOARD))
+            if validate(schema, parse(documents.DASHBOARD)):  # not an assert: -O drops those
+                raise RuntimeError("the dashboard document does not validate")
         best = min(best, time.process_time() - started)
     return best * 1000
 

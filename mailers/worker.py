@@ -384,7 +384,6 @@ class MailWorker:
                     self.idle.set()
                     await self._pause()
                     self.idle.clear()
-            listener.cancel()
             # Drain: what became due meanwhile goes out before the process ends.
             while self._may_start() and await self._round():
                 pass
