@@ -99,8 +99,8 @@ class Settings(BaseSettings):
     )
     mail_poll_seconds: float = Field(
         1.0,
-        description="How soon a queued mail is picked up (on PostgreSQL a mail a person "
-        "waits for, such as a PIN, wakes the worker at once).",
+        description="How soon a queued mail is picked up (a mail a person waits for, "
+        "such as a PIN, wakes the worker at once).",
     )
     mail_concurrency: int = Field(
         8,

@@ -3,10 +3,13 @@ no mail exists), and the operations staff and the metrics endpoint run on it."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import re
 import uuid
 import zlib
+from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -101,16 +104,41 @@ WAKE_CHANNEL = "kundenportal_mail"
 """PostgreSQL's notification channel on which idle workers hear of a mail a person waits for."""
 
 
-async def _wake_workers(using_db: Any) -> None:
-    """Tell idle workers on PostgreSQL to look now instead of at their next poll.
+_IN_PROCESS: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+"""The wake-up events of the workers that run in this process's event loops (SQLite)."""
 
-    `pg_notify` in the caller's transaction is delivered when it commits, and not at
-    all when it rolls back, so a worker never wakes to a mail it cannot see yet. On
-    SQLite the workers poll (`MAIL_POLL_SECONDS`).
+
+@contextlib.contextmanager
+def woken_in_process(wake: asyncio.Event) -> Iterator[None]:
+    """While inside, `queue_mail` sets `wake` for a mail a person waits for, when it is
+    called in the same event loop: on SQLite, where the worker shares the app's loop."""
+    entry = (asyncio.get_running_loop(), wake)
+    _IN_PROCESS.add(entry)
+    try:
+        yield
+    finally:
+        _IN_PROCESS.discard(entry)
+
+
+async def _wake_workers(using_db: Any) -> None:
+    """Tell idle workers to look now instead of at their next poll.
+
+    On PostgreSQL, `pg_notify` in the caller's transaction is delivered when it
+    commits, and not at all when it rolls back, so a worker never wakes to a mail it
+    cannot see yet. On SQLite the worker runs in this event loop and is woken
+    directly: a transaction holds the database's one connection until it ends, so
+    the woken worker's claim waits for the commit (after a rollback it finds nothing
+    and goes back to its pause). A `kundenportal worker` process beside an app on
+    SQLite hears nothing and polls (`MAIL_POLL_SECONDS`).
     """
     connection = using_db or connections.get("default")
     if connection.capabilities.dialect == "postgres":
         await connection.execute_query("SELECT pg_notify($1, '')", [WAKE_CHANNEL])
+        return
+    loop = asyncio.get_running_loop()
+    for owner, wake in _IN_PROCESS:
+        if owner is loop:
+            wake.set()
 
 
 def outbox_mail(

@@ -61,7 +61,7 @@ from tortoise.expressions import F
 import clock
 from db import dedicated_connection, is_outage
 from mailers.backends import PermanentFailure, SmtpSession, TemporaryFailure, deliver
-from mailers.outbox import SHARDS, WAKE_CHANNEL
+from mailers.outbox import SHARDS, WAKE_CHANNEL, woken_in_process
 from models import MailStatus, OutboxMail
 from settings import Settings
 
@@ -270,8 +270,8 @@ class MailWorker:
     (within one worker process; mail clients sort by the Date header anyway). The
     sessions stay open across short pauses and are closed after
     `KEEP_OPEN_SECONDS` without a mail, before a server would drop them. A pause
-    lasts `MAIL_POLL_SECONDS`, or on PostgreSQL until a mail a person waits for is
-    queued (`_listen`).
+    lasts `MAIL_POLL_SECONDS`, or until a mail a person waits for is queued
+    (`_listen`).
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -337,9 +337,10 @@ class MailWorker:
         self._wake.set()
 
     async def _listen(self) -> None:
-        """On PostgreSQL, hear `WAKE_CHANNEL` on a connection of its own, so that a PIN goes
-        out when it is queued rather than at the next poll. Polling goes on beside it: a
-        lost connection only delays such mails to the next poll until it is back."""
+        """Hear of a mail a person waits for, so that a PIN goes out when it is queued
+        rather than at the next poll: on PostgreSQL `WAKE_CHANNEL` on a connection of its
+        own, on SQLite `queue_mail` in this event loop. Polling goes on beside it: a lost
+        connection only delays such mails to the next poll until it is back."""
         while True:
             try:
                 connection = await dedicated_connection(LISTENER_NAME)
@@ -348,7 +349,8 @@ class MailWorker:
                     "mail worker: no wake-up connection (%s); polling", type(error).__name__
                 )
             else:
-                if connection is None:  # SQLite: polling alone
+                if connection is None:  # SQLite: `queue_mail` in this loop wakes the worker
+                    await self._hear_in_process()
                     return
                 try:
                     await self._hear(connection)
@@ -361,6 +363,14 @@ class MailWorker:
                     self.listening.clear()
                     connection.terminate()
             await asyncio.sleep(LISTEN_RETRY_SECONDS)
+
+    async def _hear_in_process(self) -> None:
+        with woken_in_process(self._wake):
+            self.listening.set()
+            try:
+                await asyncio.Event().wait()  # until the worker stops and cancels this
+            finally:
+                self.listening.clear()
 
     async def _hear(self, connection: asyncpg.Connection) -> None:
         """Listen on `connection` until it is lost, checking now and then that it answers."""
