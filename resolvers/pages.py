@@ -50,8 +50,13 @@ def _placeholders(dialect: str, start: int, count: int) -> str:
 
 
 def _param(dialect: str, value: Any) -> Any:
-    """Dates as SQLite stores them (ISO text); PostgreSQL takes the date itself."""
-    if dialect != "postgres" and isinstance(value, dt.date | dt.datetime):
+    """Dates and times as Tortoise stores them in SQLite (ISO text, a space between date
+    and time), so that they compare as text; PostgreSQL takes the value itself."""
+    if dialect == "postgres":
+        return value
+    if isinstance(value, dt.datetime):
+        return value.isoformat(" ")
+    if isinstance(value, dt.date):
         return value.isoformat()
     return value
 
