@@ -556,7 +556,7 @@ async def export_budget_requests_command(args: argparse.Namespace) -> int:
     text = io.StringIO(newline="")
     async with db.database(settings.database_url):
         count = await export_budget_requests(
-            text, args.since, settings.utility_timezone, now=dt.datetime.now(dt.UTC)
+            text, args.since, settings.utility_timezone, now=clock.now()
         )
     await asyncio.to_thread(_write_export, args.output, text.getvalue())
     print(f"{count} installment request(s) made since {args.since:%d.%m.%Y}.", file=sys.stderr)
@@ -579,7 +579,7 @@ async def export_bank_changes_command(args: argparse.Namespace) -> int:
         if args.repeat is not None:
             changes = await exported_bank_changes(args.repeat, settings.utility_timezone)
         else:
-            changes = await claim_due_bank_changes(dt.datetime.now(dt.UTC))
+            changes = await claim_due_bank_changes(clock.now())
         write_bank_changes(
             text,
             changes,

@@ -223,7 +223,7 @@ async def _seed_moving(today: dt.date) -> None:
         forwarding_street="Neubau 9",
         forwarding_postal_code="54321",
         forwarding_city="Anderswo",
-        reported_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=50),
+        reported_at=clock.now() - dt.timedelta(days=50),
         final_invoice_number=f"S-{today.year}-100006",
         final_invoiced_on=today - dt.timedelta(days=10),
     )

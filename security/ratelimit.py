@@ -25,7 +25,7 @@ Where the counts live:
   limit per process while Redis is away.
 
 Keys are hashed before they are stored, so Redis holds no e-mail or client
-addresses. Time is `time.time()`, so a test can move the clock. Every refusal
+addresses. Time is `clock.now()`, so a test can move the clock. Every refusal
 is counted in the `kp_rate_limit_hits_total` metric, by purpose.
 
 `Limits` lists every limit the service applies, so they can be reviewed in
@@ -44,6 +44,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import clock
 from ops.metrics import RATE_LIMIT_HITS
 
 if TYPE_CHECKING:
@@ -146,7 +147,7 @@ class MemoryRateLimiter(RateLimiter):
     async def _decide(
         self, checks: Sequence[tuple[Limit, str]], *, cost: int, consume: bool
     ) -> Decision:
-        now = time.time()
+        now = clock.now().timestamp()
         worst: Decision | None = None
         remaining: int | None = None
         for limit, key in checks:
@@ -266,7 +267,12 @@ class RedisRateLimiter(RateLimiter):
         if time.monotonic() < self._down_until:
             return await self.fallback._decide(checks, cost=cost, consume=consume)
         local = await self.fallback._decide(checks, cost=cost, consume=False)
-        args: list[Any] = [repr(time.time()), cost, "1" if consume else "0", secrets.token_hex(8)]
+        args: list[Any] = [
+            repr(clock.now().timestamp()),
+            cost,
+            "1" if consume else "0",
+            secrets.token_hex(8),
+        ]
         for limit, _ in checks:
             args += [limit.limit, repr(float(limit.window))]
         try:
