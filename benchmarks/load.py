@@ -63,7 +63,7 @@ if str(ROOT) not in sys.path:
 
 import httpx  # noqa: E402
 
-from benchmarks import documents, gauge  # noqa: E402
+from benchmarks import baseline, documents, gauge  # noqa: E402
 from benchmarks.population import (  # noqa: E402
     PASSWORD,
     Account,
@@ -141,6 +141,9 @@ class Report:
     memory_mb: dict[str, float] = field(default_factory=dict)
     ratios: dict[str, float] = field(default_factory=dict)
     targets: dict[str, bool] = field(default_factory=dict)
+    # The first round's dashboard, run again by its own benchmark in this run
+    # (`benchmarks.baseline`), or {"missing": why}.
+    baseline: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -895,6 +898,18 @@ def run(args: argparse.Namespace) -> Report:
     speed, line = gauge.describe()
     report.machine.update(speed)
     log(line)
+    if args.no_baseline or args.reuse:
+        report.baseline = {"missing": "left out (--no-baseline or --reuse)"}
+    else:
+        with step(f"the first round's code ({baseline.FIRST_ROUND[:7]}) by its own benchmark"):
+            first = baseline.measure(args, RESULTS, log)
+            report.baseline = {"missing": first} if isinstance(first, str) else asdict(first)
+            log(
+                f"  not measured: {first}"
+                if isinstance(first, str)
+                else f"  dashboard {first.rps:.1f} req/s, {first.app_cpu_ms:.2f} ms app CPU; "
+                f"persisted {first.persisted_rps:.1f} req/s, {first.persisted_app_cpu_ms:.2f} ms"
+            )
     args.redis_prefix = ""
     if not args.no_redis and redis_reachable(args.redis_url):
         args.redis_prefix = f"kpbench:{uuid.uuid4().hex[:8]}:"
@@ -1390,6 +1405,15 @@ def summarize(report: Report, results: dict[str, MixResult]) -> None:
     r["dashboard p99 with logins / without"] = ratio(probe, "dashboard probe alone", "p99")
     r["dashboard, 2 processes / 1"] = ratio("dashboard, 2 processes", "dashboard")
     r["submitReading, 2 processes / 1"] = ratio("submitReading, 2 processes", "submitReading")
+    first = report.baseline
+    if "rps" in first:
+        plain_rps, plain_cpu = value("dashboard", "rps"), value("dashboard", "app_cpu_ms")
+        if plain_rps:
+            r["dashboard / the first round's, req/s"] = round(plain_rps / first["rps"], 3)
+        if plain_cpu:
+            r["the first round's / dashboard, by app CPU"] = round(
+                first["app_cpu_ms"] / plain_cpu, 3
+            )
     report.ratios = {k: v for k, v in r.items() if v is not None}
 
     # What the ORM and GraphQL each cost, in app CPU per request (ms).
@@ -1432,6 +1456,16 @@ def summarize(report: Report, results: dict[str, MixResult]) -> None:
         f"dashboard <= {TARGETS['dashboard_cpu_ms']} ms app CPU per request",
         dashboard_cpu is not None and dashboard_cpu <= TARGETS["dashboard_cpu_ms"],
     )
+    if "rps" in first:
+        target(
+            f"dashboard >= 2 x the first round's req/s, both in this run ({first['rps']:.1f})",
+            at_least("dashboard / the first round's, req/s", 2.0),
+        )
+        target(
+            "dashboard <= half the first round's app CPU, both in this run "
+            f"({first['app_cpu_ms']:.2f} ms)",
+            at_least("the first round's / dashboard, by app CPU", 2.0),
+        )
     target(
         f"dashboard <= {TARGETS['dashboard_sql']} SQL statements",
         bool(single) and max(single + multi) <= TARGETS["dashboard_sql"],
@@ -1547,6 +1581,19 @@ def print_report(report: Report) -> None:
     log("Memory:")
     for name, value in report.memory_mb.items():
         log(f"  {name:<44}{value:>7.0f} MB")
+    first = report.baseline
+    if "rps" in first:
+        log(
+            f"The first round ({first['commit']}), by its own benchmark before this one "
+            f"({first['seconds']:.0f} s, log {first['log']}):"
+        )
+        log(
+            f"  dashboard {first['rps']:.1f} req/s, {first['app_cpu_ms']:.2f} ms app CPU; "
+            f"persisted {first['persisted_rps']:.1f} req/s, "
+            f"{first['persisted_app_cpu_ms']:.2f} ms app CPU"
+        )
+    elif first:
+        log(f"The first round's code was not measured in this run: {first['missing']}")
     log("Targets:")
     for name, met in report.targets.items():
         log(f"  {name:<78} {'met' if met else 'MISSED'}")
@@ -1626,6 +1673,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--quick", action="store_true", help="12,000 customers, 1,000 logins, 3 s per mix."
+    )
+    parser.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="Leave out running the first round's benchmark first (about 5 minutes).",
     )
     args = parser.parse_args(argv)
     if args.command == "compare":
