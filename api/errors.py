@@ -21,6 +21,7 @@ from starlette.types import Scope
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
+from api.executor import PlainLeavesFirst
 from db import is_outage
 from i18n import negotiate_locale
 from models.errors import ErrorCode, PublicError
@@ -131,8 +132,13 @@ class ApiSchema(strawberry.Schema):
     """The schema, logging only what needs a look: unexpected errors (with their id, when masked).
 
     strawberry logs every error with a traceback, validation errors included;
-    for a public API that buries the real failures.
+    for a public API that buries the real failures. It executes with
+    `api.executor.PlainLeavesFirst`.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("execution_context_class", PlainLeavesFirst)
+        super().__init__(*args, **kwargs)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
