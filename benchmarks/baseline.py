@@ -121,17 +121,20 @@ def measure(args: argparse.Namespace, log_dir: Path, log: Callable[[str], None])
             results = sorted((tree / "benchmarks" / "results").glob("load-*.json"))
             if ran.returncode or not results:
                 return f"its benchmark failed (exit {ran.returncode}; {log_path})"
-            mixes = json.loads(results[-1].read_text())["mixes"]
+            try:
+                mixes = json.loads(results[-1].read_text())["mixes"]
+                plain, persisted = mixes["dashboard"], mixes["dashboard, persisted (APQ GET)"]
+                return Baseline(
+                    commit=FIRST_ROUND[:7],
+                    rps=float(plain["rps"]),
+                    app_cpu_ms=float(plain["app_cpu_ms"]),
+                    persisted_rps=float(persisted["rps"]),
+                    persisted_app_cpu_ms=float(persisted["app_cpu_ms"]),
+                    seconds=round(time.perf_counter() - started, 1),
+                    log=str(log_path),
+                )
+            except (OSError, ValueError, KeyError, TypeError) as error:
+                return f"its results could not be read ({type(error).__name__}; {log_path})"
         finally:
             _git("worktree", "remove", "--force", str(tree))
             _git("worktree", "prune")
-    plain, persisted = mixes["dashboard"], mixes["dashboard, persisted (APQ GET)"]
-    return Baseline(
-        commit=FIRST_ROUND[:7],
-        rps=float(plain["rps"]),
-        app_cpu_ms=float(plain["app_cpu_ms"]),
-        persisted_rps=float(persisted["rps"]),
-        persisted_app_cpu_ms=float(persisted["app_cpu_ms"]),
-        seconds=round(time.perf_counter() - started, 1),
-        log=str(log_path),
-    )

@@ -902,7 +902,10 @@ def run(args: argparse.Namespace) -> Report:
         report.baseline = {"missing": "left out (--no-baseline or --reuse)"}
     else:
         with step(f"the first round's code ({baseline.FIRST_ROUND[:7]}) by its own benchmark"):
-            first = baseline.measure(args, RESULTS, log)
+            try:
+                first: baseline.Baseline | str = baseline.measure(args, RESULTS, log)
+            except Exception as error:  # a benchmark of the past must not end this one
+                first = f"it failed: {type(error).__name__}: {error}"
             report.baseline = {"missing": first} if isinstance(first, str) else asdict(first)
             log(
                 f"  not measured: {first}"
