@@ -5,27 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-import clock
 from models import Session
 from resolvers.pages import Keyset, newest_first_pages
-from tests.factories import make_login
+from tests.factories import make_login, session_token
 
 
-async def test_a_page_after_a_point_in_time_starts_right_behind_it(outbox):
-    # given: three sessions of one login, an hour apart on the same day
+async def test_a_page_after_a_point_in_time_starts_right_behind_it(outbox, clock):
+    # given: three sessions of one login, started an hour apart on the same day
     login = await make_login()
-    start = clock.now().replace(hour=8, minute=0, second=0, microsecond=0)
-    sessions = [
-        await Session.create(
-            login=login,
-            token_hash=f"{n:064x}",
-            created_at=start + dt.timedelta(hours=n),
-            last_used_at=start,
-            expires_at=start + dt.timedelta(days=1),
-            authenticated_at=start,
-        )
-        for n in range(3)
-    ]
+    for _ in range(3):
+        await session_token(login, outbox)
+        clock.shift(dt.timedelta(hours=1))
+    sessions = await Session.filter(login=login).order_by("created_at")
     newest = sessions[2]
 
     # when: the page of one after the newest is asked for
