@@ -5,10 +5,12 @@ the resolver, then the value's completion through the type wrappers, some 25 Pyt
 calls a field. Most fields of this API's answers are a model's attribute shown as a
 scalar or an enum (an invoice's number, date and amount; a meter's kind): strawberry
 resolves them with `getattr` and no info ("basic" fields: no resolver, no extension,
-no permission). `PlainLeavesFirst` reads such a field and coerces it directly, in the
-order of the selection, and hands every other field, and every leaf whose value is
-not plainly valid (null for a non-null field, an error, an awaitable, a value the
-scalar refuses), to graphql-core's own `execute_field`, which then answers exactly as
+no permission). `PlainLeavesFirst` reads such a field, with an attribute getter where
+strawberry's resolver comes down to `getattr`, and coerces it in place, in the order
+of the selection; a text, a bool or a 32-bit int it passes on as graphql-core's own
+scalars would, unchanged. Every other field, and every leaf whose value is not
+plainly valid (null for a non-null field, an error, an awaitable, a value the scalar
+refuses), goes to graphql-core's own `execute_field`, which then answers exactly as
 it always does, errors and their paths included.
 
 When an extension wraps every resolver (strawberry's `resolve` hook), every field
@@ -21,15 +23,23 @@ path (README, Performance).
 
 from __future__ import annotations
 
+import operator
 import weakref
+from collections.abc import Callable
 from typing import Any, NamedTuple, cast
 
 from graphql import (
+    GRAPHQL_MAX_INT,
+    GRAPHQL_MIN_INT,
+    GraphQLBoolean,
     GraphQLField,
+    GraphQLID,
+    GraphQLInt,
     GraphQLLeafType,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
+    GraphQLString,
     Undefined,
     is_leaf_type,
 )
@@ -38,9 +48,20 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 
 class _Leaf(NamedTuple):
-    resolve: Any
+    read: Callable[[Any], Any]
     type: GraphQLLeafType
     non_null: bool
+    shown_as_is: Any  # values of exactly this type the scalar returns unchanged, or None
+
+
+# graphql-core's own scalars return a value of exactly these types unchanged (an Int
+# also checks its range); any other value, a subclass included, is coerced as before.
+_AS_IS: dict[GraphQLLeafType, type] = {
+    GraphQLString: str,
+    GraphQLID: str,
+    GraphQLBoolean: bool,
+    GraphQLInt: int,
+}
 
 
 _NOT_PLAIN = object()  # the value needs graphql-core's own completion
@@ -58,14 +79,38 @@ def _leaf_of(field: GraphQLField | None) -> _Leaf | None:
     of_type = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
     if not is_leaf_type(of_type):
         return None
-    return _Leaf(field.resolve, cast("GraphQLLeafType", of_type), non_null)
+    leaf_type = cast("GraphQLLeafType", of_type)
+    return _Leaf(_reader(field), leaf_type, non_null, _AS_IS.get(leaf_type))
+
+
+def _reader(field: GraphQLField) -> Callable[[Any], Any]:
+    """`field`'s resolver, or the attribute read it comes down to.
+
+    For a field without resolver, extension or permission, strawberry's resolver calls
+    the configured default resolver, `getattr` unless configured otherwise, with the
+    field's Python name: an attribute getter reads the same value in one call. An
+    exception takes graphql-core's way with the real resolver all the same.
+    """
+    definition = field.extensions.get("strawberry-definition")
+    if (
+        getattr(definition, "is_basic_field", False)
+        and getattr(definition, "default_resolver", None) is getattr
+        and isinstance(getattr(definition, "python_name", None), str)
+    ):
+        return operator.attrgetter(definition.python_name)  # type: ignore[union-attr]
+    resolve = cast("Callable[[Any, Any], Any]", field.resolve)
+    return lambda source: resolve(source, None)
 
 
 def _plain_value(leaf: _Leaf, source: Any, is_awaitable: Any) -> Any:
     try:
-        value = leaf.resolve(source, None)
+        value = leaf.read(source)
         if value is None or value is Undefined:
             return _NOT_PLAIN if leaf.non_null else None
+        if type(value) is leaf.shown_as_is and (
+            leaf.shown_as_is is not int or GRAPHQL_MIN_INT <= value <= GRAPHQL_MAX_INT
+        ):
+            return value
         if isinstance(value, Exception) or is_awaitable(value):
             return _NOT_PLAIN
         coerced = leaf.type.coerce_output_value(value)

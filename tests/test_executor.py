@@ -64,6 +64,10 @@ class BrokenReading(ExecReading):
     note = Broken()
 
 
+class Text(str):
+    """A string of a subclass, as a `StrEnum` member is."""
+
+
 def reading(n: int, **changed: Any) -> ExecReading:
     fields: dict[str, Any] = {
         "id": strawberry.ID(str(n)),
@@ -95,6 +99,8 @@ def holders() -> list[ExecHolder]:
         holder("an attribute that raises", reading(1), BrokenReading(**vars(reading(9)))),
         holder("a date that is a text", latest=reading(8, read_on="gestern")),
         holder("an Int that is not a number", must=reading(10, count="many")),
+        holder("an Int beyond 32 bits", must=reading(11, count=2**31)),
+        holder(Text("a bool as an Int, a text of a subclass"), reading(12, count=True)),
     ]
 
 
@@ -148,14 +154,16 @@ async def test_answers_and_errors_are_strawberrys_own(with_note):
     # and the document does reach each kind of case
     assert ours.data is not None
     assert ours.errors is not None
-    fine, none, refused, raising, text_date, text_int = ours.data["holders"]
+    fine, none, refused, raising, text_date, text_int, big_int, subclasses = ours.data["holders"]
     assert fine["readings"][1]["note"] is None
     assert none is None  # `kind` is non-null, and so are the list and its items
     assert refused is None
     assert raising["readings"][1]["note"] is None  # `note` may be null: only it is lost
     assert text_date["latest"] is None
     assert text_int is None
-    assert len(ours.errors) == 5
+    assert big_int is None
+    assert subclasses["readings"][0]["count"] == 1
+    assert len(ours.errors) == 6
 
 
 class Shouting(SchemaExtension):
