@@ -34,7 +34,8 @@ FIRST_ROUND = "062e60e0e6aa54c55dad3368e927ae70cf728ca4"
 TIMEOUT_SECONDS = 40 * 60
 """Installing its dependencies and running its benchmark; it took about 6 minutes."""
 
-# The options of this run that the first round's benchmark takes as well.
+# The options of this run that the first round's benchmark takes as well (`register_flows`
+# apart, below).
 PASSED_ON = (
     "customers",
     "logins",
@@ -46,7 +47,6 @@ PASSED_ON = (
     "login_clients",
     "probe_connections",
     "probe_seconds",
-    "register_flows",
     "pool",
     "admin_url",
     "redis_url",
@@ -71,6 +71,11 @@ def options(args: argparse.Namespace) -> list[str]:
     passed: list[str] = []
     for name in PASSED_ON:
         passed += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
+    # Without its register mix. That mix ends the first round's whole run, results
+    # unwritten, when a PIN mail is 30 s late, as mail delivered one at a time could be:
+    # on a fast machine in two runs of three. Only the dashboard is read from it, and its
+    # mixes run before that one.
+    passed += ["--register-flows", "0"]
     if args.no_redis:
         passed.append("--no-redis")
     return passed
