@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
@@ -114,8 +115,8 @@ async def empty_all_tables(url: str) -> None:
                     f"BEGIN; SET LOCAL session_replication_role = replica; {deletes} COMMIT;"
                 )
                 break
-            except Exception as error:
-                if "deadlock detected" not in str(error) or attempt == 4:
+            except asyncpg.exceptions.DeadlockDetectedError:  # SQLSTATE 40P01
+                if attempt == 4:
                     raise
                 await asyncio.sleep(0.1)
         await conn.execute_query(_RESTART_SEQUENCES, [tables])
