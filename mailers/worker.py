@@ -481,13 +481,25 @@ class WorkerProcess:
         failures = 0
         while True:
             started = loop.time()
+            code: int | None = None
             try:
-                ended = f"exit code {await self._run_child()}"
+                code = await self._run_child()
+                ended = f"exit code {code}"
             except OSError as error:  # no process could be started (fork, limits)
                 ended = f"not started: {type(error).__name__}: {error}"
             failures = 0 if loop.time() - started >= STEADY_SECONDS else failures + 1
             delay = RESTART_DELAYS[min(failures, len(RESTART_DELAYS) - 1)]
-            log.error("mail worker process ended (%s); starting it in %g s", ended, delay)
+            if code == 0:
+                # It drained and ended on a SIGTERM the app did not send: one sent to the
+                # whole group, as a service manager stopping the app sends it to the app
+                # as well (whose shutdown then stops the next child), or to the child alone.
+                log.warning(
+                    "mail worker process stopped on a signal not sent by the app; "
+                    "starting it in %g s",
+                    delay,
+                )
+            else:
+                log.error("mail worker process ended (%s); starting it in %g s", ended, delay)
             await asyncio.sleep(delay)
 
     def start(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -183,6 +184,39 @@ async def test_app_on_postgres_delivers_through_a_child_process_it_restarts_and_
     # then: stopping the app drained and ended its worker
     assert child.returncode == 0
     assert worker.starts == 2
+
+
+async def test_a_child_stopped_by_a_signal_not_from_the_app_is_started_again_with_a_warning(
+    settings, mailbox, caplog
+):
+    _postgres_only(settings)
+    # given: an app with its worker as a child process, delivering
+    app = create_app(settings.model_copy(update={"mail_worker_subprocess": True}))
+    mail_log = logging.getLogger("kundenportal.mail")
+    mail_log.addHandler(caplog.handler)  # the app set up logging anew, without caplog's
+    async with contextlib.AsyncExitStack() as cleanup, app.router.lifespan_context(app):
+        cleanup.callback(mail_log.removeHandler, caplog.handler)
+        worker = app.state.mail_worker
+        try:
+            await queue(settings, 1)
+            await mailbox.wait_for("kunde@example.org", 1, timeout=60)
+            first = worker.process
+
+            # when: the child gets the SIGTERM a service manager sends the app's whole group
+            first.send_signal(signal.SIGTERM)
+
+            # then: it drains and ends, and the app starts another one, which delivers
+            await _until(lambda: worker.process is not first, timeout=30)
+            assert first.returncode == 0
+            await queue(settings, 1, to="danach@example.org")
+            await mailbox.wait_for("danach@example.org", 1, timeout=60)
+        finally:
+            await empty_all_tables(settings.database_url)
+
+    # then: the log has a warning for it, and no error
+    logged = [r for r in caplog.records if r.name == "kundenportal.mail"]
+    assert [r.levelno for r in logged if "signal" in r.getMessage()] == [logging.WARNING]
+    assert [r.getMessage() for r in logged if r.levelno >= logging.ERROR] == []
 
 
 def _children(pid: int) -> list[int]:
