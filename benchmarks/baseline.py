@@ -10,7 +10,7 @@ dependencies, data and mixes, with the sizes of this run), then reads its dashbo
 figures from its results file. The load benchmark compares this run's dashboard with
 them, beside the absolute targets.
 
-The first round's benchmark takes about five minutes and a second `.venv` in the
+The first round's benchmark takes 3½–5½ minutes and a second `.venv` in the
 worktree; `--no-baseline` leaves it out. Without git or the commit (a shallow clone),
 the run says why and keeps the absolute targets alone.
 """
@@ -32,7 +32,7 @@ FIRST_ROUND = "062e60e0e6aa54c55dad3368e927ae70cf728ca4"
 """The commit whose benchmark gave the first round's figures (dashboard 226 req/s)."""
 
 TIMEOUT_SECONDS = 40 * 60
-"""Installing its dependencies and running its benchmark; it took about 6 minutes."""
+"""Installing its dependencies and running its benchmark; it took 3½–5½ minutes."""
 
 # The options of this run that the first round's benchmark takes as well (`register_flows`
 # apart, below).
@@ -109,8 +109,9 @@ def measure(args: argparse.Namespace, log_dir: Path, log: Callable[[str], None])
         if added.returncode:
             return f"git worktree add failed: {added.stderr.strip()[:200]}"
         try:
-            command = [sys.executable, "dev.py", "bench", *options(args)]
-            log(f"  {FIRST_ROUND[:7]}: python3 dev.py bench {' '.join(options(args))}")
+            passed = options(args)
+            command = [sys.executable, "dev.py", "bench", *passed]
+            log(f"  {FIRST_ROUND[:7]}: python3 dev.py bench {' '.join(passed)}")
             with log_path.open("w") as out:
                 try:
                     ran = subprocess.run(

@@ -1680,7 +1680,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-baseline",
         action="store_true",
-        help="Leave out running the first round's benchmark first (about 5 minutes).",
+        help="Leave out running the first round's benchmark first (3½–5½ minutes).",
     )
     args = parser.parse_args(argv)
     if args.command == "compare":
